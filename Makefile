@@ -1,0 +1,52 @@
+# secdns: `make run` starts the appliance, `make test` runs the whole suite.
+# Both set up everything they need on a fresh clone.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= etc/secdns.toml
+PEER_PACKAGES := bind9 bind9-dnsutils bind9-utils knot knot-dnsutils nsd dnsperf
+PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf
+
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test unit integration bench peers venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[test]'
+	touch $@
+
+run: venv
+	$(BIN)/twistd -n secdns --config $(CONFIG)
+
+# The real DNS peers the integration tests and benchmarks run against.
+peers:
+	@missing=""; for c in $(PEER_COMMANDS); do \
+	    PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing DNS peers (missing:$$missing)"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_PACKAGES) >/dev/null; \
+	    else \
+	        echo "missing DNS peers:$$missing (install as root: apt-get install $(PEER_PACKAGES))"; \
+	    fi; \
+	fi
+
+test: venv peers
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+unit: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+integration: venv peers
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+bench: venv peers
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python bench/query_bench.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info twisted/plugins/dropin.cache

@@ -1,0 +1,484 @@
+# -*- test-case-name: tests.unit.test_config -*-
+"""
+The config file: TOML text in, frozen values out.
+
+L{parse} is pure (text in, L{Config} out, or L{ConfigError} naming the key
+and the problem); L{load} reads the file and the files it names.  Paths in
+the file are relative to the file's own directory.  L{diff} says which zones
+a reload adds, removes or changes, so that unchanged zones keep their data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import os
+import tomllib
+from typing import Any, Callable, Iterable
+
+import attrs
+import dns.exception
+import dns.name
+import dns.tsig
+
+from secdns.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "ServerConfig",
+    "TimersConfig",
+    "HttpConfig",
+    "TsigKeyConfig",
+    "PeerConfig",
+    "ZoneConfig",
+    "Endpoint",
+    "ConfigDiff",
+    "PRIMARY",
+    "SECONDARY",
+    "TSIG_ALGORITHMS",
+    "parse",
+    "load",
+    "diff",
+]
+
+PRIMARY = "primary"
+SECONDARY = "secondary"
+
+#: Config names of TSIG algorithms, mapped to their names on the wire.
+TSIG_ALGORITHMS: dict[str, dns.name.Name] = {
+    "hmac-md5": dns.tsig.HMAC_MD5,
+    "hmac-sha1": dns.tsig.HMAC_SHA1,
+    "hmac-sha224": dns.tsig.HMAC_SHA224,
+    "hmac-sha256": dns.tsig.HMAC_SHA256,
+    "hmac-sha384": dns.tsig.HMAC_SHA384,
+    "hmac-sha512": dns.tsig.HMAC_SHA512,
+}
+
+
+@attrs.frozen
+class Endpoint:
+    """An IP address and port to listen on or talk to."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@attrs.frozen
+class ServerConfig:
+    """
+    The C{[server]} table.
+
+    @ivar listen: where DNS is answered, over UDP and TCP.
+    @ivar state_dir: absolute path of the embedded store.
+    @ivar transfer_source: source address for SOA queries, transfers and NOTIFY.
+    @ivar max_udp_size: the largest UDP response sent, whatever EDNS asks (BIND's default).
+    @ivar tcp_idle_timeout: seconds an idle TCP connection is kept (RFC 7766).
+    """
+
+    listen: tuple[Endpoint, ...] = (Endpoint("127.0.0.1", 5300),)
+    state_dir: str = "var"
+    transfer_source: str | None = None
+    max_udp_size: int = 1232
+    tcp_idle_timeout: float = 30.0
+
+
+@attrs.frozen
+class TimersConfig:
+    """The C{[timers]} table: clamps, in seconds, on the SOA refresh, retry and expire."""
+
+    min_refresh: int = 300
+    max_refresh: int = 2419200
+    min_retry: int = 60
+    max_retry: int = 1209600
+    min_expire: int = 3600
+    max_expire: int = 14515200
+
+
+@attrs.frozen
+class HttpConfig:
+    """The C{[http]} table: REST API, C{/metrics} and web console."""
+
+    listen: Endpoint | None = None
+
+
+@attrs.frozen
+class TsigKeyConfig:
+    """A C{[[tsig_key]]}.  The secret is left out of C{repr} so it never reaches a log."""
+
+    name: dns.name.Name
+    algorithm: str = "hmac-sha256"
+    secret: bytes = attrs.field(default=b"", repr=False)
+
+    @property
+    def algorithm_name(self) -> dns.name.Name:
+        """The algorithm's name as it goes on the wire."""
+        return TSIG_ALGORITHMS[self.algorithm]
+
+
+@attrs.frozen
+class PeerConfig:
+    """An external master or downstream: address, port and the name of its TSIG key."""
+
+    address: str
+    port: int = 53
+    tsig_key: dns.name.Name | None = None
+
+
+@attrs.frozen
+class ZoneConfig:
+    """
+    A C{[[zone]]}.
+
+    @ivar file: absolute path of the zone file (primary zones).
+    @ivar external_masters: where a secondary zone is transferred from.
+    @ivar external_downstreams: who may transfer a primary zone, and is notified.
+    """
+
+    name: dns.name.Name
+    type: str
+    file: str | None = None
+    external_masters: tuple[PeerConfig, ...] = ()
+    external_downstreams: tuple[PeerConfig, ...] = ()
+
+
+@attrs.frozen
+class Config:
+    """The whole config file, with the path it came from."""
+
+    source: str = "<config>"
+    server: ServerConfig = ServerConfig()
+    timers: TimersConfig = TimersConfig()
+    http: HttpConfig = HttpConfig()
+    tsig_keys: tuple[TsigKeyConfig, ...] = ()
+    zones: tuple[ZoneConfig, ...] = ()
+
+    def zone(self, name: dns.name.Name) -> ZoneConfig | None:
+        """The zone of that name, or L{None}."""
+        for zone in self.zones:
+            if zone.name == name:
+                return zone
+        return None
+
+
+@attrs.frozen
+class ConfigDiff:
+    """What a reload changes: names of zones added, removed, changed and kept as they were."""
+
+    added: tuple[dns.name.Name, ...]
+    removed: tuple[dns.name.Name, ...]
+    changed: tuple[dns.name.Name, ...]
+    unchanged: tuple[dns.name.Name, ...]
+
+
+def diff(old: Config, new: Config) -> ConfigDiff:
+    """Compare the zones of two configs by name."""
+    before = {zone.name: zone for zone in old.zones}
+    after = {zone.name: zone for zone in new.zones}
+    return ConfigDiff(
+        added=tuple(name for name in after if name not in before),
+        removed=tuple(name for name in before if name not in after),
+        changed=tuple(name for name in after if name in before and after[name] != before[name]),
+        unchanged=tuple(name for name in after if name in before and after[name] == before[name]),
+    )
+
+
+def load(path: str) -> Config:
+    """Read and parse the config file at C{path}."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(path, "", f"cannot read: {e.strerror}") from None
+    return parse(text, source=path, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def _read_secret_file(path: str) -> str:
+    with open(path, encoding="ascii") as f:
+        return f.read().strip()
+
+
+def parse(
+    text: str,
+    source: str = "<config>",
+    base_dir: str = ".",
+    read_text: Callable[[str], str] = _read_secret_file,
+) -> Config:
+    """
+    Parse config text.
+
+    @param source: the file name, for error messages.
+    @param base_dir: the directory relative paths are taken from.
+    @param read_text: reads a C{secret_file}; the only I/O, injected.
+    @raise ConfigError: naming C{source}, the key and the problem.
+    """
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(source, "", f"not valid TOML: {e}") from None
+    return _Parser(source, base_dir, read_text).config(document)
+
+
+_TOP_KEYS = {"server", "timers", "http", "tsig_key", "zone"}
+
+
+@attrs.define
+class _Parser:
+    """Walks the TOML document, checking each key against the schema."""
+
+    source: str
+    base_dir: str
+    read_text: Callable[[str], str]
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.source, key, problem)
+
+    def config(self, document: dict[str, Any]) -> Config:
+        self.reject_unknown("", document, _TOP_KEYS)
+        server = self.server(self.table(document, "server"))
+        timers = self.timers(self.table(document, "timers"))
+        http = self.http(self.table(document, "http"))
+        keys = tuple(
+            self.tsig_key(f"tsig_key[{i}]", table)
+            for i, table in enumerate(self.array_of_tables(document, "tsig_key"))
+        )
+        self.check_unique(
+            (f"tsig_key[{i}].name", key.name) for i, key in enumerate(keys)
+        )
+        key_names = {key.name for key in keys}
+        zones = tuple(
+            self.zone(f"zone[{i}]", table, key_names)
+            for i, table in enumerate(self.array_of_tables(document, "zone"))
+        )
+        self.check_unique(
+            (f'zone "{_label(zone.name)}".name', zone.name) for zone in zones
+        )
+        return Config(
+            source=self.source,
+            server=server,
+            timers=timers,
+            http=http,
+            tsig_keys=keys,
+            zones=zones,
+        )
+
+    # -- tables
+
+    def server(self, table: dict[str, Any]) -> ServerConfig:
+        defaults = ServerConfig()
+        self.reject_unknown("server", table, {f.name for f in attrs.fields(ServerConfig)})
+        listen = self.get(table, "server", "listen", list, None)
+        if listen is None:
+            endpoints = defaults.listen
+        else:
+            if not listen:
+                raise self.error("server.listen", "needs at least one address")
+            endpoints = tuple(
+                self.endpoint(f"server.listen[{i}]", value) for i, value in enumerate(listen)
+            )
+        transfer_source = self.get(table, "server", "transfer_source", str, None)
+        if transfer_source is not None:
+            self.address("server.transfer_source", transfer_source)
+        max_udp_size = self.get(table, "server", "max_udp_size", int, defaults.max_udp_size)
+        if not 512 <= max_udp_size <= 65535:
+            raise self.error("server.max_udp_size", "must be between 512 and 65535")
+        idle = self.get(table, "server", "tcp_idle_timeout", (int, float), defaults.tcp_idle_timeout)
+        if idle <= 0:
+            raise self.error("server.tcp_idle_timeout", "must be positive")
+        return ServerConfig(
+            listen=endpoints,
+            state_dir=self.path(self.get(table, "server", "state_dir", str, defaults.state_dir)),
+            transfer_source=transfer_source,
+            max_udp_size=max_udp_size,
+            tcp_idle_timeout=float(idle),
+        )
+
+    def timers(self, table: dict[str, Any]) -> TimersConfig:
+        fields = {f.name: f.default for f in attrs.fields(TimersConfig)}
+        self.reject_unknown("timers", table, set(fields))
+        values = {}
+        for name, default in fields.items():
+            value = self.get(table, "timers", name, int, default)
+            if value < 0:
+                raise self.error(f"timers.{name}", "must not be negative")
+            values[name] = value
+        for kind in ("refresh", "retry", "expire"):
+            if values[f"min_{kind}"] > values[f"max_{kind}"]:
+                raise self.error(f"timers.min_{kind}", f"is greater than timers.max_{kind}")
+        return TimersConfig(**values)
+
+    def http(self, table: dict[str, Any]) -> HttpConfig:
+        self.reject_unknown("http", table, {"listen"})
+        listen = self.get(table, "http", "listen", str, None)
+        return HttpConfig(listen=None if listen is None else self.endpoint("http.listen", listen))
+
+    def tsig_key(self, key: str, table: dict[str, Any]) -> TsigKeyConfig:
+        self.reject_unknown(key, table, {"name", "algorithm", "secret", "secret_file"})
+        name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
+        key = f'tsig_key "{_label(name)}"'
+        algorithm = self.get(table, key, "algorithm", str, "hmac-sha256").lower()
+        if algorithm not in TSIG_ALGORITHMS:
+            raise self.error(
+                f"{key}.algorithm",
+                f"unknown algorithm {algorithm!r} (use one of {', '.join(TSIG_ALGORITHMS)})",
+            )
+        secret_text = self.get(table, key, "secret", str, None)
+        secret_file = self.get(table, key, "secret_file", str, None)
+        if (secret_text is None) == (secret_file is None):
+            raise self.error(key, "needs exactly one of secret and secret_file")
+        if secret_file is not None:
+            path = self.path(secret_file)
+            try:
+                secret_text = self.read_text(path)
+            except OSError as e:
+                raise self.error(f"{key}.secret_file", f"cannot read {path}: {e.strerror}") from None
+            where = f"{key}.secret_file"
+        else:
+            where = f"{key}.secret"
+        try:
+            secret = base64.b64decode(secret_text.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise self.error(where, "is not valid base64") from None
+        if not secret:
+            raise self.error(where, "is empty")
+        return TsigKeyConfig(name=name, algorithm=algorithm, secret=secret)
+
+    def zone(self, key: str, table: dict[str, Any], key_names: set[dns.name.Name]) -> ZoneConfig:
+        allowed = {"name", "type", "file", "external_masters", "external_downstreams"}
+        self.reject_unknown(key, table, allowed)
+        name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
+        key = f'zone "{_label(name)}"'
+        kind = self.require(table, key, "type", str).lower()
+        if kind not in (PRIMARY, SECONDARY):
+            raise self.error(f"{key}.type", f'must be "primary" or "secondary", not {kind!r}')
+        file = self.get(table, key, "file", str, None)
+        masters = self.peers(f"{key}.external_masters", table.get("external_masters", []), key_names)
+        downstreams = self.peers(
+            f"{key}.external_downstreams", table.get("external_downstreams", []), key_names
+        )
+        if kind == SECONDARY:
+            if not masters:
+                raise self.error(f"{key}.external_masters", "is required for a secondary zone")
+            if file is not None:
+                raise self.error(f"{key}.file", "a secondary zone's data comes from its masters")
+        else:
+            if file is None:
+                raise self.error(f"{key}.file", "is required for a primary zone")
+            if masters:
+                raise self.error(f"{key}.external_masters", "only a secondary zone has masters")
+        return ZoneConfig(
+            name=name,
+            type=kind,
+            file=None if file is None else self.path(file),
+            external_masters=masters,
+            external_downstreams=downstreams,
+        )
+
+    def peers(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[PeerConfig, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list of tables, got {_type_name(value)}")
+        peers = []
+        for i, item in enumerate(value):
+            where = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                raise self.error(where, f"expected a table, got {_type_name(item)}")
+            self.reject_unknown(where, item, {"address", "port", "tsig_key"})
+            address = self.address(f"{where}.address", self.require(item, where, "address", str))
+            port = self.get(item, where, "port", int, 53)
+            if not 1 <= port <= 65535:
+                raise self.error(f"{where}.port", f"must be between 1 and 65535, not {port}")
+            tsig_key = self.get(item, where, "tsig_key", str, None)
+            key_name = None
+            if tsig_key is not None:
+                key_name = self.domain_name(f"{where}.tsig_key", tsig_key)
+                if key_name not in key_names:
+                    raise self.error(f"{where}.tsig_key", f"names no [[tsig_key]]: {tsig_key!r}")
+            peers.append(PeerConfig(address=address, port=port, tsig_key=key_name))
+        return tuple(peers)
+
+    # -- values
+
+    def table(self, document: dict[str, Any], name: str) -> dict[str, Any]:
+        value = document.get(name, {})
+        if not isinstance(value, dict):
+            raise self.error(name, f"expected a table, got {_type_name(value)}")
+        return value
+
+    def array_of_tables(self, document: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        value = document.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.error(name, f"expected [[{name}]] tables")
+        return value
+
+    def reject_unknown(self, where: str, table: dict[str, Any], allowed: Iterable[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.error(f"{where}.{key}" if where else key, "unknown key")
+
+    def require(self, table: dict[str, Any], where: str, key: str, kind: type) -> Any:
+        if key not in table:
+            raise self.error(f"{where}.{key}", "is required")
+        return self.get(table, where, key, kind, None)
+
+    def get(self, table: dict[str, Any], where: str, key: str, kind: Any, default: Any) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        # bool is an int in Python but never a valid number here.
+        if isinstance(value, bool) or not isinstance(value, kind):
+            expected = _type_name_of(kind)
+            raise self.error(f"{where}.{key}", f"expected {expected}, got {_type_name(value)}")
+        return value
+
+    def domain_name(self, key: str, text: str) -> dns.name.Name:
+        try:
+            return dns.name.from_text(text)
+        except dns.exception.DNSException as e:
+            raise self.error(key, f"not a domain name: {text!r} ({e})") from None
+
+    def address(self, key: str, text: str) -> str:
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise self.error(key, f"not an IP address: {text!r}") from None
+
+    def endpoint(self, key: str, text: Any) -> Endpoint:
+        if not isinstance(text, str):
+            raise self.error(key, f"expected a string, got {_type_name(text)}")
+        host, sep, port = text.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise self.error(key, f'expected "address:port", got {text!r}')
+        return Endpoint(self.address(key, host), int(port))
+
+    def path(self, text: str) -> str:
+        return os.path.normpath(os.path.join(self.base_dir, os.path.expanduser(text)))
+
+    def check_unique(self, items: Iterable[tuple[str, Any]]) -> None:
+        seen = set()
+        for key, value in items:
+            if value in seen:
+                raise self.error(key, f"duplicate: {_label(value)}")
+            seen.add(value)
+
+
+def _label(name: dns.name.Name) -> str:
+    """A name as operators write it: no trailing dot (except the root)."""
+    return name.to_text(omit_final_dot=True) or "."
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table", bool: "true or false"}
+
+
+def _type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _type_name_of(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return "a number"
+    return _TYPE_NAMES.get(kind, kind.__name__)

@@ -1,0 +1,85 @@
+# -*- test-case-name: tests.unit.test_protocol -*-
+"""
+DNS over UDP and TCP: framing only.
+
+The protocols turn datagrams and length-prefixed TCP messages into calls of
+L{QueryHandler.answer} and write back what it returns.  Every decision about
+what to answer is the handler's.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import protocol
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.protocols.basic import Int16StringReceiver
+from twisted.protocols.policies import TimeoutMixin
+
+from secdns.query import QueryHandler, Request
+
+__all__ = ["DNSDatagramProtocol", "DNSStreamProtocol", "DNSStreamFactory"]
+
+log = Logger()
+
+
+class DNSDatagramProtocol(protocol.DatagramProtocol):
+    """Answers each datagram with at most one datagram."""
+
+    def __init__(self, handler: QueryHandler) -> None:
+        self.handler = handler
+
+    def datagramReceived(self, datagram: bytes, addr) -> None:
+        try:
+            response = self.handler.answer(datagram, Request(addr[0], addr[1], False))
+        except Exception:
+            log.failure("unexpected error answering {address}", address=addr[0])
+            return
+        if response is not None:
+            self.transport.write(response, addr)
+
+
+class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
+    """
+    DNS over TCP (RFC 7766): many requests per connection, answered in
+    order, and the connection closed after C{idle_timeout} seconds of silence.
+    """
+
+    def __init__(self, handler: QueryHandler, idle_timeout: float) -> None:
+        self.handler = handler
+        self.idle_timeout = idle_timeout
+
+    def connectionMade(self) -> None:
+        peer = self.transport.getPeer()
+        self.request = Request(peer.host, peer.port, True)
+        self.setTimeout(self.idle_timeout)
+
+    def stringReceived(self, message: bytes) -> None:
+        self.resetTimeout()
+        try:
+            response = self.handler.answer(message, self.request)
+        except Exception:
+            log.failure("unexpected error answering {address}", address=self.request.address)
+            self.transport.loseConnection()
+            return
+        if response is not None:
+            self.sendString(response)
+
+    def timeoutConnection(self) -> None:
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason=protocol.connectionDone) -> None:
+        self.setTimeout(None)
+
+
+class DNSStreamFactory(protocol.ServerFactory):
+    """Makes a L{DNSStreamProtocol} per TCP connection."""
+
+    def __init__(self, handler: QueryHandler, idle_timeout: float, clock: IReactorTime) -> None:
+        self.handler = handler
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+
+    def buildProtocol(self, addr) -> DNSStreamProtocol:
+        stream = DNSStreamProtocol(self.handler, self.idle_timeout)
+        stream.callLater = self.clock.callLater  # TimeoutMixin's seam for its clock
+        return stream

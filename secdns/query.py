@@ -1,0 +1,291 @@
+# -*- test-case-name: tests.unit.test_query -*-
+"""
+One request in, one response out.
+
+L{QueryHandler} takes the bytes of a request and returns the bytes of the
+response (or nothing, for what must not be answered).  It runs entirely in
+one reactor turn, reading each zone's current version once, so a response
+never mixes two versions.
+
+Two paths:
+
+  - the fast path parses only the header and question of a plain query
+    (one question, at most an OPT, no TSIG) and looks the response up in the
+    zone version's memo of rendered answers, patching in the ID, the RD and
+    CD bits and the question as the client wrote it;
+  - the slow path parses the whole message with dnspython, answers it
+    (L{secdns.lookup}, L{secdns.render}) and, when the response is the same
+    for every client, leaves it in the memo for the fast path.
+
+A memo entry is the response rendered with ID 0 and RD and CD clear; its
+question has the same length whatever the client's case, so compression
+pointers stay valid when the question is patched.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import attrs
+import dns.edns
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+from twisted.logger import Logger
+
+from secdns.lookup import resolve
+from secdns.render import Edns, Question, render, render_error
+from secdns.zone import Zone
+from secdns.zonedb import ZoneDB
+
+__all__ = ["QueryHandler", "Request", "MEMO_LIMIT"]
+
+log = Logger()
+
+QR = dns.flags.QR
+DO = dns.flags.DO
+IN = dns.rdataclass.IN
+
+#: Responses remembered per zone version; past that the memo starts again,
+#: so a flood of random names cannot grow it without bound.
+MEMO_LIMIT = 100_000
+
+#: Types a question may not ask for (RFC 6895 section 3.1: meta-types).
+META_TYPES = frozenset(
+    {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY}
+)
+TRANSFER_TYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
+UNSUPPORTED_TYPES = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB})
+
+#: Extended DNS Error "Zone Expired" (RFC 8914 section 4.25).
+ZONE_EXPIRED = 24
+
+_PLAIN_COUNTS = (
+    b"\x00\x01\x00\x00\x00\x00\x00\x00",  # one question
+    b"\x00\x01\x00\x00\x00\x00\x00\x01",  # one question and an OPT
+)
+_NO_EDNS, _EDNS, _EDNS_DO = b"\x00", b"\x01", b"\x02"
+
+
+@attrs.frozen
+class Request:
+    """Where a request came from, for access control and logs."""
+
+    address: str
+    port: int
+    tcp: bool
+
+
+@attrs.define(eq=False)
+class QueryHandler:
+    """
+    Answers requests from the current L{ZoneDB}.
+
+    @ivar zonedb: replaced whole (one assignment) when the config is reloaded.
+    @ivar max_udp_size: the largest UDP response, whatever EDNS asks.
+    @ivar edns_payload: the UDP payload size advertised in our OPT records.
+    @ivar handlers: opcode to a handler of the parsed message (NOTIFY, later
+        UPDATE) returning response bytes; opcodes missing here get NOTIMP.
+    """
+
+    zonedb: ZoneDB
+    max_udp_size: int = 1232
+    handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | None]] = attrs.Factory(dict)
+
+    # -- entry points
+
+    def answer(self, wire: bytes, request: Request) -> bytes | None:
+        """The response to C{wire}, or L{None} to send nothing."""
+        fast = _parse_plain_query(wire)
+        if fast is not None:
+            key, name_end, question_end, limit = fast
+            zone = self._zone_of(key, name_end)
+            if zone is not None and not zone.expired:
+                data = zone.data
+                if data is not None:
+                    template = data.answers.get(key)
+                    if template is not None:
+                        response = _patch(template, wire, question_end)
+                        if request.tcp or len(response) <= min(limit, self.max_udp_size):
+                            return response
+        return self._answer_slowly(wire, request, fast)
+
+    # -- the fast path
+
+    def _zone_of(self, key: bytes, name_end: int) -> Zone | None:
+        by_wire = self.zonedb.by_wire
+        name = key[:name_end]
+        offset = 0
+        while True:
+            zone = by_wire.get(name[offset:])
+            if zone is not None:
+                return zone
+            length = name[offset]
+            if length == 0:
+                return None
+            offset += length + 1
+
+    # -- the slow path
+
+    def _answer_slowly(self, wire: bytes, request: Request, fast) -> bytes | None:
+        if len(wire) < 12 or wire[2] & 0x80:
+            return None  # no header to answer, or a response: never answer those
+        query_id = int.from_bytes(wire[:2], "big")
+        query_flags = int.from_bytes(wire[2:4], "big")
+        opcode = dns.opcode.from_flags(query_flags)
+        try:
+            message = dns.message.from_wire(wire, keyring=False, ignore_trailing=False)
+        except dns.message.UnknownHeaderField:
+            return render_error(query_id, query_flags, None, dns.rcode.FORMERR, opcode=opcode)
+        except Exception as e:  # whatever the bytes, never let parsing take us down
+            log.debug("FORMERR to {address}: {error}", address=request.address, error=e)
+            return render_error(query_id, query_flags, None, dns.rcode.FORMERR, opcode=opcode)
+
+        if message.had_tsig or message.keyname is not None:
+            return self._unsigned_request_refused(message, request)
+
+        edns = self._edns_of(message)
+        if message.edns > 0:
+            return self._error(message, dns.rcode.BADVERS, edns)
+        if len(message.question) != 1:
+            return self._error(message, dns.rcode.FORMERR, edns, question=False)
+        rrset = message.question[0]
+        question = Question(rrset.name, rrset.rdtype, rrset.rdclass)
+
+        if opcode != dns.opcode.QUERY:
+            handler = self.handlers.get(opcode)
+            if handler is None:
+                return self._error(message, dns.rcode.NOTIMP, edns, question=False)
+            return handler(message, request, self.zonedb.find(question.name))
+
+        if question.rdtype in META_TYPES:
+            return self._error(message, dns.rcode.FORMERR, edns)
+        if question.rdtype in UNSUPPORTED_TYPES:
+            return self._error(message, dns.rcode.NOTIMP, edns)
+        if question.rdclass != IN:
+            return self._error(message, dns.rcode.REFUSED, edns)
+        zone = self.zonedb.find(question.name)
+        if zone is None:
+            return self._error(message, dns.rcode.REFUSED, edns)
+        if question.rdtype in TRANSFER_TYPES:
+            handler = self.handlers.get(question.rdtype)
+            if handler is None:
+                return self._error(message, dns.rcode.REFUSED, edns)
+            return handler(message, request, zone)
+        data = zone.data
+        if data is None or zone.expired:
+            return self._servfail(message, edns, zone)
+
+        answer = resolve(data, question.name, question.rdtype, bool(message.ednsflags & DO))
+        limit = 65535 if request.tcp else self._udp_limit(message)
+        if fast is not None:
+            key, _, question_end, _ = fast
+            template = render(0, 0, question, answer, edns)
+            _remember(data.answers, key, template)
+            response = _patch(template, wire, question_end)
+            if len(response) <= limit:
+                return response
+        return render(query_id, query_flags, question, answer, edns, limit)
+
+    def _udp_limit(self, message: dns.message.Message) -> int:
+        if message.edns < 0:
+            return 512
+        return max(512, min(message.payload, self.max_udp_size))
+
+    def _edns_of(self, message: dns.message.Message) -> Edns | None:
+        if message.edns < 0:
+            return None
+        return Edns(self.max_udp_size, bool(message.ednsflags & DO))
+
+    def _error(self, message, rcode, edns, question=True) -> bytes:
+        q = None
+        if question and message.question:
+            rrset = message.question[0]
+            q = Question(rrset.name, rrset.rdtype, rrset.rdclass)
+        return render_error(
+            message.id, message.flags, q, rcode, edns, opcode=message.opcode()
+        )
+
+    def _servfail(self, message, edns, zone) -> bytes:
+        if edns is not None and zone.expired:
+            edns = attrs.evolve(edns, options=(dns.edns.EDEOption(ZONE_EXPIRED),))
+        return self._error(message, dns.rcode.SERVFAIL, edns)
+
+    def _unsigned_request_refused(self, message, request) -> bytes:
+        log.info(
+            "TSIG-signed request from {address} with key {key}: no TSIG keys configured",
+            address=request.address,
+            key=message.keyname,
+        )
+        return self._error(message, dns.rcode.NOTAUTH, self._edns_of(message))
+
+
+def _parse_plain_query(wire: bytes):
+    """
+    Parse the header and question of a plain query without building objects.
+
+    @return: C{(key, name_end, question_end, udp_limit)}, where C{key} is the
+        memo key (the question with its name lowercased, then the EDNS state)
+        and C{name_end} the length of the name in it; or L{None} when the
+        message is anything but one question and at most a bare OPT.
+    """
+    size = len(wire)
+    if size < 17 or wire[2] & 0xFA or wire[4:12] not in _PLAIN_COUNTS:
+        return None
+    offset = 12
+    length = wire[12]
+    while length:
+        if length > 63:
+            return None  # a compression pointer or an extended label type
+        offset += length + 1
+        if offset >= size:
+            return None
+        length = wire[offset]
+    name_end = offset + 1 - 12
+    if name_end > 255:
+        return None
+    question_end = offset + 5
+    if wire[11] == 0:
+        if question_end != size:
+            return None
+        key = wire[12 : offset + 1].lower() + wire[offset + 1 : question_end] + _NO_EDNS
+        return key, name_end, question_end, 512
+    # The OPT: root owner, type 41, payload, extended RCODE 0, version 0, flags, RDLENGTH.
+    opt = question_end
+    if (
+        size < opt + 11
+        or wire[opt] != 0
+        or wire[opt + 1 : opt + 3] != b"\x00\x29"
+        or wire[opt + 5] != 0
+        or wire[opt + 6] != 0
+        or opt + 11 + int.from_bytes(wire[opt + 9 : opt + 11], "big") != size
+    ):
+        return None
+    payload = max(512, int.from_bytes(wire[opt + 3 : opt + 5], "big"))
+    state = _EDNS_DO if wire[opt + 7] & 0x80 else _EDNS
+    key = wire[12 : offset + 1].lower() + wire[offset + 1 : question_end] + state
+    return key, name_end, question_end, payload
+
+
+def _patch(template: bytes, wire: bytes, question_end: int) -> bytes:
+    """A remembered response made the answer to C{wire}: its ID, RD, CD and question."""
+    return b"".join(
+        (
+            wire[:2],
+            bytes((template[2] | (wire[2] & 0x01), template[3] | (wire[3] & 0x10))),
+            template[4:12],
+            wire[12:question_end],
+            template[question_end:],
+        )
+    )
+
+
+def _remember(memo: dict, key: bytes, template: bytes) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = template

@@ -1,0 +1,122 @@
+# -*- test-case-name: tests.integration.test_appliance -*-
+"""
+The appliance as one Twisted service tree.
+
+L{SecdnsService} owns the zone map and the query handler, and has the
+listeners as children: DNS over UDP and TCP on each C{[server] listen}
+address, and HTTP on C{[http] listen}.  Ports are bound in
+C{privilegedStartService} (by Twisted's C{UDPServer}/C{TCPServer}), so port
+53 works under C{twistd --uid}.
+
+SIGHUP calls L{SecdnsService.reload} from the reactor: the config and the
+zone files are read again and the new zone map replaces the old one in one
+assignment; when the config is invalid, the old one keeps running.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from twisted.application import internet, service
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from secdns import config as config_module
+from secdns.config import Config
+from secdns.errors import ConfigError
+from secdns.http import site
+from secdns.metrics import ZoneCollector, registry_for
+from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
+from secdns.query import QueryHandler
+from secdns.zonedb import ZoneDB
+from secdns.zoneload import reloaded_zonedb
+
+__all__ = ["SecdnsService"]
+
+log = Logger()
+
+
+class SecdnsService(service.MultiService):
+    """
+    The whole appliance.
+
+    @ivar config: the config in force.
+    @ivar handler: answers DNS requests from C{handler.zonedb}.
+    """
+
+    def __init__(self, config: Config, zonedb: ZoneDB, reactor, handle_signals: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.reactor = reactor
+        self.handle_signals = handle_signals
+        self.handler = QueryHandler(zonedb, max_udp_size=config.server.max_udp_size)
+        self.registry = registry_for(ZoneCollector(lambda: self.handler.zonedb))
+        self._previous_sighup = None
+        self._add_listeners(config)
+
+    @property
+    def zonedb(self) -> ZoneDB:
+        return self.handler.zonedb
+
+    def _add_listeners(self, config: Config) -> None:
+        streams = DNSStreamFactory(self.handler, config.server.tcp_idle_timeout, self.reactor)
+        for endpoint in config.server.listen:
+            datagrams = DNSDatagramProtocol(self.handler)  # a protocol has one transport
+            udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
+            tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
+            udp.setName(f"dns-udp {endpoint}")
+            tcp.setName(f"dns-tcp {endpoint}")
+            udp.setServiceParent(self)
+            tcp.setServiceParent(self)
+        if config.http.listen is not None:
+            listen = config.http.listen
+            http = internet.TCPServer(listen.port, site(self.registry), interface=listen.host, reactor=self.reactor)
+            http.setName(f"http {listen}")
+            http.setServiceParent(self)
+
+    def startService(self) -> None:
+        os.makedirs(self.config.server.state_dir, exist_ok=True)
+        super().startService()
+        if self.handle_signals:
+            self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
+        log.info(
+            "secdns serving {count} zones on {listen}",
+            count=len(self.zonedb),
+            listen=", ".join(str(e) for e in self.config.server.listen),
+        )
+
+    def stopService(self):
+        if self.handle_signals and self._previous_sighup is not None:
+            signal.signal(signal.SIGHUP, self._previous_sighup)
+            self._previous_sighup = None
+        return super().stopService()
+
+    def _on_sighup(self, signum, frame) -> None:
+        # A signal handler only hands the work to the reactor.
+        self.reactor.callFromThread(self.reload)
+
+    def reload(self) -> bool:
+        """
+        Read the config and zone files again and serve what they say.
+
+        @return: whether the new config was taken.
+        """
+        try:
+            new = config_module.load(self.config.source)
+        except ConfigError as e:
+            log.error("reload failed, leaving the old configuration in place: {error}", error=str(e))
+            return False
+        self._warn_about_restart(new)
+        self.handler.zonedb = reloaded_zonedb(new, self.handler.zonedb)
+        self.config = new
+        log.info("reloaded {source}: {count} zones", source=new.source, count=len(self.zonedb))
+        return True
+
+    def _warn_about_restart(self, new: Config) -> None:
+        old = self.config
+        for section in ("listen", "max_udp_size", "tcp_idle_timeout", "state_dir"):
+            if getattr(old.server, section) != getattr(new.server, section):
+                log.warn("server.{key} changed; it takes effect at the next restart", key=section)
+        if old.http != new.http:
+            log.warn("http.listen changed; it takes effect at the next restart")

@@ -1,0 +1,50 @@
+# -*- test-case-name: tests.integration.test_appliance -*-
+"""
+C{twistd secdns}: command-line options and the service they make.
+
+The only module that imports the global reactor.
+"""
+
+from __future__ import annotations
+
+from twisted.python import usage
+
+from secdns import config as config_module
+from secdns.errors import ConfigError, ZoneLoadError
+from secdns.service import SecdnsService
+from secdns.zoneload import initial_zonedb
+
+__all__ = ["Options", "makeService"]
+
+
+class Options(usage.Options):
+    """Options of C{twistd secdns}."""
+
+    optParameters = [
+        ["config", "c", None, "Path of the TOML config file (required)."],
+    ]
+
+    longdesc = (
+        "secdns answers authoritatively for its primary and secondary zones. "
+        "Send SIGHUP to reload the config and the zone files."
+    )
+
+    def postOptions(self) -> None:
+        if not self["config"]:
+            raise usage.UsageError("--config is required")
+
+
+def makeService(options: Options, reactor=None) -> SecdnsService:
+    """
+    Read the config and the zone files, and make the appliance.
+
+    An invalid config or zone file ends the process with a one-line error.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    try:
+        config = config_module.load(options["config"])
+        zonedb = initial_zonedb(config)
+    except (ConfigError, ZoneLoadError) as e:
+        raise SystemExit(f"secdns: {e}")
+    return SecdnsService(config, zonedb, reactor)
