@@ -193,6 +193,8 @@ def load(path: str) -> Config:
             text = f.read()
     except OSError as e:
         raise ConfigError(path, "", f"cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(path, "", f"not UTF-8 text (byte {e.start})") from None
     return parse(text, source=path, base_dir=os.path.dirname(os.path.abspath(path)))
 
 
@@ -222,7 +224,7 @@ def parse(
     return _Parser(source, base_dir, read_text).config(document)
 
 
-_TOP_KEYS = {"server", "timers", "http", "tsig_key", "zone"}
+_TOP_KEYS = ("server", "timers", "http", "tsig_key", "zone")
 
 
 @attrs.define
@@ -245,17 +247,13 @@ class _Parser:
             self.tsig_key(f"tsig_key[{i}]", table)
             for i, table in enumerate(self.array_of_tables(document, "tsig_key"))
         )
-        self.check_unique(
-            (f"tsig_key[{i}].name", key.name) for i, key in enumerate(keys)
-        )
+        self.check_unique("tsig_key", "key", [key.name for key in keys])
         key_names = {key.name for key in keys}
         zones = tuple(
             self.zone(f"zone[{i}]", table, key_names)
             for i, table in enumerate(self.array_of_tables(document, "zone"))
         )
-        self.check_unique(
-            (f'zone "{_label(zone.name)}".name', zone.name) for zone in zones
-        )
+        self.check_unique("zone", "zone", [zone.name for zone in zones])
         return Config(
             source=self.source,
             server=server,
@@ -269,7 +267,7 @@ class _Parser:
 
     def server(self, table: dict[str, Any]) -> ServerConfig:
         defaults = ServerConfig()
-        self.reject_unknown("server", table, {f.name for f in attrs.fields(ServerConfig)})
+        self.reject_unknown("server", table, [f.name for f in attrs.fields(ServerConfig)])
         listen = self.get(table, "server", "listen", list, None)
         if listen is None:
             endpoints = defaults.listen
@@ -279,15 +277,18 @@ class _Parser:
             endpoints = tuple(
                 self.endpoint(f"server.listen[{i}]", value) for i, value in enumerate(listen)
             )
+            for i, endpoint in enumerate(endpoints):
+                if endpoint in endpoints[:i]:
+                    raise self.error(f"server.listen[{i}]", f"{endpoint} is listed twice")
         transfer_source = self.get(table, "server", "transfer_source", str, None)
         if transfer_source is not None:
             self.address("server.transfer_source", transfer_source)
         max_udp_size = self.get(table, "server", "max_udp_size", int, defaults.max_udp_size)
         if not 512 <= max_udp_size <= 65535:
-            raise self.error("server.max_udp_size", "must be between 512 and 65535")
+            raise self.error("server.max_udp_size", f"must be between 512 and 65535, not {max_udp_size}")
         idle = self.get(table, "server", "tcp_idle_timeout", (int, float), defaults.tcp_idle_timeout)
         if idle <= 0:
-            raise self.error("server.tcp_idle_timeout", "must be positive")
+            raise self.error("server.tcp_idle_timeout", f"must be more than 0 seconds, not {idle}")
         return ServerConfig(
             listen=endpoints,
             state_dir=self.path(self.get(table, "server", "state_dir", str, defaults.state_dir)),
@@ -298,62 +299,68 @@ class _Parser:
 
     def timers(self, table: dict[str, Any]) -> TimersConfig:
         fields = {f.name: f.default for f in attrs.fields(TimersConfig)}
-        self.reject_unknown("timers", table, set(fields))
+        self.reject_unknown("timers", table, fields)
         values = {}
         for name, default in fields.items():
             value = self.get(table, "timers", name, int, default)
             if value < 0:
-                raise self.error(f"timers.{name}", "must not be negative")
+                raise self.error(f"timers.{name}", f"must not be negative, not {value}")
             values[name] = value
         for kind in ("refresh", "retry", "expire"):
-            if values[f"min_{kind}"] > values[f"max_{kind}"]:
-                raise self.error(f"timers.min_{kind}", f"is greater than timers.max_{kind}")
+            low, high = values[f"min_{kind}"], values[f"max_{kind}"]
+            if low > high:
+                raise self.error(
+                    f"timers.min_{kind}", f"{low} is greater than timers.max_{kind} ({high})"
+                )
         return TimersConfig(**values)
 
     def http(self, table: dict[str, Any]) -> HttpConfig:
-        self.reject_unknown("http", table, {"listen"})
+        self.reject_unknown("http", table, ("listen",))
         listen = self.get(table, "http", "listen", str, None)
         return HttpConfig(listen=None if listen is None else self.endpoint("http.listen", listen))
 
     def tsig_key(self, key: str, table: dict[str, Any]) -> TsigKeyConfig:
-        self.reject_unknown(key, table, {"name", "algorithm", "secret", "secret_file"})
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
         key = f'tsig_key "{_label(name)}"'
+        self.reject_unknown(key, table, ("name", "algorithm", "secret", "secret_file"))
         algorithm = self.get(table, key, "algorithm", str, "hmac-sha256").lower()
         if algorithm not in TSIG_ALGORITHMS:
             raise self.error(
                 f"{key}.algorithm",
-                f"unknown algorithm {algorithm!r} (use one of {', '.join(TSIG_ALGORITHMS)})",
+                f'unknown algorithm "{algorithm}" (use one of {", ".join(TSIG_ALGORITHMS)})',
             )
         secret_text = self.get(table, key, "secret", str, None)
         secret_file = self.get(table, key, "secret_file", str, None)
-        if (secret_text is None) == (secret_file is None):
-            raise self.error(key, "needs exactly one of secret and secret_file")
+        if secret_text is None and secret_file is None:
+            raise self.error(key, "needs a secret (or a secret_file)")
+        if secret_text is not None and secret_file is not None:
+            raise self.error(key, "has both secret and secret_file; keep one")
         if secret_file is not None:
             path = self.path(secret_file)
             try:
                 secret_text = self.read_text(path)
             except OSError as e:
                 raise self.error(f"{key}.secret_file", f"cannot read {path}: {e.strerror}") from None
-            where = f"{key}.secret_file"
+            where, what = f"{key}.secret_file", f"{path} does not hold"
         else:
-            where = f"{key}.secret"
+            where, what = f"{key}.secret", "is not"
         try:
+            # The secret itself never goes into a message.
             secret = base64.b64decode(secret_text.strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise self.error(where, "is not valid base64") from None
+            raise self.error(where, f"{what} valid base64") from None
         if not secret:
-            raise self.error(where, "is empty")
+            raise self.error(where, f"{what} a secret: it is empty")
         return TsigKeyConfig(name=name, algorithm=algorithm, secret=secret)
 
     def zone(self, key: str, table: dict[str, Any], key_names: set[dns.name.Name]) -> ZoneConfig:
-        allowed = {"name", "type", "file", "external_masters", "external_downstreams"}
-        self.reject_unknown(key, table, allowed)
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
         key = f'zone "{_label(name)}"'
+        allowed = ("name", "type", "file", "external_masters", "external_downstreams")
+        self.reject_unknown(key, table, allowed)
         kind = self.require(table, key, "type", str).lower()
         if kind not in (PRIMARY, SECONDARY):
-            raise self.error(f"{key}.type", f'must be "primary" or "secondary", not {kind!r}')
+            raise self.error(f"{key}.type", f'must be "primary" or "secondary", not "{kind}"')
         file = self.get(table, key, "file", str, None)
         masters = self.peers(f"{key}.external_masters", table.get("external_masters", []), key_names)
         downstreams = self.peers(
@@ -363,12 +370,12 @@ class _Parser:
             if not masters:
                 raise self.error(f"{key}.external_masters", "is required for a secondary zone")
             if file is not None:
-                raise self.error(f"{key}.file", "a secondary zone's data comes from its masters")
+                raise self.error(f"{key}.file", "is for primary zones; a secondary zone's data comes from its external_masters")
         else:
             if file is None:
                 raise self.error(f"{key}.file", "is required for a primary zone")
             if masters:
-                raise self.error(f"{key}.external_masters", "only a secondary zone has masters")
+                raise self.error(f"{key}.external_masters", "is for secondary zones; a primary zone's data comes from its file")
         return ZoneConfig(
             name=name,
             type=kind,
@@ -379,13 +386,15 @@ class _Parser:
 
     def peers(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[PeerConfig, ...]:
         if not isinstance(value, list):
-            raise self.error(key, f"expected a list of tables, got {_type_name(value)}")
+            raise self.error(
+                key, f'expected a list of tables such as [{{ address = "192.0.2.1" }}], got {_describe(value)}'
+            )
         peers = []
         for i, item in enumerate(value):
             where = f"{key}[{i}]"
             if not isinstance(item, dict):
-                raise self.error(where, f"expected a table, got {_type_name(item)}")
-            self.reject_unknown(where, item, {"address", "port", "tsig_key"})
+                raise self.error(where, f"expected a table, got {_describe(item)}")
+            self.reject_unknown(where, item, ("address", "port", "tsig_key"))
             address = self.address(f"{where}.address", self.require(item, where, "address", str))
             port = self.get(item, where, "port", int, 53)
             if not 1 <= port <= 65535:
@@ -395,7 +404,7 @@ class _Parser:
             if tsig_key is not None:
                 key_name = self.domain_name(f"{where}.tsig_key", tsig_key)
                 if key_name not in key_names:
-                    raise self.error(f"{where}.tsig_key", f"names no [[tsig_key]]: {tsig_key!r}")
+                    raise self.error(f"{where}.tsig_key", f'no [[tsig_key]] is named "{tsig_key}"')
             peers.append(PeerConfig(address=address, port=port, tsig_key=key_name))
         return tuple(peers)
 
@@ -404,19 +413,25 @@ class _Parser:
     def table(self, document: dict[str, Any], name: str) -> dict[str, Any]:
         value = document.get(name, {})
         if not isinstance(value, dict):
-            raise self.error(name, f"expected a table, got {_type_name(value)}")
+            raise self.error(name, f"expected a [{name}] table, got {_describe(value)}")
         return value
 
     def array_of_tables(self, document: dict[str, Any], name: str) -> list[dict[str, Any]]:
         value = document.get(name, [])
+        if isinstance(value, dict):
+            raise self.error(name, f"write [[{name}]] (an array of tables), not [{name}]")
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.error(name, f"expected [[{name}]] tables")
+            raise self.error(name, f"expected [[{name}]] tables, got {_describe(value)}")
         return value
 
     def reject_unknown(self, where: str, table: dict[str, Any], allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
         for key in table:
             if key not in allowed:
-                raise self.error(f"{where}.{key}" if where else key, "unknown key")
+                raise self.error(
+                    f"{where}.{key}" if where else key,
+                    f"unknown key (expected one of: {', '.join(allowed)})",
+                )
 
     def require(self, table: dict[str, Any], where: str, key: str, kind: type) -> Any:
         if key not in table:
@@ -430,40 +445,48 @@ class _Parser:
         # bool is an int in Python but never a valid number here.
         if isinstance(value, bool) or not isinstance(value, kind):
             expected = _type_name_of(kind)
-            raise self.error(f"{where}.{key}", f"expected {expected}, got {_type_name(value)}")
+            raise self.error(f"{where}.{key}", f"expected {expected}, got {_describe(value)}")
         return value
 
     def domain_name(self, key: str, text: str) -> dns.name.Name:
         try:
             return dns.name.from_text(text)
         except dns.exception.DNSException as e:
-            raise self.error(key, f"not a domain name: {text!r} ({e})") from None
+            raise self.error(key, f'not a domain name: "{text}" ({e})') from None
 
     def address(self, key: str, text: str) -> str:
         try:
             return str(ipaddress.ip_address(text))
         except ValueError:
-            raise self.error(key, f"not an IP address: {text!r}") from None
+            raise self.error(key, f'not an IP address: "{text}"') from None
 
     def endpoint(self, key: str, text: Any) -> Endpoint:
+        expected = 'expected "address:port", such as "127.0.0.1:53" or "[::1]:53"'
         if not isinstance(text, str):
-            raise self.error(key, f"expected a string, got {_type_name(text)}")
+            raise self.error(key, f"{expected}, got {_describe(text)}")
         host, sep, port = text.rpartition(":")
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
-        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise self.error(key, f'expected "address:port", got {text!r}')
+        elif ":" in host:
+            raise self.error(key, f'an IPv6 address goes in brackets: "[{host}]:{port}"')
+        if not sep or not port.isdigit():
+            raise self.error(key, f"{expected}, got {_describe(text)}")
+        if not 1 <= int(port) <= 65535:
+            raise self.error(key, f"port must be between 1 and 65535, not {port}")
         return Endpoint(self.address(key, host), int(port))
 
     def path(self, text: str) -> str:
         return os.path.normpath(os.path.join(self.base_dir, os.path.expanduser(text)))
 
-    def check_unique(self, items: Iterable[tuple[str, Any]]) -> None:
-        seen = set()
-        for key, value in items:
-            if value in seen:
-                raise self.error(key, f"duplicate: {_label(value)}")
-            seen.add(value)
+    def check_unique(self, array: str, what: str, names: list[dns.name.Name]) -> None:
+        first: dict[dns.name.Name, int] = {}
+        for i, name in enumerate(names):
+            if name in first:
+                raise self.error(
+                    f"{array}[{i}].name",
+                    f'{what} "{_label(name)}" is already defined by {array}[{first[name]}]',
+                )
+            first[name] = i
 
 
 def _label(name: dns.name.Name) -> str:
@@ -474,8 +497,15 @@ def _label(name: dns.name.Name) -> str:
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table", bool: "true or false"}
 
 
-def _type_name(value: Any) -> str:
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
+def _describe(value: Any) -> str:
+    """A TOML value as an operator would recognise it in the file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'the string "{value}"' if len(value) <= 60 else "a long string"
+    if isinstance(value, (int, float)):
+        return f"the {'integer' if isinstance(value, int) else 'number'} {value}"
+    return _TYPE_NAMES.get(type(value), f"a {type(value).__name__}")
 
 
 def _type_name_of(kind: Any) -> str:

@@ -1,0 +1,396 @@
+"""secdns.config: the TOML schema, its defaults, and the operator's error messages."""
+
+from __future__ import annotations
+
+import base64
+
+import dns.name
+import dns.tsig
+import pytest
+
+from secdns.config import (
+    Config,
+    Endpoint,
+    HttpConfig,
+    PeerConfig,
+    ServerConfig,
+    TimersConfig,
+    TsigKeyConfig,
+    ZoneConfig,
+    diff,
+    load,
+    parse,
+)
+from secdns.errors import ConfigError
+
+SOURCE = "/etc/secdns/secdns.toml"
+BASE = "/etc/secdns"
+SECRET = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+# The example of DESIGN.md "Config file", with a real secret.
+EXAMPLE = f"""
+[server]
+listen = ["127.0.0.1:5300", "[::1]:5300"]
+state_dir = "../var"
+transfer_source = "127.0.0.1"
+
+[timers]
+min_refresh = 300
+max_refresh = 2419200
+min_retry = 60
+max_retry = 1209600
+min_expire = 3600
+max_expire = 14515200
+
+[http]
+listen = "127.0.0.1:8053"
+
+[[tsig_key]]
+name = "transfer-key"
+algorithm = "hmac-sha256"
+secret = "{SECRET}"
+
+[[zone]]
+name = "example.com"
+type = "secondary"
+external_masters = [ {{ address = "192.0.2.1", port = 53, tsig_key = "transfer-key" }} ]
+
+[[zone]]
+name = "example.org"
+type = "primary"
+file = "zones/example.org.zone"
+external_downstreams = [ {{ address = "198.51.100.7", port = 53, tsig_key = "transfer-key" }} ]
+"""
+
+SECONDARY = '[[zone]]\nname = "example.com"\ntype = "secondary"\nexternal_masters = [{ address = "192.0.2.1" }]\n'
+KEY = f'[[tsig_key]]\nname = "k"\nsecret = "{SECRET}"\n'
+
+
+def name(text: str) -> dns.name.Name:
+    return dns.name.from_text(text)
+
+
+def parse_error(text: str, **kw) -> str:
+    with pytest.raises(ConfigError) as raised:
+        parse(text, source=SOURCE, base_dir=BASE, **kw)
+    return str(raised.value)
+
+
+def no_secret_file(path: str) -> str:
+    raise FileNotFoundError(2, "No such file or directory", path)
+
+
+class TestDefaults:
+    def test_empty_file(self):
+        """An empty file is a config of defaults: loopback port 5300, state in ./var, no HTTP, no keys, no zones."""
+        config = parse("", source=SOURCE, base_dir=BASE)
+        assert config == Config(
+            source=SOURCE,
+            server=ServerConfig(
+                listen=(Endpoint("127.0.0.1", 5300),),
+                state_dir="/etc/secdns/var",
+                transfer_source=None,
+                max_udp_size=1232,
+                tcp_idle_timeout=30.0,
+            ),
+            timers=TimersConfig(300, 2419200, 60, 1209600, 3600, 14515200),
+            http=HttpConfig(listen=None),
+            tsig_keys=(),
+            zones=(),
+        )
+
+    def test_peer_defaults(self):
+        """A peer's port defaults to 53 and its TSIG key to none."""
+        config = parse(SECONDARY, source=SOURCE, base_dir=BASE)
+        assert config.zones[0].external_masters == (PeerConfig("192.0.2.1", 53, None),)
+
+    def test_algorithm_default(self):
+        """A TSIG key's algorithm defaults to hmac-sha256."""
+        config = parse(KEY, source=SOURCE, base_dir=BASE)
+        assert config.tsig_keys[0].algorithm == "hmac-sha256"
+        assert config.tsig_keys[0].algorithm_name == dns.tsig.HMAC_SHA256
+
+
+class TestExample:
+    def test_design_example(self):
+        """The example config of DESIGN.md parses to the values it spells out."""
+        config = parse(EXAMPLE, source=SOURCE, base_dir=BASE)
+        assert config.server == ServerConfig(
+            listen=(Endpoint("127.0.0.1", 5300), Endpoint("::1", 5300)),
+            state_dir="/etc/var",
+            transfer_source="127.0.0.1",
+        )
+        assert config.http == HttpConfig(Endpoint("127.0.0.1", 8053))
+        assert config.tsig_keys == (
+            TsigKeyConfig(name("transfer-key"), "hmac-sha256", base64.b64decode(SECRET)),
+        )
+        peer = lambda address: (PeerConfig(address, 53, name("transfer-key")),)  # noqa: E731
+        assert config.zones == (
+            ZoneConfig(name("example.com"), "secondary", external_masters=peer("192.0.2.1")),
+            ZoneConfig(
+                name("example.org"),
+                "primary",
+                file="/etc/secdns/zones/example.org.zone",
+                external_downstreams=peer("198.51.100.7"),
+            ),
+        )
+
+    def test_endpoints_print_as_written(self):
+        """Listen addresses print as an operator writes them, IPv6 in brackets."""
+        config = parse(EXAMPLE, source=SOURCE, base_dir=BASE)
+        assert [str(e) for e in config.server.listen] == ["127.0.0.1:5300", "[::1]:5300"]
+
+    def test_secret_file(self):
+        """A secret_file is read relative to the config's directory and holds base64."""
+        read = []
+
+        def read_text(path):
+            read.append(path)
+            return SECRET + "\n"
+
+        text = '[[tsig_key]]\nname = "k"\nsecret_file = "keys/k.secret"\n'
+        config = parse(text, source=SOURCE, base_dir=BASE, read_text=read_text)
+        assert read == ["/etc/secdns/keys/k.secret"]
+        assert config.tsig_keys[0].secret == base64.b64decode(SECRET)
+
+    def test_secret_never_in_repr(self):
+        """A key's secret appears in no repr, so no log line can carry it."""
+        config = parse(KEY, source=SOURCE, base_dir=BASE)
+        assert SECRET not in repr(config)
+        assert repr(base64.b64decode(SECRET)) not in repr(config)
+
+    def test_names_and_types_are_case_insensitive(self):
+        """Zone names compare as DNS names, and type and algorithm ignore case."""
+        text = (
+            '[[tsig_key]]\nname = "K"\nalgorithm = "HMAC-SHA512"\n'
+            f'secret = "{SECRET}"\n'
+            '[[zone]]\nname = "Example.COM."\ntype = "Secondary"\n'
+            'external_masters = [{ address = "192.0.2.1", tsig_key = "k" }]\n'
+        )
+        config = parse(text, source=SOURCE, base_dir=BASE)
+        assert config.zone(name("example.com")).type == "secondary"
+        assert config.tsig_keys[0].algorithm == "hmac-sha512"
+
+
+# (config text, key path, problem): each error an operator can make, and the
+# one line that tells them.
+ERRORS = [
+    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, http, tsig_key, zone)"),
+    (
+        "[server]\nlistn = []",
+        "server.listn",
+        "unknown key (expected one of: listen, state_dir, transfer_source, max_udp_size, tcp_idle_timeout)",
+    ),
+    ("server = 1", "server", "expected a [server] table, got the integer 1"),
+    ('[server]\nlisten = "127.0.0.1:53"', "server.listen", 'expected a list, got the string "127.0.0.1:53"'),
+    ("[server]\nlisten = []", "server.listen", "needs at least one address"),
+    (
+        '[server]\nlisten = ["127.0.0.1"]',
+        "server.listen[0]",
+        'expected "address:port", such as "127.0.0.1:53" or "[::1]:53", got the string "127.0.0.1"',
+    ),
+    ('[server]\nlisten = ["::1:53"]', "server.listen[0]", 'an IPv6 address goes in brackets: "[::1]:53"'),
+    ('[server]\nlisten = ["127.0.0.1:0"]', "server.listen[0]", "port must be between 1 and 65535, not 0"),
+    ('[server]\nlisten = ["localhost:53"]', "server.listen[0]", 'not an IP address: "localhost"'),
+    (
+        '[server]\nlisten = ["127.0.0.1:53", "127.0.0.1:53"]',
+        "server.listen[1]",
+        "127.0.0.1:53 is listed twice",
+    ),
+    ('[server]\nstate_dir = 5', "server.state_dir", "expected a string, got the integer 5"),
+    ('[server]\ntransfer_source = "me"', "server.transfer_source", 'not an IP address: "me"'),
+    ("[server]\nmax_udp_size = 100", "server.max_udp_size", "must be between 512 and 65535, not 100"),
+    ("[server]\ntcp_idle_timeout = 0", "server.tcp_idle_timeout", "must be more than 0 seconds, not 0"),
+    ('[timers]\nmin_refresh = "300"', "timers.min_refresh", 'expected an integer, got the string "300"'),
+    ("[timers]\nmin_refresh = true", "timers.min_refresh", "expected an integer, got true"),
+    ("[timers]\nmin_refresh = 1.5", "timers.min_refresh", "expected an integer, got the number 1.5"),
+    ("[timers]\nmin_retry = -1", "timers.min_retry", "must not be negative, not -1"),
+    (
+        "[timers]\nmin_expire = 100\nmax_expire = 10",
+        "timers.min_expire",
+        "100 is greater than timers.max_expire (10)",
+    ),
+    ("[timers]\nrefresh = 1", "timers.refresh", "unknown key (expected one of: min_refresh, max_refresh, "
+     "min_retry, max_retry, min_expire, max_expire)"),
+    ("[http]\nlisten = 8053", "http.listen", "expected a string, got the integer 8053"),
+    ('[http]\nport = 8053', "http.port", "unknown key (expected one of: listen)"),
+    # [[tsig_key]]
+    ('[tsig_key]\nname = "k"', "tsig_key", "write [[tsig_key]] (an array of tables), not [tsig_key]"),
+    (f'[[tsig_key]]\nsecret = "{SECRET}"', "tsig_key[0].name", "is required"),
+    ('[[tsig_key]]\nname = "k"', 'tsig_key "k"', "needs a secret (or a secret_file)"),
+    (
+        f'[[tsig_key]]\nname = "k"\nsecret = "{SECRET}"\nsecret_file = "k.secret"',
+        'tsig_key "k"',
+        "has both secret and secret_file; keep one",
+    ),
+    ('[[tsig_key]]\nname = "k"\nsecret = "not base64!"', 'tsig_key "k".secret', "is not valid base64"),
+    ('[[tsig_key]]\nname = "k"\nsecret = ""', 'tsig_key "k".secret', "is not a secret: it is empty"),
+    (
+        '[[tsig_key]]\nname = "k"\nsecret_file = "k.secret"',
+        'tsig_key "k".secret_file',
+        "cannot read /etc/secdns/k.secret: No such file or directory",
+    ),
+    (
+        f'[[tsig_key]]\nname = "k"\nalgorithm = "hmac-sha999"\nsecret = "{SECRET}"',
+        'tsig_key "k".algorithm',
+        'unknown algorithm "hmac-sha999" (use one of hmac-md5, hmac-sha1, hmac-sha224, '
+        "hmac-sha256, hmac-sha384, hmac-sha512)",
+    ),
+    (
+        f'{KEY}[[tsig_key]]\nname = "K."\nsecret = "{SECRET}"',
+        "tsig_key[1].name",
+        'key "K" is already defined by tsig_key[0]',
+    ),
+    (f'{KEY}key = "x"', 'tsig_key "k".key', "unknown key (expected one of: name, algorithm, secret, secret_file)"),
+    # [[zone]]
+    ("zone = 5", "zone", "expected [[zone]] tables, got the integer 5"),
+    ('[[zone]]\ntype = "primary"', "zone[0].name", "is required"),
+    ('[[zone]]\nname = "a..com"\ntype = "primary"', "zone[0].name", 'not a domain name: "a..com" (A DNS label is empty.)'),
+    ('[[zone]]\nname = "a.com"', 'zone "a.com".type', "is required"),
+    ('[[zone]]\nname = "a.com"\ntype = "master"', 'zone "a.com".type', 'must be "primary" or "secondary", not "master"'),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nmasters = []',
+        'zone "a.com".masters',
+        "unknown key (expected one of: name, type, file, external_masters, external_downstreams)",
+    ),
+    ('[[zone]]\nname = "a.com"\ntype = "primary"', 'zone "a.com".file', "is required for a primary zone"),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"',
+        'zone "a.com".external_masters',
+        "is required for a secondary zone",
+    ),
+    (
+        SECONDARY + 'file = "x.zone"',
+        'zone "example.com".file',
+        "is for primary zones; a secondary zone's data comes from its external_masters",
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nexternal_masters = [{ address = "192.0.2.1" }]',
+        'zone "a.com".external_masters',
+        "is for secondary zones; a primary zone's data comes from its file",
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"\nexternal_masters = { address = "192.0.2.1" }',
+        'zone "a.com".external_masters',
+        'expected a list of tables such as [{ address = "192.0.2.1" }], got a table',
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"\nexternal_masters = ["192.0.2.1"]',
+        'zone "a.com".external_masters[0]',
+        'expected a table, got the string "192.0.2.1"',
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"\nexternal_masters = [{ address = "primary.example" }]',
+        'zone "a.com".external_masters[0].address',
+        'not an IP address: "primary.example"',
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"\nexternal_masters = [{ address = "192.0.2.1", port = 0 }]',
+        'zone "a.com".external_masters[0].port',
+        "must be between 1 and 65535, not 0",
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"\nexternal_masters = [{ address = "192.0.2.1", key = "k" }]',
+        'zone "a.com".external_masters[0].key',
+        "unknown key (expected one of: address, port, tsig_key)",
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "secondary"\n'
+        'external_masters = [{ address = "192.0.2.1", tsig_key = "transfer-key" }]',
+        'zone "a.com".external_masters[0].tsig_key',
+        'no [[tsig_key]] is named "transfer-key"',
+    ),
+    (
+        '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\n'
+        'external_downstreams = [{ address = "198.51.100.7", tsig_key = "transfer-key" }]',
+        'zone "a.com".external_downstreams[0].tsig_key',
+        'no [[tsig_key]] is named "transfer-key"',
+    ),
+    (
+        SECONDARY + '[[zone]]\nname = "EXAMPLE.com."\ntype = "primary"\nfile = "x"',
+        "zone[1].name",
+        'zone "EXAMPLE.com" is already defined by zone[0]',
+    ),
+]
+
+
+@pytest.mark.parametrize("text, key, problem", ERRORS, ids=[e[1] + ": " + e[2][:30] for e in ERRORS])
+def test_error_names_file_key_and_problem(text, key, problem):
+    """Each invalid config is one line: the file, the key path, and what is wrong with it."""
+    where = f"{SOURCE}: {key}" if key else SOURCE
+    message = parse_error(text, read_text=no_secret_file)
+    assert message == f"{where}: {problem}"
+    assert "\n" not in message
+
+
+def test_not_toml():
+    """Text that is not TOML is reported with the parser's line and column."""
+    message = parse_error('[server]\nlisten = = ["127.0.0.1:53"]\n')
+    assert message.startswith(f"{SOURCE}: not valid TOML: ")
+    assert "line 2" in message
+    assert "\n" not in message
+
+
+def test_bad_secret_is_not_echoed():
+    """A secret that is not base64 is reported without repeating it."""
+    message = parse_error('[[tsig_key]]\nname = "k"\nsecret = "hunter2!hunter2"')
+    assert "hunter2" not in message
+
+
+def test_bad_secret_file_names_the_file():
+    """A secret_file that holds no base64 is named in the error."""
+    message = parse_error('[[tsig_key]]\nname = "k"\nsecret_file = "k.secret"', read_text=lambda path: "%%%")
+    assert message == f'{SOURCE}: tsig_key "k".secret_file: /etc/secdns/k.secret does not hold valid base64'
+
+
+class TestLoad:
+    def test_paths_relative_to_config_file(self, tmp_path):
+        """load() takes relative paths from the config file's own directory, not the working directory."""
+        (tmp_path / "keys").mkdir()
+        (tmp_path / "keys" / "k.secret").write_text(SECRET + "\n")
+        path = tmp_path / "secdns.toml"
+        path.write_text(
+            '[server]\nstate_dir = "../var"\n'
+            '[[tsig_key]]\nname = "k"\nsecret_file = "keys/k.secret"\n'
+            '[[zone]]\nname = "example.org"\ntype = "primary"\nfile = "zones/example.org.zone"\n'
+        )
+        config = load(str(path))
+        assert config.source == str(path)
+        assert config.server.state_dir == str(tmp_path.parent / "var")
+        assert config.zones[0].file == str(tmp_path / "zones" / "example.org.zone")
+        assert config.tsig_keys[0].secret == base64.b64decode(SECRET)
+
+    def test_missing_file(self, tmp_path):
+        """A config file that cannot be read is named, with the reason."""
+        path = tmp_path / "nonexistent.toml"
+        with pytest.raises(ConfigError) as raised:
+            load(str(path))
+        assert str(raised.value) == f"{path}: cannot read: No such file or directory"
+
+    def test_not_text(self, tmp_path):
+        """A config file that is not UTF-8 is an error, not a crash."""
+        path = tmp_path / "binary.toml"
+        path.write_bytes(b"[server]\nstate_dir = '\xff'\n")
+        with pytest.raises(ConfigError) as raised:
+            load(str(path))
+        assert str(raised.value) == f"{path}: not UTF-8 text (byte 22)"
+
+
+class TestDiff:
+    def test_zones_by_name(self):
+        """diff() sorts zones into added, removed, changed and unchanged by name."""
+        old = parse(
+            SECONDARY
+            + '[[zone]]\nname = "gone.org"\ntype = "primary"\nfile = "gone"\n'
+            + '[[zone]]\nname = "same.org"\ntype = "primary"\nfile = "same"\n',
+        )
+        new = parse(
+            SECONDARY.replace("192.0.2.1", "192.0.2.2")
+            + '[[zone]]\nname = "same.org"\ntype = "primary"\nfile = "same"\n'
+            + '[[zone]]\nname = "new.org"\ntype = "primary"\nfile = "new"\n',
+        )
+        changes = diff(old, new)
+        assert changes.added == (name("new.org"),)
+        assert changes.removed == (name("gone.org"),)
+        assert changes.changed == (name("example.com"),)
+        assert changes.unchanged == (name("same.org"),)
