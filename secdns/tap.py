@@ -3,10 +3,18 @@
 C{twistd secdns}: command-line options and the service they make.
 
 The only module that imports the global reactor.
+
+To answer on port 53, start twistd as root with C{--uid} and C{--gid}:
+the listeners bind in C{privilegedStartService}, before twistd drops to
+that user, and everything after (C{state_dir}, reloads on SIGHUP) runs as
+it::
+
+    twistd -n --uid secdns --gid secdns secdns --config /etc/secdns/secdns.toml
 """
 
 from __future__ import annotations
 
+import dns.rdata
 from twisted.python import usage
 
 from secdns import config as config_module
@@ -47,4 +55,8 @@ def makeService(options: Options, reactor=None) -> SecdnsService:
         zonedb = initial_zonedb(config)
     except (ConfigError, ZoneLoadError) as e:
         raise SystemExit(f"secdns: {e}")
+    # dnspython imports the module of each record type the first time it
+    # meets it; import them all now, while the files are surely readable,
+    # rather than on a SIGHUP after twistd --uid has dropped privileges.
+    dns.rdata.load_all_types()
     return SecdnsService(config, zonedb, reactor)

@@ -2,81 +2,212 @@
 """
 Primary zones from RFC 1035 zone files.
 
-dnspython parses the file ($ORIGIN, $TTL, $INCLUDE, $GENERATE).  Its
-$INCLUDE opens paths relative to the process's working directory; an
-operator expects them relative to the zone file, so relative $INCLUDE paths
-are made absolute before the text is parsed.
+dnspython parses the file ($ORIGIN, $TTL, $INCLUDE, $GENERATE).  Two things
+are ours:
+
+  - A relative C{$INCLUDE} path is taken relative to the directory of the
+    file that holds the directive, as an operator expects (and as Knot
+    does), not to the process's working directory, which is where
+    dnspython would open it.  L{_Reader} rewrites the path token as the
+    reader takes it, so this also holds inside included files, and for
+    quoted paths.
+  - L{FileStamp} records every file a zone was read from (the zone file and
+    what it includes) with a digest of its contents, so that a reload reads
+    again only a zone whose files changed, and sees an edit however quickly
+    it follows the last read (an mtime can miss that).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import re
 
 import attrs
 import dns.exception
 import dns.name
+import dns.rdataclass
+import dns.tokenizer
 import dns.zone
+import dns.zonefile
 
 from secdns.errors import ZoneLoadError
 from secdns.zonedata import ZoneData, from_zone
 
-__all__ = ["FileStamp", "stamp", "read_zone_file"]
+__all__ = ["FileStamp", "ZoneFile", "load_zone_file", "read_zone_file", "MAX_INCLUDE_DEPTH"]
 
-_INCLUDE = re.compile(r'^(\$INCLUDE[ \t]+)("?)([^"\s;]+)\2', re.IGNORECASE | re.MULTILINE)
+#: How deep $INCLUDE may nest (BIND allows about as much); deeper is a loop.
+MAX_INCLUDE_DEPTH = 16
+
+
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 @attrs.frozen
 class FileStamp:
-    """What tells whether a file changed since it was read (as BIND checks mtime)."""
+    """
+    The files a zone was read from, each with a digest of what was read.
 
-    mtime_ns: int
-    size: int
-    inode: int
+    @ivar files: C{(absolute path, SHA-256 hex digest)} pairs, the zone file
+        first, then each included file in the order it was read.
+    """
+
+    files: tuple[tuple[str, str | None], ...]
+
+    @property
+    def path(self) -> str:
+        """The zone file itself."""
+        return self.files[0][0]
+
+    def changed(self) -> bool:
+        """Whether any of the files now holds something else (or is gone)."""
+        return any(_digest(path) != digest for path, digest in self.files)
 
 
-def stamp(path: str) -> FileStamp | None:
-    """The file's stamp, or L{None} if it cannot be read."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return FileStamp(st.st_mtime_ns, st.st_size, st.st_ino)
+@attrs.frozen
+class ZoneFile:
+    """A zone file as read: the version it holds and the stamp of its files."""
+
+    data: ZoneData
+    stamp: FileStamp
 
 
 def read_zone_file(origin: dns.name.Name, path: str) -> ZoneData:
-    """
-    Read and check a zone file.
+    """The version a zone file holds; see L{load_zone_file}."""
+    return load_zone_file(origin, path).data
 
-    @raise ZoneLoadError: the file cannot be read, does not parse, or holds
-        an invalid zone; the message names the file and the problem.
+
+def load_zone_file(origin: dns.name.Name, path: str) -> ZoneFile:
+    """
+    Read and check a zone file and the files it includes.
+
+    @raise ZoneLoadError: a file cannot be read, does not parse, or holds an
+        invalid zone; the message names the file (and line) and the problem.
     """
     label = origin.to_text(omit_final_dot=True) or "."
+    path = os.path.abspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise ZoneLoadError(label, path, f"cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ZoneLoadError(label, path, f"not UTF-8 text: {e}") from None
-    text = _absolute_includes(text, os.path.dirname(os.path.abspath(path)))
+        raise ZoneLoadError(label, path, f"not UTF-8 text (byte {e.start})") from None
+
+    files = [(path, hashlib.sha256(raw).hexdigest())]
+    zone = dns.zone.Zone(origin, dns.rdataclass.IN, relativize=False)
+    reader = None
     try:
-        zone = dns.zone.from_text(
-            text, origin=origin, relativize=False, filename=path, check_origin=False
-        )
+        with zone.writer(True) as txn:
+            reader = _Reader(
+                dns.tokenizer.Tokenizer(text, path), dns.rdataclass.IN, txn, files
+            )
+            reader.read()
+    except _IncludeTooDeep:
+        raise ZoneLoadError(
+            label,
+            reader.include_where,
+            f"$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)",
+        ) from None
+    except dns.exception.SyntaxError as e:
+        where, problem = _located(str(e), reader)
+        raise ZoneLoadError(label, where, problem) from None
     except dns.exception.DNSException as e:
-        raise ZoneLoadError(label, path, str(e) or type(e).__name__) from None
-    except (OSError, ValueError) as e:
-        raise ZoneLoadError(label, path, str(e)) from None
+        raise ZoneLoadError(label, _where(reader, path), str(e) or type(e).__name__) from None
+    except OSError as e:  # an included file that cannot be read
+        where = reader.include_where if reader is not None else path
+        raise ZoneLoadError(label, where, f"cannot read {e.filename}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ZoneLoadError(label, _where(reader, path), f"not UTF-8 text (byte {e.start})") from None
+    except (KeyError, ValueError) as e:
+        # dnspython refuses a name outside the zone with a KeyError.
+        problem = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+        raise ZoneLoadError(label, _where(reader, path), problem) from None
     try:
-        return from_zone(zone)
+        data = from_zone(zone)
     except ZoneLoadError as e:
         raise ZoneLoadError(label, path, e.problem) from None
+    return ZoneFile(data, FileStamp(tuple(files)))
 
 
-def _absolute_includes(text: str, base_dir: str) -> str:
-    def absolute(match: re.Match) -> str:
-        directive, quote, path = match.groups()
-        return f"{directive}{quote}{os.path.join(base_dir, path)}{quote}"
+def _where(reader: "_Reader | None", default: str) -> str:
+    """The file and line the reader was at, or C{default}."""
+    if reader is None:
+        return default
+    filename, line = reader.tok.where()
+    return f"{filename}:{line}"
 
-    return _INCLUDE.sub(absolute, text)
+
+def _located(message: str, reader: "_Reader | None") -> tuple[str, str]:
+    """dnspython's C{"file:line: problem"} split into where and what."""
+    if reader is not None:
+        where = _where(reader, "")
+        if message.startswith(where + ": "):
+            return where, message[len(where) + 2 :]
+    return _where(reader, "?"), message
+
+
+class _IncludeTooDeep(Exception):
+    """$INCLUDE nested past L{MAX_INCLUDE_DEPTH}."""
+
+
+class _IncludeTokenizer(dns.tokenizer.Tokenizer):
+    """
+    A dnspython tokenizer that makes the path after C{$INCLUDE} absolute,
+    relative to the directory of the file being read, and records it.
+
+    dnspython's reader takes a directive with C{get(True, True)} (the only
+    call with C{want_comment}) and the path with the next C{get()}.
+    """
+
+    _reader: "_Reader"
+    _include_next: bool = False
+
+    def get(self, want_leading: bool = False, want_comment: bool = False) -> dns.tokenizer.Token:
+        token = super().get(want_leading, want_comment)
+        if self._include_next:
+            self._include_next = False
+            if token.is_identifier() or token.is_quoted_string():
+                token = dns.tokenizer.Token(token.ttype, self._resolve(token.value))
+        elif want_comment and token.is_identifier() and token.value.upper() == "$INCLUDE":
+            self._include_next = True
+            self._reader.include_where = f"{self.filename}:{self.line_number}"
+        return token
+
+    def _resolve(self, value: str) -> str:
+        base = os.path.dirname(os.path.abspath(self.filename))
+        path = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+        self._reader.files.append((path, _digest(path)))
+        return path
+
+
+class _Reader(dns.zonefile.Reader):
+    """dnspython's zone file reader with $INCLUDE allowed and resolved by L{_IncludeTokenizer}."""
+
+    def __init__(self, tok, rdclass, txn, files: list) -> None:
+        self.files = files
+        self.include_where = ""  # file:line of the last $INCLUDE, for errors
+        super().__init__(tok, rdclass, txn, allow_include=True)
+
+    @property
+    def tok(self) -> dns.tokenizer.Tokenizer:
+        return self._tok
+
+    @tok.setter
+    def tok(self, value: dns.tokenizer.Tokenizer) -> None:
+        # dnspython makes a plain Tokenizer for each included file (and rdata
+        # parsers insist on a Tokenizer instance), so each one it assigns is
+        # turned into ours in place: same object, same state, our get().
+        if not isinstance(value, _IncludeTokenizer):
+            if len(getattr(self, "saved_state", ())) > MAX_INCLUDE_DEPTH:
+                self.current_file.close()
+                raise _IncludeTooDeep()
+            value.__class__ = _IncludeTokenizer
+            value._reader = self
+        self._tok = value

@@ -3,50 +3,67 @@
 Building the zone map from the config, at start and on reload.
 
 As Knot's C{zonedb_reload} does, a reload builds a new map, reusing what it
-can: a zone whose config and zone file did not change keeps its L{Zone}
+can: a zone whose config and zone files did not change keeps its L{Zone}
 (and so its data); a zone file that changed is read again and served only
-if its serial grew.  Nothing is swapped until the new map is complete.
+if its serial grew.  Nothing is swapped until the new map is complete, and
+a zone's new version is a new L{ZoneData}, never a change to the old one,
+so a query sees the old zone or the new one, never a mix.
+
+On reload, for each zone of the new config::
+
+    not in the old map ------------------> read its file (none: unloaded)
+                                            fails: logged, zone left out
+    in it, same type, same file,
+      files' contents unchanged ---------> keep the zone (new config)
+    in it, file changed or renamed ------> read the file
+        fails -------------------------> logged, old version kept
+        serial not greater (RFC 1982) --> logged, old version kept
+        serial greater ----------------> new version
+    in it, type changed -----------------> as if new
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import os
 
 import attrs
 from twisted.logger import Logger
 
 from secdns.config import Config, ZoneConfig
-from secdns.errors import ZoneLoadError
+from secdns.errors import ConfigError, ZoneLoadError
 from secdns.serial import serial_gt
 from secdns.zone import Zone
 from secdns.zonedb import ZoneDB
-from secdns.zonefile import read_zone_file, stamp
+from secdns.zonefile import FileStamp, load_zone_file
 
-__all__ = ["initial_zonedb", "reloaded_zonedb", "ZoneReader"]
+__all__ = ["initial_zonedb", "reloaded_zonedb"]
 
 log = Logger()
 
-ZoneReader = Callable[[ZoneConfig], Zone]
-
 
 def _read(config: ZoneConfig) -> Zone:
-    """A primary zone read from its file (the file's stamp taken first)."""
-    source_stamp = stamp(config.file)
-    return Zone(config, read_zone_file(config.name, config.file), source_stamp=source_stamp)
+    """A primary zone read from its file, with the stamp of the files read."""
+    loaded = load_zone_file(config.name, config.file)
+    return Zone(config, loaded.data, source_stamp=loaded.stamp)
 
 
 def initial_zonedb(config: Config) -> ZoneDB:
     """
     The zones at start: every primary zone's file must load.
 
-    @raise ZoneLoadError: for the first zone file that does not.
+    @raise ConfigError: for the first zone file that does not, naming the
+        config file, the zone's C{file} key, the zone file (and line) and
+        the problem.
     """
     zones = []
     for zone_config in config.zones:
-        if zone_config.file is not None:
-            zones.append(_read(zone_config))
-        else:
+        if zone_config.file is None:
             zones.append(Zone(zone_config))
+            continue
+        try:
+            zones.append(_read(zone_config))
+        except ZoneLoadError as e:
+            raise ConfigError(config.source, f'zone "{e.zone}".file', f"{e.path}: {e.problem}") from None
     return ZoneDB.of(zones)
 
 
@@ -62,6 +79,9 @@ def reloaded_zonedb(config: Config, old: ZoneDB) -> ZoneDB:
         zone = _reload_one(zone_config, previous)
         if zone is not None:
             zones.append(zone)
+    for zone in old:
+        if config.zone(zone.name) is None:
+            log.info("zone {zone}: removed", zone=zone.label)
     return ZoneDB.of(zones)
 
 
@@ -74,26 +94,30 @@ def _reload_one(config: ZoneConfig, previous: Zone | None) -> Zone | None:
         try:
             zone = _read(config)
         except ZoneLoadError as e:
-            log.error("{error}; zone not added", error=str(e))
+            log.error("{error}; zone not added", error=str(e), zone=e.zone, problem=e.problem)
             return None
         log.info("zone {zone}: loaded serial {serial}", zone=zone.label, serial=zone.serial)
         return zone
 
-    if config.file is None or (
-        config.file == previous.config.file and stamp(config.file) == previous.source_stamp
-    ):
+    if config.file is None or _unchanged(config.file, previous.source_stamp):
         # Nothing to read: keep the data, take the new config.
         return previous if previous.config == config else attrs.evolve(previous, config=config)
 
     try:
         fresh = _read(config)
     except ZoneLoadError as e:
-        log.error("{error}; keeping serial {serial}", error=str(e), serial=previous.serial)
+        log.error(
+            "{error}; still serving serial {serial}",
+            error=str(e),
+            serial=previous.serial,
+            zone=previous.label,
+            problem=e.problem,
+        )
         return attrs.evolve(previous, config=config)
-    if not serial_gt(fresh.data.serial, previous.serial):
+    if previous.serial is not None and not serial_gt(fresh.data.serial, previous.serial):
         log.warn(
             "zone {zone}: {file} changed but its serial {new} is not greater than "
-            "{old}; not loaded",
+            "{old}; not loaded, still serving serial {old}",
             zone=fresh.label,
             file=config.file,
             new=fresh.data.serial,
@@ -107,3 +131,8 @@ def _reload_one(config: ZoneConfig, previous: Zone | None) -> Zone | None:
         old=previous.serial,
     )
     return fresh
+
+
+def _unchanged(file: str, stamp: FileStamp | None) -> bool:
+    """Whether the data in hand was read from C{file}, and no file it read has changed."""
+    return stamp is not None and stamp.path == os.path.abspath(file) and not stamp.changed()
