@@ -12,7 +12,7 @@ from twisted.web import resource, server
 
 from secdns.metrics import exposition
 
-__all__ = ["MetricsResource", "root_resource", "site"]
+__all__ = ["MetricsResource", "QuietSite", "root_resource", "site"]
 
 
 class MetricsResource(resource.Resource):
@@ -35,5 +35,17 @@ def root_resource(registry: CollectorRegistry) -> resource.Resource:
     return root
 
 
+class QuietSite(server.Site):
+    """
+    A site that writes no access log and no factory start/stop lines: a
+    line per scrape of C{/metrics} is noise in an operator's log.
+    """
+
+    noisy = False
+
+    def log(self, request) -> None:
+        pass
+
+
 def site(registry: CollectorRegistry) -> server.Site:
-    return server.Site(root_resource(registry))
+    return QuietSite(root_resource(registry))

@@ -25,6 +25,8 @@ log = Logger()
 class DNSDatagramProtocol(protocol.DatagramProtocol):
     """Answers each datagram with at most one datagram."""
 
+    noisy = False  # no "Starting protocol" lines: the port logs where it listens
+
     def __init__(self, handler: QueryHandler) -> None:
         self.handler = handler
 
@@ -41,7 +43,9 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
 class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
     """
     DNS over TCP (RFC 7766): many requests per connection, answered in
-    order, and the connection closed after C{idle_timeout} seconds of silence.
+    order, and the connection closed after C{idle_timeout} seconds without
+    a complete request (a byte at a time does not keep it open).  A request
+    that makes the handler fail closes this connection only.
     """
 
     def __init__(self, handler: QueryHandler, idle_timeout: float) -> None:
@@ -73,6 +77,8 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
 
 class DNSStreamFactory(protocol.ServerFactory):
     """Makes a L{DNSStreamProtocol} per TCP connection."""
+
+    noisy = False  # no "Starting factory" lines: the port logs where it listens
 
     def __init__(self, handler: QueryHandler, idle_timeout: float, clock: IReactorTime) -> None:
         self.handler = handler
