@@ -10,7 +10,10 @@ C{privilegedStartService} (by Twisted's C{UDPServer}/C{TCPServer}), so port
 
 SIGHUP calls L{SecdnsService.reload} from the reactor: the config and the
 zone files are read again and the new zone map replaces the old one in one
-assignment; when the config is invalid, the old one keeps running.
+assignment; when the config is invalid, the old one keeps running.  The
+whole reload runs in one reactor turn, so no query is answered from a
+half-built map: queries that arrive meanwhile wait in the socket buffers
+and are answered from the new map.
 """
 
 from __future__ import annotations
@@ -76,7 +79,16 @@ class SecdnsService(service.MultiService):
             http.setServiceParent(self)
 
     def startService(self) -> None:
-        os.makedirs(self.config.server.state_dir, exist_ok=True)
+        # After twistd --uid/--gid dropped privileges: the store must belong
+        # to the user the appliance runs as, not to root.
+        state_dir = self.config.server.state_dir
+        try:
+            os.makedirs(state_dir, exist_ok=True)
+        except OSError as e:
+            raise SystemExit(
+                f"secdns: {self.config.source}: server.state_dir: cannot create {state_dir}: "
+                f"{e.strerror} (it must be writable by the user secdns runs as)"
+            ) from None
         super().startService()
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
@@ -94,11 +106,19 @@ class SecdnsService(service.MultiService):
 
     def _on_sighup(self, signum, frame) -> None:
         # A signal handler only hands the work to the reactor.
-        self.reactor.callFromThread(self.reload)
+        self.reactor.callFromThread(self._reload_on_signal)
+
+    def _reload_on_signal(self) -> None:
+        log.info("SIGHUP: reloading {source}", source=self.config.source)
+        self.reload()
 
     def reload(self) -> bool:
         """
         Read the config and zone files again and serve what they say.
+
+        Zone files that fail to load, or whose serial did not grow, are
+        logged and their zones keep serving what they served (see
+        L{secdns.zoneload}).
 
         @return: whether the new config was taken.
         """
@@ -107,16 +127,29 @@ class SecdnsService(service.MultiService):
         except ConfigError as e:
             log.error("reload failed, leaving the old configuration in place: {error}", error=str(e))
             return False
+        try:
+            zonedb = reloaded_zonedb(new, self.handler.zonedb)
+        except Exception:
+            log.failure("reload failed, leaving the old configuration in place")
+            return False
         self._warn_about_restart(new)
-        self.handler.zonedb = reloaded_zonedb(new, self.handler.zonedb)
+        changes = config_module.diff(self.config, new)
+        self.handler.zonedb = zonedb  # the one assignment that switches queries over
         self.config = new
-        log.info("reloaded {source}: {count} zones", source=new.source, count=len(self.zonedb))
+        log.info(
+            "reloaded {source}: {count} zones ({added} added, {removed} removed, {changed} reconfigured)",
+            source=new.source,
+            count=len(zonedb),
+            added=len(changes.added),
+            removed=len(changes.removed),
+            changed=len(changes.changed),
+        )
         return True
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config
-        for section in ("listen", "max_udp_size", "tcp_idle_timeout", "state_dir"):
-            if getattr(old.server, section) != getattr(new.server, section):
-                log.warn("server.{key} changed; it takes effect at the next restart", key=section)
+        for key in ("listen", "max_udp_size", "tcp_idle_timeout", "state_dir"):
+            if getattr(old.server, key) != getattr(new.server, key):
+                log.warn("server.{key} changed; it takes effect at the next restart", key=key)
         if old.http != new.http:
             log.warn("http.listen changed; it takes effect at the next restart")
