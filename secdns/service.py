@@ -22,6 +22,7 @@ import os
 import signal
 
 from twisted.application import internet, service
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -68,15 +69,31 @@ class SecdnsService(service.MultiService):
             datagrams = DNSDatagramProtocol(self.handler)  # a protocol has one transport
             udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
             tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
-            udp.setName(f"dns-udp {endpoint}")
-            tcp.setName(f"dns-tcp {endpoint}")
+            udp.setName(f"server.listen {endpoint} (UDP)")
+            tcp.setName(f"server.listen {endpoint} (TCP)")
             udp.setServiceParent(self)
             tcp.setServiceParent(self)
         if config.http.listen is not None:
             listen = config.http.listen
             http = internet.TCPServer(listen.port, site(self.registry), interface=listen.host, reactor=self.reactor)
-            http.setName(f"http {listen}")
+            http.setName(f"http.listen {listen} (TCP)")
             http.setServiceParent(self)
+
+    def privilegedStartService(self) -> None:
+        """
+        Bind every listener, before twistd drops to C{--uid}/C{--gid}; one
+        that cannot bind ends the process with a one-line error.
+        """
+        service.Service.privilegedStartService(self)
+        for child in self:
+            try:
+                child.privilegedStartService()
+            except CannotListenError as e:
+                key, where = child.name.split(" ", 1)
+                reason = e.socketError.strerror if isinstance(e.socketError, OSError) else e.socketError
+                if isinstance(e.socketError, PermissionError) and e.port < 1024:
+                    reason += " (a port below 1024 needs twistd started as root, with --uid and --gid)"
+                raise SystemExit(f"secdns: {self.config.source}: {key}: cannot listen on {where}: {reason}") from None
 
     def startService(self) -> None:
         # After twistd --uid/--gid dropped privileges: the store must belong

@@ -91,6 +91,25 @@ def test_missing_zone_file_exits_with_one_line(tmp_path):
     ]
 
 
+def test_port_in_use_exits_with_one_line(tmp_path):
+    """A listen address that cannot be bound ends twistd with one line naming the key, the address and why."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "secdns.toml"
+        config.write_text(f'[server]\nlisten = ["127.0.0.1:{port}"]\nstate_dir = "var"\n')
+        result = subprocess.run(
+            twistd_argv(config), capture_output=True, text=True, env=secdns_env(), timeout=60, cwd=tmp_path
+        )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert (
+        f"secdns: {config}: server.listen: cannot listen on 127.0.0.1:{port} (TCP): Address already in use"
+    ) in output
+
+
 # -- reloading on SIGHUP
 
 
