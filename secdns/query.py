@@ -24,6 +24,7 @@ pointers stay valid when the question is patched.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import attrs
@@ -36,8 +37,10 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from secdns import tsig
 from secdns.lookup import resolve
 from secdns.render import Edns, Question, render, render_error
 from secdns.zone import Zone
@@ -74,11 +77,20 @@ _NO_EDNS, _EDNS, _EDNS_DO = b"\x00", b"\x01", b"\x02"
 
 @attrs.frozen
 class Request:
-    """Where a request came from, for access control and logs."""
+    """
+    Where a request came from, for access control and logs.
+
+    @ivar signature: the request's verified TSIG signature, if it was signed.
+    """
 
     address: str
     port: int
     tcp: bool
+    signature: tsig.Signature | None = None
+
+    @property
+    def key_name(self) -> dns.name.Name | None:
+        return None if self.signature is None else self.signature.key.name
 
 
 @attrs.define(eq=False)
@@ -89,12 +101,17 @@ class QueryHandler:
     @ivar zonedb: replaced whole (one assignment) when the config is reloaded.
     @ivar max_udp_size: the largest UDP response, whatever EDNS asks.
     @ivar edns_payload: the UDP payload size advertised in our OPT records.
+    @ivar keyring: the TSIG keys; replaced whole on reload (a request in
+        flight keeps the key it was verified with).
+    @ivar clock: the time TSIG signatures are checked against.
     @ivar handlers: opcode to a handler of the parsed message (NOTIFY, later
         UPDATE) returning response bytes; opcodes missing here get NOTIMP.
     """
 
     zonedb: ZoneDB
     max_udp_size: int = 1232
+    keyring: tsig.Keyring = tsig.Keyring()
+    clock: IReactorTime | None = None
     handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | None]] = attrs.Factory(dict)
 
     # -- entry points
@@ -146,9 +163,18 @@ class QueryHandler:
             log.debug("FORMERR to {address}: {error}", address=request.address, error=e)
             return render_error(query_id, query_flags, None, dns.rcode.FORMERR, opcode=opcode)
 
-        if message.had_tsig or message.keyname is not None:
-            return self._unsigned_request_refused(message, request)
+        if message.had_tsig:
+            verified = self._authenticate(wire, message, request)
+            if isinstance(verified, bytes):
+                return verified  # the TSIG error response
+            request = attrs.evolve(request, signature=verified)
+            return self._sign(self._respond(wire, message, request, None), verified)
+        return self._respond(wire, message, request, fast)
 
+    def _respond(self, wire: bytes, message: dns.message.Message, request: Request, fast):
+        query_id = message.id
+        query_flags = message.flags
+        opcode = message.opcode()
         edns = self._edns_of(message)
         if message.edns > 0:
             return self._error(message, dns.rcode.BADVERS, edns)
@@ -183,6 +209,8 @@ class QueryHandler:
 
         answer = resolve(data, question.name, question.rdtype, bool(message.ednsflags & DO))
         limit = 65535 if request.tcp else self._udp_limit(message)
+        if request.signature is not None:
+            limit -= tsig.record_size(request.signature.key)
         if fast is not None:
             key, _, question_end, _ = fast
             template = render(0, 0, question, answer, edns)
@@ -216,14 +244,56 @@ class QueryHandler:
             edns = attrs.evolve(edns, options=(dns.edns.EDEOption(ZONE_EXPIRED),))
         return self._error(message, dns.rcode.SERVFAIL, edns)
 
-    def _unsigned_request_refused(self, message, request) -> bytes:
-        log.info(
-            "TSIG-signed request from {address} with key {key}: no TSIG keys configured",
-            address=request.address,
-            key=message.keyname,
-        )
-        return self._error(message, dns.rcode.NOTAUTH, self._edns_of(message))
+    # -- TSIG (RFC 8945 section 5.2)
 
+    def _now(self) -> float:
+        if self.clock is None:
+            return time.time()
+        return self.clock.seconds()
+
+    def _authenticate(self, wire, message, request) -> tsig.Signature | bytes:
+        """The request's verified signature, or the error response to send instead."""
+        edns = self._edns_of(message)
+        now = self._now()
+        try:
+            signed = tsig.split_tsig(wire)
+            if signed is None:
+                raise tsig.MalformedTsig("TSIG record does not parse")
+            if signed.record.error != 0:
+                raise tsig.MalformedTsig("a request carries a TSIG error code")
+            mac = tsig.verify(signed, self.keyring.get(signed.key_name), now)
+        except tsig.MalformedTsig as e:
+            log.info("FORMERR to {address}: {reason}", address=request.address, reason=e.reason)
+            return self._error(message, dns.rcode.FORMERR, edns)
+        except tsig.TsigError as e:
+            log.info(
+                "TSIG {error} from {address} for {qname}: {reason}",
+                error=e.rcode_text,
+                address=request.address,
+                qname=message.question[0].name if message.question else "-",
+                reason=e.reason,
+            )
+            response = self._error(message, dns.rcode.NOTAUTH, edns)
+            key = self.keyring.get(signed.key_name)
+            if isinstance(e, (tsig.BadKey, tsig.BadSig)) or key is None:
+                return tsig.error_record(response, signed, e.rcode, now)
+            other = tsig.time_other_data(now) if isinstance(e, tsig.BadTime) else b""
+            signed_response, _ = tsig.sign(
+                response, key, now, signed.record.mac, error=e.rcode, other=other,
+                time_signed=signed.record.time_signed,
+            )
+            return signed_response
+        return tsig.Signature(self.keyring.get(signed.key_name), mac, signed.record.time_signed)
+
+    def _sign(self, response, signature: tsig.Signature):
+        """Sign a response, or each message of a response stream."""
+        if response is None:
+            return None
+        if isinstance(response, bytes):
+            signed, _ = tsig.sign(response, signature.key, self._now(), signature.mac)
+            return signed
+        signer = tsig.StreamSigner(signature.key, signature.mac)
+        return (signer.sign(message, self._now()) for message in response)
 
 def _parse_plain_query(wire: bytes):
     """

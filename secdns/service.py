@@ -33,6 +33,7 @@ from secdns.http import site
 from secdns.metrics import ZoneCollector, registry_for
 from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.query import QueryHandler
+from secdns.tsig import Keyring
 from secdns.zonedb import ZoneDB
 from secdns.zoneload import reloaded_zonedb
 
@@ -54,7 +55,12 @@ class SecdnsService(service.MultiService):
         self.config = config
         self.reactor = reactor
         self.handle_signals = handle_signals
-        self.handler = QueryHandler(zonedb, max_udp_size=config.server.max_udp_size)
+        self.handler = QueryHandler(
+            zonedb,
+            max_udp_size=config.server.max_udp_size,
+            keyring=Keyring.from_config(config.tsig_keys),
+            clock=reactor,
+        )
         self.registry = registry_for(ZoneCollector(lambda: self.handler.zonedb))
         self._previous_sighup = None
         self._add_listeners(config)
@@ -151,6 +157,7 @@ class SecdnsService(service.MultiService):
             return False
         self._warn_about_restart(new)
         changes = config_module.diff(self.config, new)
+        self.handler.keyring = Keyring.from_config(new.tsig_keys)
         self.handler.zonedb = zonedb  # the one assignment that switches queries over
         self.config = new
         log.info(

@@ -49,6 +49,7 @@ __all__ = [
     "BadTrunc",
     "PeerTsigError",
     "Signed",
+    "Signature",
     "split_tsig",
     "verify",
     "sign",
@@ -79,6 +80,15 @@ _TSIG = dns.rdatatype.TSIG
 
 # -- errors
 
+#: TSIG error names (RFC 8945 section 3): 16 is BADSIG here, not EDNS's BADVERS.
+_ERROR_NAMES = {16: "BADSIG", 17: "BADKEY", 18: "BADTIME", 22: "BADTRUNC"}
+
+
+def error_text(rcode: int) -> str:
+    """The name of a TSIG error code."""
+    return _ERROR_NAMES.get(rcode) or dns.rcode.to_text(rcode)
+
+
 
 class TsigError(dns.exception.DNSException):
     """A TSIG check failed here; C{rcode} is the TSIG error to answer with."""
@@ -94,7 +104,7 @@ class TsigError(dns.exception.DNSException):
 
     @property
     def rcode_text(self) -> str:
-        return dns.rcode.to_text(self.rcode)
+        return error_text(self.rcode)
 
 
 class BadKey(TsigError):
@@ -180,6 +190,15 @@ class Keyring:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+@attrs.frozen
+class Signature:
+    """What a verified request leaves for signing its response: the key and the request's MAC."""
+
+    key: Key
+    mac: bytes
+    time_signed: int
 
 
 # -- the TSIG record of a message
@@ -392,7 +411,7 @@ def time_other_data(now: float) -> bytes:
 
 def peer_error(rcode: int, record, request_time: int) -> PeerTsigError:
     """What the peer's TSIG error tells an operator."""
-    name = dns.rcode.to_text(rcode)
+    name = error_text(rcode)
     if rcode == dns.rcode.BADTIME and len(record.other) == 6:
         upper, lower = struct.unpack("!HI", record.other)
         their_time = (upper << 32) | lower
