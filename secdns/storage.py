@@ -1,0 +1,202 @@
+# -*- test-case-name: tests.unit.test_storage -*-
+"""
+The embedded store: one SQLite file in C{state_dir}.
+
+It keeps, per zone, the served version (a snapshot), the secondary timers,
+and the IXFR journal.  Every save is one SQLite transaction in WAL mode
+with C{synchronous=FULL}: a process killed at any moment leaves the old
+row or the new one, never a mix.  The schema is in numbered files
+(C{schema/v1.sql}, ...), applied in order and recorded in C{user_version}.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from importlib import resources
+from typing import Iterable
+
+import attrs
+import dns.name
+import dns.zone
+
+from secdns.errors import SecdnsError
+from secdns.journal import Changeset
+from secdns.snapshot import dump_rrsets, load_rrsets
+from secdns.zonedata import ZoneData, from_zone
+
+__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
+
+STORE_FILE = "secdns.sqlite"
+SCHEMA_VERSIONS = (1,)
+
+
+class StoreError(SecdnsError):
+    """The store cannot be opened or is not ours."""
+
+
+@attrs.frozen
+class ZoneTimers:
+    """
+    A secondary zone's timers, in wall-clock seconds, as Knot's C{zone_timers}.
+
+    @ivar last_success: when a refresh last succeeded (the expire clock starts there).
+    @ivar next_refresh: when the next refresh is due.
+    @ivar expire_at: when the zone expires unless a refresh succeeds first.
+    @ivar last_master: the master that last answered, tried first next time.
+    """
+
+    last_success: float | None = None
+    next_refresh: float | None = None
+    expire_at: float | None = None
+    last_master: str | None = None
+    last_failure: float | None = None
+    failure_reason: str | None = None
+
+
+@attrs.frozen
+class StoredZone:
+    """A zone version read back from the store, and when it was saved."""
+
+    data: ZoneData
+    saved_at: float
+
+
+def _key(name: dns.name.Name) -> str:
+    return name.canonicalize().to_text()
+
+
+class Store:
+    """The SQLite store.  C{path} may be C{":memory:"} for tests."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: {e}") from None
+
+    @classmethod
+    def open(cls, state_dir: str) -> "Store":
+        os.makedirs(state_dir, exist_ok=True)
+        return cls(os.path.join(state_dir, STORE_FILE))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSIONS[-1]:
+            raise StoreError(f"{self.path}: schema version {version} is newer than this secdns")
+        for target in SCHEMA_VERSIONS:
+            if target <= version:
+                continue
+            script = resources.files("secdns").joinpath(f"schema/v{target}.sql").read_text()
+            self._db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+    # -- zones
+
+    def save_zone(self, data: ZoneData, now: float, timers: ZoneTimers | None = None) -> None:
+        """Store C{data} as the zone's version (and its timers), atomically."""
+        snapshot = dump_rrsets(data.rrsets())
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO zone (name, serial, records, snapshot, saved_at) VALUES (?, ?, ?, ?, ?)",
+                (_key(data.origin), data.serial, data.record_count, snapshot, now),
+            )
+            if timers is not None:
+                self._write_timers(db, data.origin, timers)
+
+    def load_zone(self, name: dns.name.Name) -> StoredZone | None:
+        row = self._db.execute("SELECT snapshot, saved_at FROM zone WHERE name = ?", (_key(name),)).fetchone()
+        if row is None:
+            return None
+        return StoredZone(data=build_zone(name, load_rrsets(row[0])), saved_at=row[1])
+
+    def forget_zone(self, name: dns.name.Name) -> None:
+        """Drop everything stored for a zone."""
+        with self._transaction() as db:
+            for table in ("zone", "timers", "journal"):
+                db.execute(f"DELETE FROM {table} WHERE name = ?", (_key(name),))
+
+    # -- timers
+
+    def save_timers(self, name: dns.name.Name, timers: ZoneTimers) -> None:
+        with self._transaction() as db:
+            self._write_timers(db, name, timers)
+
+    def _write_timers(self, db, name: dns.name.Name, timers: ZoneTimers) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO timers (name, last_success, next_refresh, expire_at, last_master,"
+            " last_failure, failure_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_key(name), *attrs.astuple(timers)),
+        )
+
+    def load_timers(self, name: dns.name.Name) -> ZoneTimers | None:
+        row = self._db.execute(
+            "SELECT last_success, next_refresh, expire_at, last_master, last_failure, failure_reason"
+            " FROM timers WHERE name = ?",
+            (_key(name),),
+        ).fetchone()
+        return None if row is None else ZoneTimers(*row)
+
+    # -- journal
+
+    def append_journal(self, name: dns.name.Name, changeset: Changeset, max_entries: int | None = None) -> None:
+        """Add a changeset; keep at most C{max_entries}, dropping the oldest."""
+        removed = dump_rrsets(changeset.removed)
+        added = dump_rrsets(changeset.added)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO journal (name, serial_from, serial_to, removed, added, size) VALUES (?, ?, ?, ?, ?, ?)",
+                (_key(name), changeset.serial_from, changeset.serial_to, removed, added, len(removed) + len(added)),
+            )
+            if max_entries is not None:
+                db.execute(
+                    "DELETE FROM journal WHERE name = ? AND seq NOT IN"
+                    " (SELECT seq FROM journal WHERE name = ? ORDER BY seq DESC LIMIT ?)",
+                    (_key(name), _key(name), max_entries),
+                )
+
+    def journal(self, name: dns.name.Name) -> list[Changeset]:
+        """Every changeset kept for the zone, oldest first."""
+        rows = self._db.execute(
+            "SELECT serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq", (_key(name),)
+        ).fetchall()
+        return [
+            Changeset(serial_from, serial_to, tuple(load_rrsets(removed)), tuple(load_rrsets(added)))
+            for serial_from, serial_to, removed, added in rows
+        ]
+
+    def clear_journal(self, name: dns.name.Name) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM journal WHERE name = ?", (_key(name),))
+
+
+class _Transaction:
+    """C{BEGIN IMMEDIATE} ... C{COMMIT}, or C{ROLLBACK} on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def build_zone(origin: dns.name.Name, rrsets: Iterable) -> ZoneData:
+    """A zone version from (owner, rdataset) pairs."""
+    zone = dns.zone.Zone(origin, relativize=False)
+    for name, rds in rrsets:
+        node = zone.find_node(name, create=True)
+        node.replace_rdataset(rds)
+    return from_zone(zone)

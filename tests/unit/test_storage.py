@@ -1,0 +1,145 @@
+"""The embedded SQLite store: snapshots, timers and journal survive as written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import dns.name
+import dns.zone
+import pytest
+
+from secdns.journal import Changeset
+from secdns.storage import Store, ZoneTimers
+from secdns.zonedata import from_zone
+
+ORIGIN = dns.name.from_text("Example.ORG.")
+ZONE = """
+@     300 SOA ns1 hostmaster 7 3600 600 86400 60
+@     300 NS  ns1
+@     300 DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==
+@     300 RRSIG SOA 13 2 300 20301231000000 20201231000000 12345 example.org. 6ZvyK5qLkBMb4gB1n1wnBzhvbnb1k5CMJd5PLPWpLIPMQN5gcvTUcPOfGfNbm1rc4NK8lgvkgwJNbDnOL4R6/Q==
+ns1   300 A   192.0.2.1
+Www   300 AAAA 2001:db8::80
+*.w   300 TXT "wild" "card"
+big   300 TYPE65280 \\# 4 deadbeef
+"""
+
+
+def make_data(serial: int = 7):
+    return from_zone(dns.zone.from_text(ZONE.replace(" 7 ", f" {serial} "), origin=ORIGIN, relativize=False))
+
+
+def test_zone_round_trip(tmp_path):
+    """A saved zone reads back with the same records, case included, after reopening the file."""
+    store = Store.open(str(tmp_path))
+    data = make_data()
+    store.save_zone(data, now=1000.0)
+    store.close()
+    stored = Store.open(str(tmp_path)).load_zone(dns.name.from_text("example.org."))
+    assert stored.saved_at == 1000.0
+    assert stored.data.serial == 7
+    def texts(zone):
+        return {(name.to_text().lower(), rds.to_text()) for name, rds in zone.rrsets()}
+
+    assert texts(stored.data) == texts(data)
+    names = {name.to_text() for name, _ in stored.data.rrsets()}
+    assert "Www.Example.ORG." in names
+
+
+def test_missing_zone():
+    """A zone never saved loads as None."""
+    assert Store(":memory:").load_zone(ORIGIN) is None
+
+
+def test_save_replaces():
+    """Saving a zone again replaces the previous snapshot."""
+    store = Store(":memory:")
+    store.save_zone(make_data(7), now=1)
+    store.save_zone(make_data(8), now=2)
+    assert store.load_zone(ORIGIN).data.serial == 8
+
+
+def test_timers_round_trip():
+    """Timers are stored and read back field for field."""
+    store = Store(":memory:")
+    timers = ZoneTimers(last_success=1.5, next_refresh=2.5, expire_at=3.5, last_master="192.0.2.1", failure_reason="x")
+    store.save_timers(ORIGIN, timers)
+    assert store.load_timers(ORIGIN) == timers
+    assert store.load_timers(dns.name.from_text("other.")) is None
+
+
+def test_journal_keeps_newest():
+    """The journal keeps the newest changesets, oldest first, up to its bound."""
+    store = Store(":memory:")
+    data = make_data()
+    soa = list(data.rrsets())[0]
+    for serial in range(1, 6):
+        store.append_journal(ORIGIN, Changeset(serial, serial + 1, (soa,), (soa,)), max_entries=3)
+    assert [(c.serial_from, c.serial_to) for c in store.journal(ORIGIN)] == [(3, 4), (4, 5), (5, 6)]
+
+
+def test_forget_zone():
+    """Forgetting a zone drops its snapshot, timers and journal."""
+    store = Store(":memory:")
+    data = make_data()
+    store.save_zone(data, now=1, timers=ZoneTimers(last_success=1))
+    soa = list(data.rrsets())[0]
+    store.append_journal(ORIGIN, Changeset(1, 2, (soa,), (soa,)))
+    store.forget_zone(ORIGIN)
+    assert (store.load_zone(ORIGIN), store.load_timers(ORIGIN), store.journal(ORIGIN)) == (None, None, [])
+
+
+def test_newer_schema_refused(tmp_path):
+    """A store written by a newer secdns is refused with a clear error."""
+    import sqlite3
+
+    from secdns.storage import StoreError
+
+    path = tmp_path / "secdns.sqlite"
+    sqlite3.connect(path).execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer"):
+        Store(str(path))
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, dns.zone, dns.name
+    from secdns.storage import Store
+    from secdns.zonedata import from_zone
+    origin = dns.name.from_text("example.org.")
+    store = Store.open(sys.argv[1])
+    body = "\\n".join(["@ 300 NS ns1"] + ["n%d 300 TXT %s" % (i, "x" * 200) for i in range(3000)])
+    serial = 1
+    print("ready", flush=True)
+    while serial < 10000:
+        text = "@ 300 SOA ns1 hostmaster %d 3600 600 86400 60\\n" % serial + body
+        store.save_zone(from_zone(dns.zone.from_text(text, origin=origin, relativize=False)), now=serial)
+        serial += 1
+    """
+)
+
+
+def test_kill_9_leaves_a_whole_version(tmp_path):
+    """A writer killed with SIGKILL mid-save leaves one whole version behind, never a corrupt one."""
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, env=env)
+    try:
+        assert writer.stdout.readline().strip() == b"ready"
+        reader = Store.open(str(tmp_path))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and reader.load_zone(dns.name.from_text("example.org.")) is None:
+            time.sleep(0.05)
+        reader.close()
+        time.sleep(0.7)  # let it be in the middle of later saves
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(10)
+    stored = Store.open(str(tmp_path)).load_zone(dns.name.from_text("example.org."))
+    assert stored is not None
+    assert stored.data.serial == stored.saved_at
+    assert stored.data.record_count == 3002
