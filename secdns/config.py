@@ -28,6 +28,7 @@ __all__ = [
     "Config",
     "ServerConfig",
     "TimersConfig",
+    "TransferConfig",
     "HttpConfig",
     "TsigKeyConfig",
     "PeerConfig",
@@ -99,6 +100,30 @@ class TimersConfig:
 
 
 @attrs.frozen
+class TransferConfig:
+    """
+    The C{[transfer]} table: timeouts (seconds) and limits of the transfers
+    a secondary zone pulls from its masters.  Each timeout bounds one step,
+    so a master that stops answering costs at most that long before the
+    next master is tried.
+
+    @ivar soa_timeout: one SOA query (over UDP, and TCP when truncated).
+    @ivar connect_timeout: one TCP connection to a master.
+    @ivar message_timeout: the wait for each message of a transfer.
+    @ivar transfer_timeout: a whole transfer (BIND's max-transfer-time-in).
+    @ivar max_records: records a transfer may carry, and a zone may hold.
+    @ivar max_bytes: octets of DNS messages a transfer may carry.
+    """
+
+    soa_timeout: float = 5.0
+    connect_timeout: float = 10.0
+    message_timeout: float = 30.0
+    transfer_timeout: float = 7200.0
+    max_records: int = 10_000_000
+    max_bytes: int = 2**30
+
+
+@attrs.frozen
 class HttpConfig:
     """The C{[http]} table: REST API, C{/metrics} and web console."""
 
@@ -152,6 +177,7 @@ class Config:
     source: str = "<config>"
     server: ServerConfig = ServerConfig()
     timers: TimersConfig = TimersConfig()
+    transfer: TransferConfig = TransferConfig()
     http: HttpConfig = HttpConfig()
     tsig_keys: tuple[TsigKeyConfig, ...] = ()
     zones: tuple[ZoneConfig, ...] = ()
@@ -224,7 +250,7 @@ def parse(
     return _Parser(source, base_dir, read_text).config(document)
 
 
-_TOP_KEYS = ("server", "timers", "http", "tsig_key", "zone")
+_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone")
 
 
 @attrs.define
@@ -242,6 +268,7 @@ class _Parser:
         self.reject_unknown("", document, _TOP_KEYS)
         server = self.server(self.table(document, "server"))
         timers = self.timers(self.table(document, "timers"))
+        transfer = self.transfer(self.table(document, "transfer"))
         http = self.http(self.table(document, "http"))
         keys = tuple(
             self.tsig_key(f"tsig_key[{i}]", table)
@@ -258,6 +285,7 @@ class _Parser:
             source=self.source,
             server=server,
             timers=timers,
+            transfer=transfer,
             http=http,
             tsig_keys=keys,
             zones=zones,
@@ -313,6 +341,20 @@ class _Parser:
                     f"timers.min_{kind}", f"{low} is greater than timers.max_{kind} ({high})"
                 )
         return TimersConfig(**values)
+
+    def transfer(self, table: dict[str, Any]) -> TransferConfig:
+        fields = {f.name: f.default for f in attrs.fields(TransferConfig)}
+        self.reject_unknown("transfer", table, fields)
+        values = {}
+        for name, default in fields.items():
+            if isinstance(default, int):
+                value = self.get(table, "transfer", name, int, default)
+            else:
+                value = float(self.get(table, "transfer", name, (int, float), default))
+            if value <= 0:
+                raise self.error(f"transfer.{name}", f"must be more than 0, not {value:g}")
+            values[name] = value
+        return TransferConfig(**values)
 
     def http(self, table: dict[str, Any]) -> HttpConfig:
         self.reject_unknown("http", table, ("listen",))

@@ -15,6 +15,7 @@ from secdns.config import (
     PeerConfig,
     ServerConfig,
     TimersConfig,
+    TransferConfig,
     TsigKeyConfig,
     ZoneConfig,
     diff,
@@ -104,6 +105,23 @@ class TestDefaults:
         config = parse(SECONDARY, source=SOURCE, base_dir=BASE)
         assert config.zones[0].external_masters == (PeerConfig("192.0.2.1", 53, None),)
 
+    def test_transfer_defaults(self):
+        """Without a [transfer] table, transfers get BIND-like timeouts and limits far above real zones."""
+        config = parse("", source=SOURCE, base_dir=BASE)
+        assert config.transfer == TransferConfig(5.0, 10.0, 30.0, 7200.0, 10_000_000, 2**30)
+
+    def test_transfer_table(self):
+        """The [transfer] table sets timeouts (integers or fractions of seconds) and limits."""
+        config = parse(
+            "[transfer]\nsoa_timeout = 0.5\nconnect_timeout = 2\nmax_records = 1000\nmax_bytes = 65536\n",
+            source=SOURCE,
+            base_dir=BASE,
+        )
+        assert config.transfer == TransferConfig(
+            soa_timeout=0.5, connect_timeout=2.0, max_records=1000, max_bytes=65536
+        )
+        assert isinstance(config.transfer.connect_timeout, float)
+
     def test_algorithm_default(self):
         """A TSIG key's algorithm defaults to hmac-sha256."""
         config = parse(KEY, source=SOURCE, base_dir=BASE)
@@ -175,7 +193,7 @@ class TestExample:
 # (config text, key path, problem): each error an operator can make, and the
 # one line that tells them.
 ERRORS = [
-    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, http, tsig_key, zone)"),
+    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, transfer, http, tsig_key, zone)"),
     (
         "[server]\nlistn = []",
         "server.listn",
@@ -205,6 +223,15 @@ ERRORS = [
     ("[timers]\nmin_refresh = true", "timers.min_refresh", "expected an integer, got true"),
     ("[timers]\nmin_refresh = 1.5", "timers.min_refresh", "expected an integer, got the number 1.5"),
     ("[timers]\nmin_retry = -1", "timers.min_retry", "must not be negative, not -1"),
+    ("[transfer]\nsoa_timeout = 0", "transfer.soa_timeout", "must be more than 0, not 0"),
+    ("[transfer]\nmax_records = 1.5", "transfer.max_records", "expected an integer, got the number 1.5"),
+    ('[transfer]\nmessage_timeout = "9"', "transfer.message_timeout", 'expected a number, got the string "9"'),
+    (
+        "[transfer]\ntimeout = 1",
+        "transfer.timeout",
+        "unknown key (expected one of: soa_timeout, connect_timeout, message_timeout, "
+        "transfer_timeout, max_records, max_bytes)",
+    ),
     (
         "[timers]\nmin_expire = 100\nmax_expire = 10",
         "timers.min_expire",
