@@ -16,16 +16,29 @@ is rendered, as Knot's C{internet.c} does::
     wildcard at the closest encloser? ── yes ──► as above, owner rewritten
          no ──► NXDOMAIN (SOA in authority)
 
-With C{dnssec} (the query's DO bit) RRSIGs go with every RRset, and negative
-and wildcard answers carry the NSEC or NSEC3 records that prove them
-(RFC 4035 section 3.1.3, RFC 5155 section 7.2).  Additional-section data
+With C{dnssec} (the query's DO bit) and a signed zone, RRSIGs go with every
+RRset, and negative and wildcard answers carry the NSEC or NSEC3 records that
+prove them (RFC 4035 section 3.1.3, RFC 5155 section 7.2); the proof of each
+wildcard expansion in a CNAME chain is kept.  Additional-section data
 (addresses of NS, MX and SRV targets in the zone) comes last.
+
+Where the RFCs leave a choice, secdns answers as BIND 9 does, and
+C{tests/integration/test_differential.py} checks it:
+
+  - a CNAME loop, or a chain longer than L{MAX_CHAIN}, is SERVFAIL with the
+    chain so far;
+  - a CNAME is not followed for QTYPE CNAME, ANY, NSEC, RRSIG or KEY, types
+    answered at the CNAME's own name (RFC 1034 section 4.3.2, RFC 4035
+    section 2.5), nor a CNAME synthesised from a DNAME for CNAME or ANY;
+  - ANY returns every RRset at the name, RRSIGs included, and no additional
+    data for them;
+  - NXDOMAIN to an SOA query carries the SOA with TTL 0, so that a stub can
+    find the zone of a name without caching it (BIND's C{zero-no-soa-ttl}).
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Iterable
 
 import attrs
 import dns.name
@@ -54,8 +67,18 @@ RRSIG = dns.rdatatype.RRSIG
 SOA = dns.rdatatype.SOA
 SRV = dns.rdatatype.SRV
 
-#: CNAME and DNAME links followed inside the zone before giving up (BIND: 16).
-MAX_CHAIN = 16
+#: CNAME and DNAME links followed inside the zone; one more is SERVFAIL
+#: (BIND 9's limit of query restarts).
+MAX_CHAIN = 11
+
+KEY = dns.rdatatype.KEY
+
+#: Query types answered at a CNAME's own name instead of following it: the
+#: CNAME itself, ANY, and the types that may sit beside a CNAME (RFC 2181
+#: section 10.1, RFC 4035 section 2.5), as BIND does.
+NOT_FOLLOWED = frozenset({CNAME, ANY, NSEC, RRSIG, KEY})
+#: Query types a CNAME synthesised from a DNAME answers: it is not followed.
+SYNTHESIS_ANSWERS = frozenset({CNAME, ANY})
 
 WILDCARD = b"*"
 
@@ -78,7 +101,7 @@ class Answer:
     A classified answer, with its sections as (owner, rdataset) pairs.
 
     @ivar kind: the classification of the last step of any CNAME chain.
-    @ivar rcode: NOERROR, NXDOMAIN or YXDOMAIN.
+    @ivar rcode: NOERROR, NXDOMAIN, YXDOMAIN, or SERVFAIL for a CNAME loop.
     @ivar authoritative: AA; clear only for referrals.
     """
 
@@ -95,42 +118,59 @@ def resolve(data: ZoneData, qname: dns.name.Name, qtype: int, dnssec: bool = Fal
     Answer C{qname}/C{qtype} from one zone version.
 
     @param qname: a name at or below C{data.origin}.
-    @param dnssec: the query's DO bit.
+    @param dnssec: the query's DO bit; DNSSEC records come only from a
+        signed zone (as BIND: an unsigned zone's DS is not added to referrals).
     """
-    step = _Step(data, dnssec)
+    step = _Step(data, dnssec and data.signed, qtype)
     answer: list[RRsetRef] = []
     seen = {qname}
     name = qname
     for _ in range(MAX_CHAIN + 1):
-        follow = step.one(name, qtype, answer)
-        if follow is None or not follow.is_subdomain(data.origin) or follow in seen:
+        follow = step.one(name, answer)
+        if follow is None or not follow.is_subdomain(data.origin):
+            break
+        if follow in seen:
+            step.rcode = dns.rcode.SERVFAIL  # a loop: no answer exists
             break
         seen.add(follow)
         name = follow
-    additional = _additional(data, dnssec, answer, step.authority, step.kind)
+    else:
+        step.rcode = dns.rcode.SERVFAIL  # too long a chain to follow
+    authority = step.authority + [ref for ref in step.proofs if not _holds(step.authority, ref)]
+    additional = _additional(data, step.dnssec, answer if qtype != ANY else [], authority, step.kind)
     return Answer(
         kind=step.kind,
         rcode=step.rcode,
         authoritative=step.kind is not Kind.DELEGATION or bool(answer),
         answer=tuple(answer),
-        authority=tuple(step.authority),
+        authority=tuple(authority),
         additional=tuple(additional),
     )
 
 
 @attrs.define
 class _Step:
-    """Resolves one name of a chain; keeps the classification of the last one."""
+    """
+    Resolves one name of a chain; keeps the classification of the last one.
+
+    @ivar authority: the authority section of the last step.
+    @ivar proofs: the NSEC or NSEC3 proofs of the wildcard expansions of
+        earlier steps, which the answer needs too (RFC 4035 section 3.1.3.3).
+    """
 
     data: ZoneData
     dnssec: bool
+    qtype: int
     kind: Kind = Kind.HIT
     rcode: int = dns.rcode.NOERROR
     authority: list[RRsetRef] = attrs.Factory(list)
+    proofs: list[RRsetRef] = attrs.Factory(list)
 
-    def one(self, name: dns.name.Name, qtype: int, answer: list[RRsetRef]) -> dns.name.Name | None:
+    def one(self, name: dns.name.Name, answer: list[RRsetRef]) -> dns.name.Name | None:
         """Add the records for C{name} to C{answer}; return a name to follow, if any."""
         data = self.data
+        qtype = self.qtype
+        self.proofs.extend(ref for ref in self.authority if ref[1].rdtype in (NSEC, NSEC3, RRSIG))
         self.authority = []
         self.rcode = dns.rcode.NOERROR
 
@@ -156,13 +196,17 @@ class _Step:
             return follow
         self.kind = Kind.NXDOMAIN
         self.rcode = dns.rcode.NXDOMAIN
-        self.add_negative_soa()
+        self.add_negative_soa(zero_ttl=qtype == SOA)
         if self.dnssec:
             self.prove_nxdomain(name, closest, wildcard)
         return None
 
     def walk_down(self, name: dns.name.Name, qtype: int) -> tuple[dns.name.Name, int] | None:
-        """The highest zone cut or DNAME strictly above C{name} (a cut also at it)."""
+        """
+        The highest zone cut or DNAME strictly above C{name} (a cut also at
+        it, unless the parent answers C{qtype} there: DS, and NSEC where the
+        parent has one, RFC 4035 sections 2.3 and 3.1.4.1).
+        """
         data = self.data
         if not data.cuts and not data.dnames:
             return None
@@ -170,21 +214,25 @@ class _Step:
         for extra in range(0, depth + 1):
             ancestor = dns.name.Name(name.labels[depth - extra :])
             at_name = extra == depth
-            if extra and ancestor in data.cuts and not (at_name and qtype == DS):
+            if extra and ancestor in data.cuts and not (at_name and self.parent_side(ancestor, qtype)):
                 return ancestor, NS
             if not at_name and ancestor in data.dnames:
                 return ancestor, DNAME
         return None
+
+    def parent_side(self, cut: dns.name.Name, qtype: int) -> bool:
+        """Whether C{qtype} at the zone cut C{cut} is the parent's data, not the child's."""
+        return qtype == DS or (qtype == NSEC and self.data.rdataset(cut, NSEC) is not None)
 
     def at_node(self, name, owner, node, qtype, answer) -> dns.name.Name | None:
         """Answer from C{node} (at C{owner}) for C{name}: hit, CNAME or no data."""
         data = self.data
         rdatasets = node.rdatasets if node is not None else ()
         if qtype == ANY and rdatasets:
+            # Every RRset, RRSIGs too: ANY asks for them explicitly (RFC 3225 section 3).
             self.kind = Kind.HIT
             for rds in rdatasets:
-                if rds.rdtype != RRSIG or self.dnssec:
-                    answer.append((name, rds))
+                answer.append((name, rds))
             return None
         if qtype == RRSIG:
             found = [rds for rds in rdatasets if rds.rdtype == RRSIG]
@@ -196,7 +244,7 @@ class _Step:
                 self.add(answer, name, owner, rds)
             return None
         cname = node.get_rdataset(IN, CNAME) if node is not None else None
-        if cname is not None:
+        if cname is not None and qtype not in NOT_FOLLOWED:
             self.kind = Kind.CNAME
             self.add(answer, name, owner, cname)
             return cname[0].target
@@ -214,8 +262,11 @@ class _Step:
             if signature is not None:
                 section.append((name, signature))
 
-    def add_negative_soa(self) -> None:
+    def add_negative_soa(self, zero_ttl: bool = False) -> None:
+        """The SOA of a negative answer; with TTL 0 to an SOA query for a missing name."""
         soa, signature = self.data.negative_soa
+        if zero_ttl:
+            soa, signature = _zero_ttl(soa), signature and _zero_ttl(signature)
         self.authority.append((self.data.origin, soa))
         if self.dnssec and signature is not None:
             self.authority.append((self.data.origin, signature))
@@ -225,7 +276,7 @@ class _Step:
         if owner is None:
             return
         rds = self.data.rdataset(owner, rdtype)
-        if rds is None or any(o == owner and r is rds for o, r in self.authority):
+        if rds is None or _holds(self.authority, (owner, rds)) or _holds(self.proofs, (owner, rds)):
             return
         self.add(self.authority, owner, owner, rds)
 
@@ -306,6 +357,8 @@ class _Step:
         cname.add(dns.rdata.from_text(IN, CNAME, target.to_text()), dname.ttl)
         answer.append((name, cname))
         self.kind = Kind.CNAME
+        if self.qtype in SYNTHESIS_ANSWERS:
+            return None  # the synthesised CNAME is the answer
         return target
 
 
@@ -331,23 +384,29 @@ def _next_closer(name: dns.name.Name, closest: dns.name.Name) -> dns.name.Name:
 
 
 def _additional(data, dnssec, answer, authority, kind) -> list[RRsetRef]:
-    """Addresses of in-zone NS, MX and SRV targets (RFC 1035 section 3.3, RFC 2782)."""
-    referral = kind is Kind.DELEGATION and not answer
+    """
+    Addresses of in-zone NS, MX and SRV targets in the answer (RFC 1035
+    section 3.3, RFC 2782), and the glue of a referral (also one reached
+    through a CNAME chain): the addresses of its NS targets at or below a
+    zone cut, in-domain or sibling (RFC 9471).  As BIND, a referral carries
+    no addresses of NS targets that are authoritative data of the zone.
+    """
     present = {(name, rds.rdtype) for name, rds in answer}
-    targets: list[dns.name.Name] = []
-    for name, rds in _chain(answer, authority):
-        if rds.rdtype == NS:
-            targets.extend(rdata.target for rdata in rds)
-        elif rds.rdtype == MX:
-            targets.extend(rdata.exchange for rdata in rds)
-        elif rds.rdtype == SRV:
-            targets.extend(rdata.target for rdata in rds)
+    targets: dict[dns.name.Name, bool] = {}  # target to whether it is referral glue
+    for name, rds in answer:
+        for target in _targets(rds):
+            targets.setdefault(target, False)
+    if kind is Kind.DELEGATION:
+        for name, rds in authority:
+            if rds.rdtype == NS:
+                for target in _targets(rds):
+                    targets[target] = True
     additional: list[RRsetRef] = []
-    for target in dict.fromkeys(targets):
+    for target, glue in targets.items():
         if not target.is_subdomain(data.origin) or target not in data.existing:
             continue
-        if not referral and _below_cut(data, target):
-            continue  # glue is only for referrals
+        if _below_cut(data, target) != glue:
+            continue  # glue only in referrals, and referrals only glue
         for rdtype in (A, AAAA):
             if (target, rdtype) in present:
                 continue
@@ -356,11 +415,30 @@ def _additional(data, dnssec, answer, authority, kind) -> list[RRsetRef]:
                 continue
             present.add((target, rdtype))
             additional.append((target, rds))
-            if dnssec and not referral:
+            if dnssec and not glue:
                 signature = data.signature(target, rdtype)
                 if signature is not None:
                     additional.append((target, signature))
     return additional
+
+
+def _targets(rds: dns.rdataset.Rdataset) -> list[dns.name.Name]:
+    if rds.rdtype in (NS, SRV):
+        return [rdata.target for rdata in rds]
+    if rds.rdtype == MX:
+        return [rdata.exchange for rdata in rds]
+    return []
+
+
+def _holds(section: list[RRsetRef], ref: RRsetRef) -> bool:
+    owner, rds = ref
+    return any(o == owner and r is rds for o, r in section)
+
+
+def _zero_ttl(rds: dns.rdataset.Rdataset) -> dns.rdataset.Rdataset:
+    copy = rds.copy()
+    copy.ttl = 0
+    return copy
 
 
 def _below_cut(data: ZoneData, name: dns.name.Name) -> bool:
@@ -372,8 +450,3 @@ def _below_cut(data: ZoneData, name: dns.name.Name) -> bool:
             return True
         ancestor = ancestor.parent()
     return False
-
-
-def _chain(*sections: Iterable[RRsetRef]) -> Iterable[RRsetRef]:
-    for section in sections:
-        yield from section

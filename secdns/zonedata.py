@@ -34,6 +34,7 @@ __all__ = ["ZoneData", "Nsec3Chain", "from_zone", "from_rrsets"]
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
 NS = dns.rdatatype.NS
+DNSKEY = dns.rdatatype.DNSKEY
 DNAME = dns.rdatatype.DNAME
 NSEC = dns.rdatatype.NSEC
 NSEC3 = dns.rdatatype.NSEC3
@@ -87,6 +88,8 @@ class ZoneData:
     @ivar dnames: names that have a DNAME record.
     @ivar nsec_owners: the NSEC owners in canonical order (empty when unsigned).
     @ivar nsec3: the NSEC3 chain, if the zone has one.
+    @ivar signed: whether the zone is signed: a DNSKEY RRset at the apex and
+        an NSEC or NSEC3 chain (NSEC3PARAM) there, as BIND decides it.
     @ivar answers: rendered responses for this version, filled by the query path.
     """
 
@@ -99,6 +102,7 @@ class ZoneData:
     nsec_owners: tuple[dns.name.Name, ...]
     nsec3: Nsec3Chain | None
     negative_soa: tuple[dns.rdataset.Rdataset, dns.rdataset.Rdataset | None]
+    signed: bool = False
     answers: dict = attrs.field(factory=dict, repr=False)
 
     @property
@@ -195,6 +199,8 @@ def from_zone(zone: dns.zone.Zone) -> ZoneData:
         nsec_owners=tuple(nsec_owners),
         nsec3=_nsec3_chain(origin, apex, nsec3_records),
         negative_soa=_negative_soa(soa, apex.get_rdataset(IN, RRSIG, SOA)),
+        signed=apex.get_rdataset(IN, DNSKEY) is not None
+        and (apex.get_rdataset(IN, NSEC) is not None or apex.get_rdataset(IN, NSEC3PARAM) is not None),
     )
 
 
