@@ -78,6 +78,8 @@ class ServerConfig:
     @ivar transfer_source: source address for SOA queries, transfers and NOTIFY.
     @ivar max_udp_size: the largest UDP response sent, whatever EDNS asks (BIND's default).
     @ivar tcp_idle_timeout: seconds an idle TCP connection is kept (RFC 7766).
+    @ivar transfers_out: zone transfers served at once; more are refused.
+    @ivar journal_entries: versions of each primary zone kept for IXFR.
     """
 
     listen: tuple[Endpoint, ...] = (Endpoint("127.0.0.1", 5300),)
@@ -85,6 +87,8 @@ class ServerConfig:
     transfer_source: str | None = None
     max_udp_size: int = 1232
     tcp_idle_timeout: float = 30.0
+    transfers_out: int = 10
+    journal_entries: int = 100
 
 
 @attrs.frozen
@@ -317,12 +321,18 @@ class _Parser:
         idle = self.get(table, "server", "tcp_idle_timeout", (int, float), defaults.tcp_idle_timeout)
         if idle <= 0:
             raise self.error("server.tcp_idle_timeout", f"must be more than 0 seconds, not {idle}")
+        counts = {}
+        for key in ("transfers_out", "journal_entries"):
+            counts[key] = self.get(table, "server", key, int, getattr(defaults, key))
+            if counts[key] < 1:
+                raise self.error(f"server.{key}", f"must be at least 1, not {counts[key]}")
         return ServerConfig(
             listen=endpoints,
             state_dir=self.path(self.get(table, "server", "state_dir", str, defaults.state_dir)),
             transfer_source=transfer_source,
             max_udp_size=max_udp_size,
             tcp_idle_timeout=float(idle),
+            **counts,
         )
 
     def timers(self, table: dict[str, Any]) -> TimersConfig:

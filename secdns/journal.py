@@ -12,10 +12,12 @@ from __future__ import annotations
 import attrs
 import dns.name
 import dns.rdataset
+import dns.rdatatype
 
 from secdns.lookup import RRsetRef
+from secdns.zonedata import ZoneData
 
-__all__ = ["Changeset"]
+__all__ = ["Changeset", "diff", "condense", "changes_since"]
 
 
 @attrs.frozen
@@ -35,3 +37,113 @@ class Changeset:
     @property
     def record_count(self) -> int:
         return sum(len(rds) for _, rds in self.removed) + sum(len(rds) for _, rds in self.added)
+
+
+_Record = tuple  # (owner, rdtype, covers, rdata)
+
+
+def diff(old: ZoneData, new: ZoneData) -> Changeset:
+    """The changes that turn C{old} into C{new}, as one changeset."""
+    before = _rdatasets(old)
+    after = _rdatasets(new)
+    removed: list[RRsetRef] = [(old.origin, old.soa)]
+    added: list[RRsetRef] = [(new.origin, new.soa)]
+    for key, rds in before.items():
+        other = after.get(key)
+        if other is None:
+            removed.append((key[0], rds))
+        elif other.ttl != rds.ttl:
+            removed.append((key[0], rds))
+        else:
+            gone = _subset(rds, [r for r in rds if r not in other])
+            if gone is not None:
+                removed.append((key[0], gone))
+    for key, rds in after.items():
+        other = before.get(key)
+        if other is None or other.ttl != rds.ttl:
+            added.append((key[0], rds))
+        else:
+            new_rdatas = _subset(rds, [r for r in rds if r not in other])
+            if new_rdatas is not None:
+                added.append((key[0], new_rdatas))
+    return Changeset(old.serial, new.serial, tuple(removed), tuple(added))
+
+
+def condense(changesets: list[Changeset]) -> Changeset:
+    """
+    One changeset with the net effect of consecutive ones: a record added
+    and later removed appears in neither list.
+    """
+    first, last = changesets[0], changesets[-1]
+    removed: dict[_Record, int] = {}
+    added: dict[_Record, int] = {}
+    for changeset in changesets:
+        for record, ttl in _records(changeset.removed[1:]):
+            if record in added:
+                del added[record]
+            else:
+                removed[record] = ttl
+        for record, ttl in _records(changeset.added[1:]):
+            if removed.get(record) == ttl:
+                del removed[record]
+            else:
+                added[record] = ttl
+    return Changeset(
+        first.serial_from,
+        last.serial_to,
+        (first.removed[0], *_regroup(removed)),
+        (last.added[0], *_regroup(added)),
+    )
+
+
+def changes_since(journal: list[Changeset], serial: int, current: int) -> Changeset | None:
+    """
+    The condensed changes from C{serial} to C{current}, or L{None} when the
+    journal does not reach back that far (or its chain is broken).
+    """
+    for start, changeset in enumerate(journal):
+        if changeset.serial_from == serial:
+            break
+    else:
+        return None
+    chain = journal[start:]
+    for previous, following in zip(chain, chain[1:]):
+        if previous.serial_to != following.serial_from:
+            return None
+    if chain[-1].serial_to != current:
+        return None
+    return condense(chain)
+
+
+def _rdatasets(data: ZoneData) -> dict[tuple, dns.rdataset.Rdataset]:
+    return {
+        (name, rds.rdtype, rds.covers): rds
+        for name, rds in data.rrsets()
+        if not (rds.rdtype == dns.rdatatype.SOA and name == data.origin)
+    }
+
+
+def _subset(template: dns.rdataset.Rdataset, rdatas: list) -> dns.rdataset.Rdataset | None:
+    if not rdatas:
+        return None
+    rds = dns.rdataset.Rdataset(template.rdclass, template.rdtype, template.covers)
+    for rdata in rdatas:
+        rds.add(rdata, template.ttl)
+    return rds
+
+
+def _records(rrsets):
+    for name, rds in rrsets:
+        for rdata in rds:
+            yield (name, rds.rdtype, rds.covers, rdata), rds.ttl
+
+
+def _regroup(records: dict[_Record, int]) -> list[RRsetRef]:
+    groups: dict[tuple, dns.rdataset.Rdataset] = {}
+    for (name, rdtype, covers, rdata), ttl in records.items():
+        key = (name, rdtype, covers, ttl)
+        rds = groups.get(key)
+        if rds is None:
+            rds = groups[key] = dns.rdataset.Rdataset(rdata.rdclass, rdtype, covers)
+        rds.add(rdata, ttl)
+    return [(key[0], rds) for key, rds in groups.items()]

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import signal
 
+import dns.rdatatype
+
 from twisted.application import internet, service
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IReactorTime
@@ -33,7 +35,10 @@ from secdns.http import site
 from secdns.metrics import ZoneCollector, registry_for
 from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.query import QueryHandler
+from secdns.egress import Egress
+from secdns.storage import Store
 from secdns.tsig import Keyring
+from secdns.xfrout import TransferServer
 from secdns.zonedb import ZoneDB
 from secdns.zoneload import reloaded_zonedb
 
@@ -61,6 +66,11 @@ class SecdnsService(service.MultiService):
             keyring=Keyring.from_config(config.tsig_keys),
             clock=reactor,
         )
+        self.store: Store | None = None  # opened in startService, as the user we run as
+        self.egress: Egress | None = None
+        self.transfers = TransferServer(self._journal_of, max_transfers=config.server.transfers_out)
+        self.handler.handlers[dns.rdatatype.AXFR] = self.transfers
+        self.handler.handlers[dns.rdatatype.IXFR] = self.transfers
         self.registry = registry_for(ZoneCollector(lambda: self.handler.zonedb))
         self._previous_sighup = None
         self._add_listeners(config)
@@ -112,6 +122,11 @@ class SecdnsService(service.MultiService):
                 f"secdns: {self.config.source}: server.state_dir: cannot create {state_dir}: "
                 f"{e.strerror} (it must be writable by the user secdns runs as)"
             ) from None
+        self.store = Store.open(state_dir)
+        self.egress = Egress(self.store, self.reactor.seconds, self.config.server.journal_entries)
+        for zone in self.zonedb:
+            if zone.is_primary:
+                self.egress.record(zone, None)
         super().startService()
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
@@ -156,6 +171,7 @@ class SecdnsService(service.MultiService):
             log.failure("reload failed, leaving the old configuration in place")
             return False
         self._warn_about_restart(new)
+        self._record_new_versions(zonedb)
         changes = config_module.diff(self.config, new)
         self.handler.keyring = Keyring.from_config(new.tsig_keys)
         self.handler.zonedb = zonedb  # the one assignment that switches queries over
@@ -169,6 +185,21 @@ class SecdnsService(service.MultiService):
             changed=len(changes.changed),
         )
         return True
+
+    def _journal_of(self, zone):
+        return [] if self.egress is None else self.egress.journal(zone)
+
+    def _record_new_versions(self, zonedb: ZoneDB) -> None:
+        """Journal the primary zones that have a new version, before it is served."""
+        if self.egress is None:
+            return
+        for zone in zonedb:
+            if not zone.is_primary:
+                continue
+            old = self.zonedb.get(zone.name)
+            previous = None if old is None or not old.is_primary else old.data
+            if previous is not zone.data:
+                self.egress.record(zone, previous)
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config

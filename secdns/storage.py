@@ -30,6 +30,13 @@ __all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
 STORE_FILE = "secdns.sqlite"
 SCHEMA_VERSIONS = (1,)
 
+# Read at import, while twistd still runs as the user that installed us:
+# after --uid/--gid the package files may not be readable.
+_SCHEMAS = {
+    version: resources.files("secdns").joinpath(f"schema/v{version}.sql").read_text()
+    for version in SCHEMA_VERSIONS
+}
+
 
 class StoreError(SecdnsError):
     """The store cannot be opened or is not ours."""
@@ -94,8 +101,7 @@ class Store:
         for target in SCHEMA_VERSIONS:
             if target <= version:
                 continue
-            script = resources.files("secdns").joinpath(f"schema/v{target}.sql").read_text()
-            self._db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+            self._db.executescript(f"BEGIN;\n{_SCHEMAS[target]}\nPRAGMA user_version = {target};\nCOMMIT;")
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -118,6 +124,11 @@ class Store:
         if row is None:
             return None
         return StoredZone(data=build_zone(name, load_rrsets(row[0])), saved_at=row[1])
+
+    def stored_serial(self, name: dns.name.Name) -> int | None:
+        """The serial of the stored version, without reading it."""
+        row = self._db.execute("SELECT serial FROM zone WHERE name = ?", (_key(name),)).fetchone()
+        return None if row is None else row[0]
 
     def forget_zone(self, name: dns.name.Name) -> None:
         """Drop everything stored for a zone."""

@@ -1,0 +1,226 @@
+# -*- test-case-name: tests.unit.test_xfrout -*-
+"""
+Zone transfers out: AXFR (RFC 5936) and IXFR (RFC 1995).
+
+A transfer is a lazy sequence of rendered messages, made from the zone
+version that was current when the request came (later swaps do not touch
+it) and pulled by the TCP connection as fast as the client reads: the
+process never holds more than one rendered message of a transfer, and
+queries are answered between messages.
+
+IXFR answer selection, as Knot's C{ixfr.c}::
+
+    client serial >= ours ──────────────► our SOA alone ("up to date")
+    journal reaches the client serial ──► the condensed differences
+    otherwise ──────────────────────────► the whole zone, AXFR-style
+                                          (over UDP: our SOA alone, retry over TCP)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator
+
+import attrs
+import dns.exception
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdataset
+import dns.rdatatype
+import dns.renderer
+from twisted.logger import Logger
+
+from secdns import acl, tsig
+from secdns.journal import Changeset, changes_since
+from secdns.lookup import RRsetRef
+from secdns.render import Question, render_error
+from secdns.serial import serial_gt
+from secdns.zone import Zone
+from secdns.zonedata import ZoneData
+
+__all__ = ["TransferServer", "MAX_MESSAGE"]
+
+log = Logger()
+
+AXFR = dns.rdatatype.AXFR
+IXFR = dns.rdatatype.IXFR
+SOA = dns.rdatatype.SOA
+
+#: The largest transfer message, as BIND and Knot send over TCP.
+MAX_MESSAGE = 65535
+
+
+@attrs.define(eq=False)
+class TransferServer:
+    """
+    Answers AXFR and IXFR requests for the zones it is given.
+
+    @ivar journal: the zone's journal, oldest changeset first.
+    @ivar max_transfers: transfers out at once; more are refused.
+    @ivar active: transfers in progress now.
+    @ivar completed: transfers sent in full, per zone label.
+    """
+
+    journal: Callable[[Zone], list[Changeset]]
+    max_transfers: int = 10
+    active: int = 0
+    completed: dict[str, int] = attrs.Factory(dict)
+
+    def __call__(self, message: dns.message.Message, request, zone: Zone):
+        """A response (bytes) or a stream of responses (an iterator of bytes)."""
+        question = message.question[0]
+        kind = dns.rdatatype.to_text(question.rdtype)
+        q = Question(question.name, question.rdtype, question.rdclass)
+        if question.name != zone.name:
+            return self._error(message, q, dns.rcode.NOTAUTH)
+        if question.rdtype == AXFR and not request.tcp:
+            return self._error(message, q, dns.rcode.FORMERR)
+        decision = acl.check(zone.config, acl.Action.TRANSFER, request.address, request.key_name)
+        if not decision:
+            log.warn(
+                "{kind} of {zone} refused to {address}: {reason}",
+                kind=kind, zone=zone.label, address=request.address, reason=decision.reason,
+            )
+            return self._error(message, q, dns.rcode.REFUSED)
+        data = zone.data
+        if data is None or zone.expired:
+            return self._error(message, q, dns.rcode.SERVFAIL)
+        if self.active >= self.max_transfers:
+            log.warn(
+                "{kind} of {zone} refused to {address}: {active} transfers out already",
+                kind=kind, zone=zone.label, address=request.address, active=self.active,
+            )
+            return self._error(message, q, dns.rcode.REFUSED)
+        reserve = 0 if request.signature is None else tsig.record_size(request.signature.key)
+        if question.rdtype == IXFR:
+            return self._ixfr(message, request, zone, data, q, reserve)
+        return self._stream(message, request, zone, data, q, reserve, "AXFR", _axfr_rrsets(data))
+
+    def _ixfr(self, message, request, zone: Zone, data: ZoneData, q: Question, reserve: int):
+        client_serial = _client_serial(message, zone)
+        if client_serial is None:
+            return self._error(message, q, dns.rcode.FORMERR)
+        ours = (data.origin, data.soa)
+        if not serial_gt(data.serial, client_serial):
+            return _render_all(message, q, [ours], MAX_MESSAGE - reserve)[0]
+        changes = changes_since(self.journal(zone), client_serial, data.serial)
+        if changes is None:
+            log.info(
+                "IXFR of {zone} to {address}: no history from serial {serial}, sending the whole zone",
+                zone=zone.label, address=request.address, serial=client_serial,
+            )
+            rrsets: Iterable[RRsetRef] = _axfr_rrsets(data)
+            style = "IXFR (AXFR-style)"
+        else:
+            rrsets = _ixfr_rrsets(ours, changes)
+            style = "IXFR"
+        if request.tcp:
+            return self._stream(message, request, zone, data, q, reserve, style, rrsets)
+        limit = _udp_limit(message) - reserve
+        messages = _render_all(message, q, rrsets, limit, single=True)
+        if messages is None:  # does not fit: our SOA tells the client to use TCP
+            return _render_all(message, q, [ours], limit)[0]
+        return messages[0]
+
+    def _stream(self, message, request, zone, data, q, reserve, style, rrsets) -> Iterator[bytes]:
+        self.active += 1
+        log.info(
+            "{style} of {zone} serial {serial} to {address} started",
+            style=style, zone=zone.label, serial=data.serial, address=request.address,
+        )
+        return self._counted(_render(message, q, rrsets, MAX_MESSAGE - reserve), zone, style, request, data)
+
+    def _counted(self, messages: Iterator[bytes], zone, style, request, data) -> Iterator[bytes]:
+        sent = 0
+        finished = False
+        try:
+            for wire in messages:
+                sent += 1
+                yield wire
+            finished = True
+        finally:
+            self.active -= 1
+            if finished:
+                self.completed[zone.label] = self.completed.get(zone.label, 0) + 1
+            log.info(
+                "{style} of {zone} serial {serial} to {address} {outcome}: {messages} messages",
+                style=style, zone=zone.label, serial=data.serial, address=request.address,
+                outcome="finished" if finished else "cut short", messages=sent,
+            )
+
+    def _error(self, message, q: Question, rcode: int) -> bytes:
+        return render_error(message.id, message.flags, q, rcode)
+
+
+def _client_serial(message: dns.message.Message, zone: Zone) -> int | None:
+    """The serial in the IXFR request's authority section (RFC 1995 section 3)."""
+    for rrset in message.authority:
+        if rrset.rdtype == SOA and rrset.name == zone.name and len(rrset):
+            return rrset[0].serial
+    return None
+
+
+def _udp_limit(message: dns.message.Message) -> int:
+    return 512 if message.edns < 0 else max(512, min(message.payload, 1232))
+
+
+def _axfr_rrsets(data: ZoneData) -> Iterator[RRsetRef]:
+    yield from data.rrsets()
+    yield data.origin, data.soa
+
+
+def _ixfr_rrsets(ours: RRsetRef, changes: Changeset) -> Iterator[RRsetRef]:
+    yield ours
+    yield from changes.removed
+    yield from changes.added
+    yield ours
+
+
+def _render(message, q: Question, rrsets: Iterable[RRsetRef], limit: int) -> Iterator[bytes]:
+    """Render RRsets into as many messages as they need (RFC 5936 section 2.2)."""
+    flags = dns.flags.QR | dns.flags.AA | (message.flags & dns.flags.RD)
+    renderer = _new_renderer(message, flags, q, limit)
+    for name, rds in rrsets:
+        for piece in _pieces(rds):
+            try:
+                renderer.add_rdataset(dns.renderer.ANSWER, name, piece, want_shuffle=False)
+            except dns.exception.TooBig:
+                if not renderer.counts[dns.renderer.ANSWER]:
+                    raise  # a single RR larger than a message: cannot be sent
+                yield _finish(renderer)
+                renderer = _new_renderer(message, flags, None, limit)
+                renderer.add_rdataset(dns.renderer.ANSWER, name, piece, want_shuffle=False)
+    yield _finish(renderer)
+
+
+def _render_all(message, q, rrsets, limit, single=False) -> list[bytes] | None:
+    try:
+        messages = list(_render(message, q, rrsets, limit))
+    except dns.exception.TooBig:
+        return None
+    if single and len(messages) > 1:
+        return None
+    return messages
+
+
+def _pieces(rds):
+    """An RRset as pieces that fit a message: whole when small, one record at a time when large."""
+    if len(rds) <= 64:
+        yield rds
+        return
+    for rdata in rds:
+        piece = dns.rdataset.Rdataset(rds.rdclass, rds.rdtype, rds.covers)
+        piece.add(rdata, rds.ttl)
+        yield piece
+
+
+def _new_renderer(message, flags, q: Question | None, limit: int) -> dns.renderer.Renderer:
+    renderer = dns.renderer.Renderer(message.id, flags, limit)
+    if q is not None:
+        renderer.add_question(q.name, q.rdtype, q.rdclass)
+    return renderer
+
+
+def _finish(renderer: dns.renderer.Renderer) -> bytes:
+    renderer.write_header()
+    return renderer.get_wire()
