@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dns.name
 import dns.rcode
-import dns.rdataset
 import dns.rdatatype
 import dns.zone
 

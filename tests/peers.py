@@ -1,0 +1,284 @@
+"""
+Real DNS servers that tests run next to secdns: BIND 9 now; Knot and NSD
+fit the same shape.
+
+A L{Peer} is one server in a directory of its own under the test's tmp
+dir, listening on 127.0.0.1 only, on a port the test chose, serving the
+L{PeerZone}s it was given.  C{start()} writes the config, starts the
+daemon (a L{tests.support.Daemon}, so it is stopped by its PID) and returns
+once every zone answers; C{stop()}, C{reload()} and C{log()} do what they
+say.  A missing program fails the test in CI and skips it elsewhere
+(L{tests.support.require}).
+
+L{sign_zone} signs a zone file with BIND's C{dnssec-keygen} and
+C{dnssec-signzone}, so that every server loads the very same signatures.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Sequence
+
+import attrs
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from tests.support import LOOPBACK, Daemon, require
+
+__all__ = ["PeerZone", "Peer", "Bind", "sign_zone", "soa_serial"]
+
+
+@attrs.frozen
+class PeerZone:
+    """
+    A zone a peer serves.
+
+    @ivar name: the zone's name, without or with the final dot.
+    @ivar file: the zone file of a primary zone (absolute path).
+    @ivar primaries: for a secondary zone, the (address, port) pairs it
+        transfers from; a zone is a secondary exactly when this is not empty.
+    @ivar downstreams: (address, port) pairs allowed to transfer the zone and
+        notified of changes.
+    @ivar extra: server-specific text added inside the zone's own statement.
+    """
+
+    name: str
+    file: Path | None = None
+    primaries: tuple[tuple[str, int], ...] = ()
+    downstreams: tuple[tuple[str, int], ...] = ()
+    extra: str = ""
+
+    @property
+    def origin(self) -> str:
+        return self.name.rstrip(".") + "."
+
+    @property
+    def is_secondary(self) -> bool:
+        return bool(self.primaries)
+
+
+class Peer:
+    """
+    One server run by a test.  Subclasses say how to write its config and
+    start it; this class runs it, waits for it and stops it.
+
+    @ivar directory: the server's own directory (config, zones it writes, log).
+    @ivar port: where it answers DNS over UDP and TCP on 127.0.0.1.
+    """
+
+    #: The program, as L{tests.support.require} looks it up.
+    program: str = ""
+    #: The directory name under the test's tmp dir.
+    label: str = ""
+
+    def __init__(
+        self, tmp_path: Path, port: int, zones: Sequence[PeerZone] = (), extra_conf: str = ""
+    ) -> None:
+        self.executable = require(self.program)
+        self.port = port
+        self.zones = list(zones)
+        self.extra_conf = extra_conf
+        self.directory = Path(tmp_path) / f"{self.label}-{port}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.daemon: Daemon | None = None
+
+    # -- what a subclass provides
+
+    def config_path(self) -> Path:
+        raise NotImplementedError
+
+    def config_text(self) -> str:
+        raise NotImplementedError
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    # -- running
+
+    def start(self, timeout: float = 20.0) -> "Peer":
+        """Write the config, start the server and wait until each primary zone answers."""
+        self.config_path().write_text(self.config_text())
+        self.daemon = Daemon(self.argv(), self.directory / f"{self.label}.log", cwd=self.directory)
+        try:
+            for zone in self.zones:
+                if not zone.is_secondary:
+                    self.wait_for_zone(zone.origin, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> int | None:
+        """Stop the server by its PID (SIGTERM, then SIGKILL); its exit status."""
+        if self.daemon is None:
+            return None
+        return self.daemon.stop()
+
+    def reload(self) -> None:
+        """Ask the server to read its config and zone files again (SIGHUP)."""
+        assert self.daemon is not None, "not started"
+        self.daemon.signal(signal.SIGHUP)
+
+    def log(self) -> str:
+        return self.daemon.log() if self.daemon is not None else ""
+
+    def __enter__(self) -> "Peer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- asking it
+
+    def query(self, qname: str, rdtype: str = "SOA", tcp: bool = False, **kw) -> dns.message.Message:
+        message = dns.message.make_query(qname, rdtype, **kw)
+        send = dns.query.tcp if tcp else dns.query.udp
+        return send(message, LOOPBACK, port=self.port, timeout=2)
+
+    def serial(self, zone: str) -> int | None:
+        """The SOA serial the server answers for C{zone} authoritatively, if any."""
+        return soa_serial(self.port, zone)
+
+    def wait_for_zone(self, zone: str, timeout: float = 20.0, serial: int | None = None) -> int:
+        """
+        Poll until the server answers C{zone}'s SOA authoritatively (with
+        C{serial}, when given); its serial.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.daemon is not None
+            if not self.daemon.running():
+                raise AssertionError(f"{self.label} exited early:\n{self.log()[-3000:]}")
+            found = self.serial(zone)
+            if found is not None and (serial is None or found == serial):
+                return found
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{self.label} on port {self.port} did not serve {zone} "
+                    f"(serial {serial}, have {found}) within {timeout} s:\n{self.log()[-3000:]}"
+                )
+            time.sleep(0.05)
+
+
+def soa_serial(port: int, zone: str) -> int | None:
+    """The serial of an authoritative SOA answer for C{zone} from 127.0.0.1:port, if any."""
+    try:
+        response = dns.query.udp(dns.message.make_query(zone, "SOA"), LOOPBACK, port=port, timeout=0.5)
+    except (dns.exception.Timeout, OSError):
+        return None
+    if response.rcode() != dns.rcode.NOERROR or not response.flags & dns.flags.AA:
+        return None
+    for rrset in response.answer:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return rrset[0].serial
+    return None
+
+
+class Bind(Peer):
+    """
+    BIND 9's C{named -g}: in the foreground, logging to stderr, no rndc
+    channel (C{controls {}}), no recursion, IPv4 loopback only.
+
+    @ivar options: text added inside C{options { }}.
+    @ivar extra_conf: text added at the end of C{named.conf} (keys, ACLs).
+    """
+
+    program = "named"
+    label = "bind"
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        port: int,
+        zones: Sequence[PeerZone] = (),
+        extra_conf: str = "",
+        options: str = "",
+    ) -> None:
+        super().__init__(tmp_path, port, zones, extra_conf)
+        self.options = options
+
+    def config_path(self) -> Path:
+        return self.directory / "named.conf"
+
+    def argv(self) -> list[str]:
+        return [self.executable, "-g", "-n", "2", "-c", str(self.config_path())]
+
+    def config_text(self) -> str:
+        zones = "\n".join(self._zone_statement(zone) for zone in self.zones)
+        return f"""\
+options {{
+    directory "{self.directory}";
+    pid-file none;
+    session-keyfile none;
+    listen-on port {self.port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    {self.options}
+}};
+controls {{ }};
+{zones}
+{self.extra_conf}
+"""
+
+    def _zone_statement(self, zone: PeerZone) -> str:
+        lines = []
+        if zone.is_secondary:
+            primaries = " ".join(f"{address} port {port};" for address, port in zone.primaries)
+            lines += ["type secondary;", f"primaries {{ {primaries} }};", f'file "{zone.origin}db";']
+        else:
+            lines += ["type primary;", f'file "{zone.file}";']
+        if zone.downstreams:
+            addresses = " ".join(f"{address};" for address, _ in zone.downstreams)
+            notify = " ".join(f"{address} port {port};" for address, port in zone.downstreams)
+            lines += [
+                f"allow-transfer {{ {addresses} }};",
+                "notify explicit;",
+                f"also-notify {{ {notify} }};",
+            ]
+        if zone.extra:
+            lines.append(zone.extra)
+        body = "\n    ".join(lines)
+        return f'zone "{zone.origin}" {{\n    {body}\n}};'
+
+
+def sign_zone(
+    source: Path,
+    origin: str,
+    directory: Path,
+    nsec3_salt: str | None = None,
+    opt_out: bool = False,
+    algorithm: str = "ECDSAP256SHA256",
+) -> Path:
+    """
+    Sign C{source} as zone C{origin} with a new KSK and ZSK, written in
+    C{directory}: NSEC, or NSEC3 with C{nsec3_salt} (hex) and no extra
+    iterations (RFC 9276).  The signed file's path.
+    """
+    keygen = require("dnssec-keygen")
+    signzone = require("dnssec-signzone")
+    directory.mkdir(parents=True, exist_ok=True)
+    origin = origin.rstrip(".") + "."
+    for flags in (["-f", "KSK"], []):
+        _run([keygen, "-q", "-K", str(directory), "-a", algorithm, *flags, "-n", "ZONE", origin], directory)
+    signed = directory / f"{origin}signed"
+    argv = [signzone, "-q", "-S", "-K", str(directory), "-o", origin, "-f", str(signed)]
+    if nsec3_salt is not None:
+        argv += ["-3", nsec3_salt, "-H", "0"] + (["-A"] if opt_out else [])
+    _run(argv + [str(source)], directory)
+    return signed
+
+
+def _run(argv: list[str], cwd: Path) -> str:
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
