@@ -1,0 +1,216 @@
+"""Zone transfers out: who gets them, what they carry, how they are cut into messages."""
+
+from __future__ import annotations
+
+import struct
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+import dns.zone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from secdns import tsig
+from secdns.config import PRIMARY, PeerConfig, TsigKeyConfig, ZoneConfig
+from secdns.journal import diff
+from secdns.protocol import DNSStreamFactory
+from secdns.query import QueryHandler, Request
+from secdns.xfrout import TransferServer
+from secdns.zone import Zone
+from secdns.zonedata import from_zone
+from secdns.zonedb import ZoneDB
+
+ORIGIN = dns.name.from_text("example.org.")
+KEY = tsig.Key.from_config(TsigKeyConfig(dns.name.from_text("transfer-key."), "hmac-sha256", b"s" * 32))
+HEAD = "@ 300 SOA ns1 hostmaster {serial} 3600 600 86400 60\n@ 300 NS ns1\nns1 300 A 192.0.2.1\n"
+
+
+def version(serial: int, names: int = 10, extra: str = ""):
+    body = "".join(f"host{i} 300 TXT \"{'x' * 100} {i}\"\n" for i in range(names))
+    return from_zone(dns.zone.from_text(HEAD.format(serial=serial) + body + extra, origin=ORIGIN, relativize=False))
+
+
+def make_zone(data, key: bool = False) -> Zone:
+    downstream = PeerConfig("127.0.0.1", tsig_key=KEY.name if key else None)
+    return Zone(ZoneConfig(ORIGIN, PRIMARY, file="x", external_downstreams=(downstream,)), data)
+
+
+def make_handler(zone: Zone, journal=()) -> tuple[QueryHandler, TransferServer]:
+    server = TransferServer(lambda z: list(journal), max_transfers=2)
+    clock = Clock()
+    clock.advance(1_000_000)
+    handler = QueryHandler(ZoneDB.of([zone]), keyring=tsig.Keyring({KEY.name: KEY}), clock=clock)
+    handler.handlers[dns.rdatatype.AXFR] = server
+    handler.handlers[dns.rdatatype.IXFR] = server
+    return handler, server
+
+
+TCP = Request("127.0.0.1", 40000, True)
+UDP = Request("127.0.0.1", 40000, False)
+
+
+def messages_of(response) -> list[dns.message.Message]:
+    wires = [response] if isinstance(response, bytes) else list(response)
+    return [dns.message.from_wire(w, keyring=False, xfr=True, origin=ORIGIN) for w in wires]
+
+
+def records_of(messages) -> list[dns.rrset.RRset]:
+    return [rrset for m in messages for rrset in m.answer]
+
+
+def ixfr_query(serial: int) -> dns.message.Message:
+    query = dns.message.make_query(ORIGIN, "IXFR")
+    soa = dns.rrset.from_text(ORIGIN, 0, "IN", "SOA", f"ns1.example.org. hostmaster.example.org. {serial} 3600 600 86400 60")
+    query.authority.append(soa)
+    return query
+
+
+def test_axfr_soa_first_and_last_over_several_messages():
+    """A zone larger than one message goes in several, SOA first and last, each record once."""
+    handler, server = make_handler(make_zone(version(1, names=2000)))
+    messages = messages_of(handler.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), TCP))
+    assert len(messages) > 1
+    rrsets = records_of(messages)
+    assert rrsets[0].rdtype == rrsets[-1].rdtype == dns.rdatatype.SOA
+    assert sum(len(r) for r in rrsets) == 2003 + 1
+    assert all(m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AA for m in messages)
+    assert server.active == 0 and server.completed == {"example.org": 1}
+
+
+def test_axfr_sends_version_current_at_request():
+    """A transfer keeps sending the version it started with when the zone changes under it."""
+    zone = make_zone(version(1, names=2000))
+    handler, _ = make_handler(zone)
+    stream = iter(handler.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), TCP))
+    first = next(stream)
+    zone.swap(version(2, names=5))
+    rest = list(stream)
+    rrsets = records_of(messages_of([first, *rest]))
+    assert {r[0].serial for r in rrsets if r.rdtype == dns.rdatatype.SOA} == {1}
+
+
+def test_axfr_refused_to_strangers():
+    """An address that is not a downstream gets REFUSED."""
+    handler, _ = make_handler(make_zone(version(1)))
+    stranger = Request("192.0.2.99", 40000, True)
+    (message,) = messages_of(handler.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), stranger))
+    assert message.rcode() == dns.rcode.REFUSED
+
+
+def test_axfr_refused_without_required_key():
+    """A downstream whose entry names a key gets REFUSED when unsigned."""
+    handler, _ = make_handler(make_zone(version(1), key=True))
+    (message,) = messages_of(handler.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), TCP))
+    assert message.rcode() == dns.rcode.REFUSED
+
+
+def test_signed_axfr_every_message_signed():
+    """A signed AXFR request gets a stream whose every message is signed and verifies in dnspython."""
+    handler, _ = make_handler(make_zone(version(1, names=2000), key=True))
+    query = dns.message.make_query(ORIGIN, "AXFR")
+    query.use_tsig(dns.tsig.Key(KEY.name, KEY.secret, KEY.algorithm))
+    wire = query.to_wire()
+    handler.clock = Clock()
+    handler.clock.advance(tsig.split_tsig(wire).record.time_signed)
+    wires = list(handler.answer(wire, TCP))
+    verifier = tsig.StreamVerifier(KEY, query.mac, 0)
+    for w in wires:
+        verifier.verify(w, handler.clock.seconds())
+    verifier.finish()
+    assert len(wires) > 1
+
+
+def test_axfr_over_udp_is_formerr():
+    """AXFR is not defined over UDP (RFC 5936 section 4.2): FORMERR."""
+    handler, _ = make_handler(make_zone(version(1)))
+    (message,) = messages_of(handler.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), UDP))
+    assert message.rcode() == dns.rcode.FORMERR
+
+
+def test_ixfr_up_to_date_gets_soa_alone():
+    """A client with our serial gets our SOA alone."""
+    handler, _ = make_handler(make_zone(version(5)))
+    (message,) = messages_of(handler.answer(ixfr_query(5).to_wire(), TCP))
+    assert [r.rdtype for r in message.answer] == [dns.rdatatype.SOA]
+
+
+def test_ixfr_from_journal():
+    """A serial the journal reaches gets our SOA, the condensed differences, our SOA."""
+    v1, v2, v3 = version(1), version(2, extra="a 300 A 192.0.2.10\n"), version(3, extra="a 300 A 192.0.2.11\n")
+    handler, _ = make_handler(make_zone(v3), journal=[diff(v1, v2), diff(v2, v3)])
+    rrsets = records_of(messages_of(handler.answer(ixfr_query(1).to_wire(), TCP)))
+    assert [r[0].serial for r in rrsets if r.rdtype == dns.rdatatype.SOA] == [3, 1, 3, 3]
+    assert [r.to_text() for r in rrsets if r.rdtype != dns.rdatatype.SOA] == ["a 300 IN A 192.0.2.11"]
+
+
+def test_ixfr_beyond_journal_gets_whole_zone():
+    """A serial older than the journal gets the whole zone, AXFR-style."""
+    handler, _ = make_handler(make_zone(version(3)), journal=[])
+    rrsets = records_of(messages_of(handler.answer(ixfr_query(1).to_wire(), TCP)))
+    assert rrsets[0].rdtype == rrsets[-1].rdtype == dns.rdatatype.SOA
+    assert sum(len(r) for r in rrsets) == 13 + 1
+
+
+def test_ixfr_over_udp_too_big_gets_soa():
+    """Over UDP an IXFR that does not fit gets our SOA alone, so the client retries over TCP."""
+    handler, _ = make_handler(make_zone(version(3, names=50)), journal=[])
+    response = handler.answer(ixfr_query(1).to_wire(), UDP)
+    (message,) = messages_of(response)
+    assert [r.rdtype for r in message.answer] == [dns.rdatatype.SOA]
+    assert len(response) <= 512
+
+
+def test_ixfr_without_soa_is_formerr():
+    """An IXFR request without the client's SOA is FORMERR (RFC 1995 section 3)."""
+    handler, _ = make_handler(make_zone(version(3)))
+    (message,) = messages_of(handler.answer(dns.message.make_query(ORIGIN, "IXFR").to_wire(), TCP))
+    assert message.rcode() == dns.rcode.FORMERR
+
+
+def test_concurrent_transfers_limited():
+    """Past the limit of transfers out at once, further requests are refused until one ends."""
+    handler, server = make_handler(make_zone(version(1, names=2000)))
+    wire = dns.message.make_query(ORIGIN, "AXFR").to_wire()
+    streams = [iter(handler.answer(wire, TCP)) for _ in range(2)]
+    for stream in streams:
+        next(stream)
+    (message,) = messages_of(handler.answer(wire, TCP))
+    assert message.rcode() == dns.rcode.REFUSED
+    list(streams[0])
+    assert server.active == 1
+    assert not isinstance(handler.answer(wire, TCP), bytes)
+
+
+def test_tcp_stream_pulled_by_transport():
+    """Over TCP the transfer is written a message at a time, as the transport asks for more."""
+    handler, _ = make_handler(make_zone(version(1, names=2000)))
+    factory = DNSStreamFactory(handler, 30, Clock())
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport(peerAddress=type("A", (), {"host": "127.0.0.1", "port": 4})())
+    protocol.makeConnection(transport)
+    query = dns.message.make_query(ORIGIN, "AXFR").to_wire()
+    protocol.dataReceived(struct.pack("!H", len(query)) + query)
+    assert transport.producer is not None
+    sent = []
+    for _ in range(100):
+        if transport.producer is None:
+            break
+        data = transport.value()
+        transport.clear()
+        sent.append(data)
+        transport.producer.resumeProducing()
+    sent.append(transport.value())
+    stream = b"".join(sent)
+    count = 0
+    while stream:
+        (length,) = struct.unpack("!H", stream[:2])
+        dns.message.from_wire(stream[2 : 2 + length], xfr=True, origin=ORIGIN)
+        stream = stream[2 + length :]
+        count += 1
+    assert count > 1
+    assert transport.producer is None
