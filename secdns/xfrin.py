@@ -1,0 +1,505 @@
+# -*- test-case-name: tests.unit.test_xfrin -*-
+"""
+Inbound zone transfers: IXFR (RFC 1995) and AXFR (RFC 5936).
+
+L{Inbound} is the state machine, without I/O (as dnspython's
+C{dns.xfr.Inbound}): the messages of a response go in one at a time, and
+when the last one is in, L{Inbound.finish} returns a new L{ZoneData}.  The
+version being served is never touched: an IXFR is applied to a
+copy-on-write view of it (unchanged owners and RRsets are shared, touched
+ones copied), so until the new version is swapped in, queries keep
+reading the old one whole.
+
+The records of an IXFR response (RFC 1995 section 4)::
+
+    SOA(new) ─┬─ SOA(ours) ─> DELETING ─ SOA(next) ─> ADDING ─┬─ SOA(new), last diff ─> DONE
+              │       ^                                        │
+              │       └──────────── SOA(next), more diffs ─────┘
+              ├─ any other record ──────> AXFR-style: the whole zone, up to SOA(new)
+              └─ end of the message, SOA(new) == ours ──────> up to date
+
+and of an AXFR: C{SOA(new) records... SOA(new)}.
+
+What cannot be applied raises, and nothing is kept:
+
+  - L{IxfrUnusable}: an IXFR that does not fit our version (a deletion of
+    a record we do not have, an SOA at the wrong owner, a serial gap), or
+    that the master refused (NOTIMP, REFUSED, FORMERR): an AXFR may work;
+  - L{BadTransfer}: a transfer that breaks the protocol or holds an
+    invalid zone (a record outside the zone, a missing final SOA, no NS at
+    the apex, a class other than IN);
+  - L{LimitExceeded}: more records or bytes than C{[transfer]} allows;
+  - L{SerialNotNewer}: the master's version is older than ours.
+
+Messages are parsed here rather than by C{dns.message.from_wire}: only the
+answer section is read, owner names repeated through compression pointers
+are parsed once per message, and no RRset object is built per record.
+
+L{MasterClient} is the thin I/O shell: an SOA query and a transfer to one
+master, through a L{secdns.requestor.Requestor}.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Iterator, Mapping
+
+import attrs
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.node
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+from twisted.internet import defer
+
+from secdns.config import TransferConfig
+from secdns.errors import SecdnsError, ZoneLoadError
+from secdns.requestor import BadResponse, PeerRcode, Requestor, Target, check_rcode
+from secdns.serial import serial_gt
+from secdns.zonedata import ZoneData, from_zone
+
+__all__ = [
+    "Inbound",
+    "Limits",
+    "TransferResult",
+    "TransferError",
+    "BadTransfer",
+    "IxfrUnusable",
+    "LimitExceeded",
+    "SerialNotNewer",
+    "MasterClient",
+    "AXFR",
+    "IXFR",
+    "UP_TO_DATE",
+]
+
+IN = dns.rdataclass.IN
+SOA = dns.rdatatype.SOA
+NONE = dns.rdatatype.NONE
+
+AXFR = "AXFR"
+IXFR = "IXFR"
+UP_TO_DATE = "up to date"
+
+_RR = struct.Struct("!HHIH")
+_COUNTS = struct.Struct("!HHHH")
+
+
+class TransferError(SecdnsError):
+    """A transfer that cannot be applied; nothing of it is kept."""
+
+
+class BadTransfer(TransferError):
+    """The transfer breaks the protocol or holds an invalid zone."""
+
+
+class IxfrUnusable(TransferError):
+    """The IXFR cannot be applied to our version; an AXFR may be."""
+
+
+class LimitExceeded(TransferError):
+    """The transfer carries more records or bytes than C{[transfer]} allows."""
+
+
+class SerialNotNewer(TransferError):
+    """The master's serial is not newer than ours (RFC 1982)."""
+
+
+@attrs.frozen
+class Limits:
+    """How much one transfer may carry: records (also the zone's size after an IXFR), and octets."""
+
+    max_records: int = 10_000_000
+    max_bytes: int = 2**30
+
+    @classmethod
+    def from_config(cls, config: TransferConfig) -> "Limits":
+        return cls(config.max_records, config.max_bytes)
+
+
+@attrs.frozen
+class TransferResult:
+    """
+    What a transfer brought.
+
+    @ivar kind: L{AXFR}, L{IXFR} or L{UP_TO_DATE} (an IXFR answered with our serial).
+    @ivar style: the request made (C{"AXFR"} or C{"IXFR"}), for logs: an IXFR
+        may come back as a whole zone.
+    @ivar data: the new version (L{None} when up to date).
+    """
+
+    kind: str
+    style: str
+    serial: int
+    data: ZoneData | None
+    records: int
+    size: int
+    messages: int
+
+
+_FIRST, _SECOND, _DELETING, _ADDING, _WHOLE, _DONE = range(6)
+
+
+class Inbound:
+    """
+    The state machine of one transfer (see the module docstring).
+
+    @param origin: the zone's apex.
+    @param style: C{"AXFR"} or C{"IXFR"}.
+    @param current: the version we serve (the IXFR base, and the serial
+        the new one must be newer than), or L{None}.
+    """
+
+    def __init__(self, origin: dns.name.Name, style: str, current: ZoneData | None, limits: Limits = Limits()) -> None:
+        if style == IXFR and current is None:
+            raise ValueError("an IXFR needs a version to apply to")
+        self.origin = origin
+        self.style = style
+        self.current = current
+        self.limits = limits
+        self.state = _FIRST
+        self.records = 0
+        self.size = 0
+        self.messages = 0
+        self.kind = AXFR
+        self.new_soa: tuple[int, dns.rdata.Rdata] | None = None  # (ttl, rdata) of the first SOA
+        self.serial: int | None = None
+        self.working_serial: int | None = None  # IXFR: the serial the diffs have reached
+        # AXFR: owner -> {(type, covers): rdataset}.  IXFR: the owners touched,
+        # over current.nodes, and the RRsets already copied (copy-on-write).
+        self.owners: dict[dns.name.Name, dict[tuple[int, int], dns.rdataset.Rdataset]] = {}
+        self.copied: set[int] = set()
+        self._origin_lower = origin.canonicalize()
+
+    # -- messages in
+
+    def process(self, wire: bytes) -> bool:
+        """
+        Take the next message of the response.
+
+        @return: whether the transfer is complete.
+        @raise TransferError: what cannot be applied (see the module docstring).
+        """
+        self.messages += 1
+        self.size += len(wire)
+        if self.size > self.limits.max_bytes:
+            raise LimitExceeded(
+                f"transfer exceeds transfer.max_bytes ({self.limits.max_bytes} octets) at message {self.messages}"
+            )
+        if len(wire) < 12:
+            raise BadTransfer(f"message {self.messages} is {len(wire)} octets, shorter than a header")
+        rcode = wire[3] & 0x0F
+        if rcode != dns.rcode.NOERROR:
+            name = dns.rcode.to_text(rcode)
+            if self.style == IXFR and rcode in (dns.rcode.NOTIMP, dns.rcode.REFUSED, dns.rcode.FORMERR):
+                raise IxfrUnusable(f"master answered IXFR with {name}")
+            raise PeerRcode(rcode, f"master answered {self.style} with {name}")
+        qdcount, ancount, _, _ = _COUNTS.unpack_from(wire, 4)
+        if self.state == _DONE:
+            raise BadTransfer("records after the final SOA")
+        offset = 12
+        try:
+            for _ in range(qdcount):
+                offset = _skip_name(wire, offset) + 4
+            for record in _answer_records(wire, offset, ancount):
+                if self.state == _DONE:
+                    raise BadTransfer("records after the final SOA")
+                self._record(*record)
+        except (struct.error, IndexError, dns.exception.DNSException) as e:
+            raise BadTransfer(f"message {self.messages} does not parse: {e}") from None
+        if self.state == _SECOND and self.serial == self.current.serial:
+            self.state = _DONE  # a lone SOA with our serial: nothing to do
+            self.kind = UP_TO_DATE
+        return self.state == _DONE
+
+    def _record(self, name: dns.name.Name, rdtype: int, rdclass: int, ttl: int, rdata) -> None:
+        self.records += 1
+        if self.records > self.limits.max_records:
+            raise LimitExceeded(f"transfer exceeds transfer.max_records ({self.limits.max_records} records)")
+        if rdclass != IN:
+            raise BadTransfer(f"{name} {dns.rdataclass.to_text(rdclass)} {dns.rdatatype.to_text(rdtype)}: class is not IN")
+        if not name.is_subdomain(self.origin):
+            raise BadTransfer(f"{name} {dns.rdatatype.to_text(rdtype)} is outside the zone {self.origin}")
+        state = self.state
+        if rdtype == SOA:
+            self._soa(name, ttl, rdata)
+        elif state == _FIRST:
+            raise BadTransfer(f"the transfer starts with {dns.rdatatype.to_text(rdtype)}, not the SOA")
+        elif state == _WHOLE:
+            self._add_whole(name, rdtype, ttl, rdata)
+        elif state == _ADDING:
+            self._add(name, rdtype, ttl, rdata)
+        elif state == _DELETING:
+            self._delete(name, rdtype, rdata)
+        else:  # _SECOND, and not an SOA: the IXFR is a whole zone
+            self._start_whole()
+            self._add_whole(name, rdtype, ttl, rdata)
+
+    def _soa(self, name: dns.name.Name, ttl: int, rdata) -> None:
+        serial = rdata.serial
+        at_apex = name == self.origin
+        state = self.state
+        if state == _FIRST:
+            if not at_apex:
+                raise BadTransfer(f"the transfer starts with the SOA of {name}, not of {self.origin}")
+            self.serial = serial
+            self.new_soa = (ttl, rdata)
+            current = self.current
+            if current is not None and not serial_gt(serial, current.serial) and serial != current.serial:
+                raise SerialNotNewer(f"master's serial {serial} is older than ours ({current.serial})")
+            if self.style == AXFR:
+                self._start_whole()
+            else:
+                self.state = _SECOND
+            return
+        if not at_apex:
+            if self.style == IXFR and state != _WHOLE:
+                raise IxfrUnusable(f"SOA at {name}, not at the apex")
+            raise BadTransfer(f"SOA at {name}, not at the apex")
+        if state == _WHOLE:
+            if serial != self.serial:
+                raise BadTransfer(f"the final SOA has serial {serial}, the first had {self.serial}")
+            self.state = _DONE
+        elif state == _SECOND:
+            if serial == self.serial:
+                raise BadTransfer("the zone holds nothing but its SOA")
+            if serial != self.current.serial:
+                raise IxfrUnusable(f"IXFR starts from serial {serial}, ours is {self.current.serial}")
+            self.kind = IXFR
+            self.working_serial = serial
+            self.state = _DELETING
+        elif state == _DELETING:
+            self.working_serial = serial  # the version this diff leads to
+            self.state = _ADDING
+        elif state == _ADDING:
+            if serial == self.serial and self.working_serial == self.serial:
+                self._finish_soa()
+                self.state = _DONE
+            elif serial == self.working_serial:
+                self.state = _DELETING  # the next diff starts from where we are
+            else:
+                raise IxfrUnusable(f"IXFR diff starts from serial {serial}, the previous one ended at {self.working_serial}")
+
+    # -- building the new version
+
+    def _start_whole(self) -> None:
+        self.kind = AXFR
+        self.state = _WHOLE
+        self.owners = {}
+        ttl, rdata = self.new_soa
+        self._add_whole(self.origin, SOA, ttl, rdata)
+
+    def _add_whole(self, name, rdtype, ttl, rdata) -> None:
+        rdatasets = self.owners.get(name)
+        if rdatasets is None:
+            rdatasets = self.owners[name] = {}
+        covers = rdata.covers() if rdtype == dns.rdatatype.RRSIG else NONE
+        rds = rdatasets.get((rdtype, covers))
+        if rds is None:
+            rds = rdatasets[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
+        rds.add(rdata, ttl)
+
+    def _writable(self, name: dns.name.Name) -> dict[tuple[int, int], dns.rdataset.Rdataset]:
+        rdatasets = self.owners.get(name)
+        if rdatasets is None:
+            node = self.current.nodes.get(name)
+            rdatasets = {} if node is None else {(rds.rdtype, rds.covers): rds for rds in node.rdatasets}
+            self.owners[name] = rdatasets
+        return rdatasets
+
+    def _copy(self, rdatasets, key) -> dns.rdataset.Rdataset | None:
+        """The RRset at C{key}, copied first if it is still the served version's."""
+        rds = rdatasets.get(key)
+        if rds is not None and id(rds) not in self.copied:
+            rds = rds.copy()
+            rdatasets[key] = rds
+            self.copied.add(id(rds))
+        return rds
+
+    def _delete(self, name, rdtype, rdata) -> None:
+        rdatasets = self._writable(name)
+        covers = rdata.covers() if rdtype == dns.rdatatype.RRSIG else NONE
+        rds = rdatasets.get((rdtype, covers))
+        if rds is None or rdata not in rds:
+            raise IxfrUnusable(
+                f"IXFR deletes {name} {dns.rdatatype.to_text(rdtype)} {rdata.to_text()[:80]}, which we do not have"
+            )
+        rds = self._copy(rdatasets, (rdtype, covers))
+        rds.discard(rdata)
+        if not rds:
+            del rdatasets[(rdtype, covers)]
+
+    def _add(self, name, rdtype, ttl, rdata) -> None:
+        rdatasets = self._writable(name)
+        covers = rdata.covers() if rdtype == dns.rdatatype.RRSIG else NONE
+        rds = self._copy(rdatasets, (rdtype, covers))
+        if rds is None:
+            rds = rdatasets[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
+            self.copied.add(id(rds))
+        rds.add(rdata)
+        rds.ttl = ttl  # the TTL the diff sets is the RRset's from now on
+
+    def _finish_soa(self) -> None:
+        ttl, rdata = self.new_soa
+        rds = dns.rdataset.Rdataset(IN, SOA)
+        rds.add(rdata, ttl)
+        rdatasets = self._writable(self.origin)
+        rdatasets[(SOA, NONE)] = rds
+        self.copied.add(id(rds))
+
+    # -- the result
+
+    def finish(self) -> TransferResult:
+        """
+        The new version, built and checked.
+
+        @raise BadTransfer: the response ended before the final SOA, or the
+            zone it holds is invalid (L{secdns.zonedata.from_zone}'s checks).
+        @raise LimitExceeded: an IXFR left more records than allowed.
+        @raise SerialNotNewer: the new serial is not newer than ours.
+        """
+        if self.state != _DONE:
+            raise BadTransfer(f"the {self.style} ended after {self.records} records, without the final SOA")
+        if self.kind == UP_TO_DATE:
+            return self._result(None)
+        if self.current is not None and not serial_gt(self.serial, self.current.serial):
+            raise SerialNotNewer(f"master's serial {self.serial} is not newer than ours ({self.current.serial})")
+        if self.kind == IXFR:
+            nodes = dict(self.current.nodes)
+        else:
+            nodes = {}
+        for name, rdatasets in self.owners.items():
+            if rdatasets:
+                node = dns.node.Node()
+                node.rdatasets.extend(rdatasets.values())
+                nodes[name] = node
+            else:
+                nodes.pop(name, None)
+        zone = dns.zone.Zone(self.origin, relativize=False)
+        zone.nodes = nodes
+        try:
+            data = from_zone(zone)
+        except ZoneLoadError as e:
+            raise BadTransfer(e.problem) from None
+        if self.kind == IXFR and data.record_count > self.limits.max_records:
+            raise LimitExceeded(
+                f"the zone would hold {data.record_count} records, over transfer.max_records ({self.limits.max_records})"
+            )
+        return self._result(data)
+
+    def _result(self, data: ZoneData | None) -> TransferResult:
+        return TransferResult(self.kind, self.style, self.serial, data, self.records, self.size, self.messages)
+
+
+# -- parsing
+
+
+def _skip_name(wire: bytes, offset: int) -> int:
+    for _ in range(128):
+        length = wire[offset]
+        if length == 0:
+            return offset + 1
+        if length >= 0xC0:
+            return offset + 2
+        offset += length + 1
+    raise IndexError("name too long")
+
+
+def _answer_records(wire: bytes, offset: int, count: int) -> Iterator[tuple]:
+    """
+    The records of the answer section as (owner, type, class, TTL, rdata).
+    An owner written as a pointer to an owner already read is not parsed again.
+    """
+    names: dict[int, dns.name.Name] = {}
+    from_wire = dns.name.from_wire
+    rdata_from_wire = dns.rdata.from_wire
+    unpack = _RR.unpack_from
+    end = len(wire)
+    for _ in range(count):
+        first = wire[offset]
+        if first >= 0xC0:
+            target = ((first & 0x3F) << 8) | wire[offset + 1]
+            name = names.get(target)
+            if name is None:
+                name, used = from_wire(wire, offset)
+            else:
+                used = 2
+        else:
+            name, used = from_wire(wire, offset)
+            names[offset] = name
+        offset += used
+        rdtype, rdclass, ttl, rdlength = unpack(wire, offset)
+        offset += 10
+        if offset + rdlength > end:
+            raise BadResponse("a record runs past the end of the message")
+        rdata = rdata_from_wire(rdclass, rdtype, wire, offset, rdlength)
+        offset += rdlength
+        yield name, rdtype, rdclass, ttl, rdata
+
+
+# -- the I/O shell
+
+
+class MasterClient:
+    """
+    SOA queries and transfers to real masters, through a L{Requestor}, with
+    the timeouts and limits of C{[transfer]}.
+    """
+
+    def __init__(self, requestor: Requestor, config: TransferConfig = TransferConfig()) -> None:
+        self.requestor = requestor
+        self.config = config
+
+    def soa_serial(self, target: Target, origin: dns.name.Name) -> defer.Deferred:
+        """The serial of the master's SOA for C{origin} (a Deferred of an int)."""
+        query = dns.message.make_query(origin, SOA)
+        d = self.requestor.query(target, query.to_wire(), timeout=self.config.soa_timeout)
+        return d.addCallback(_serial_from, target, origin)
+
+    def transfer(self, target: Target, origin: dns.name.Name, current: ZoneData | None, style: str) -> defer.Deferred:
+        """
+        An AXFR, or an IXFR from C{current}'s serial, over TCP.
+
+        @return: a Deferred of a L{TransferResult}; cancelling it closes the connection.
+        """
+        query = dns.message.make_query(origin, dns.rdatatype.AXFR if style == AXFR else dns.rdatatype.IXFR)
+        if style == IXFR:
+            query.authority.append(_rrset(origin, current.soa))
+        inbound = Inbound(origin, style, current, Limits.from_config(self.config))
+        d = self.requestor.stream(
+            target,
+            query.to_wire(),
+            inbound.process,
+            connect_timeout=self.config.connect_timeout,
+            message_timeout=self.config.message_timeout,
+            total_timeout=self.config.transfer_timeout,
+        )
+        return d.addCallback(lambda _: inbound.finish())
+
+
+def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:
+    rrset = dns.rrset.RRset(name, rds.rdclass, rds.rdtype)
+    rrset.update(rds)
+    return rrset
+
+
+def _serial_from(wire: bytes, target: Target, origin: dns.name.Name) -> int:
+    check_rcode(wire, target)
+    try:
+        message = dns.message.from_wire(wire, keyring=False)
+    except dns.exception.DNSException as e:
+        raise BadResponse(f"{target}: SOA answer does not parse: {e}") from None
+    if not message.flags & dns.flags.AA:
+        raise BadResponse(f"{target} is not authoritative for {origin}")
+    for rrset in message.answer:
+        if rrset.rdtype == SOA and rrset.name == origin and len(rrset):
+            return rrset[0].serial
+    raise BadResponse(f"{target} answered without the SOA of {origin}")
