@@ -34,14 +34,11 @@ class Egress:
 
     @ivar journal_entries: changesets kept per zone; IXFR from an older
         serial gets the whole zone.
-    @ivar announce: called with each zone that has a new version to NOTIFY
-        its downstreams about.
     """
 
     store: Store
     now: Callable[[], float]
     journal_entries: int = 100
-    announce: Callable[[Zone], None] = lambda zone: None
 
     def record(self, zone: Zone, previous: ZoneData | None) -> None:
         """

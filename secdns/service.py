@@ -36,6 +36,8 @@ from secdns.metrics import ZoneCollector, registry_for
 from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.query import QueryHandler
 from secdns.egress import Egress
+from secdns.notifier import Notifier
+from secdns.requestor import Requestor
 from secdns.storage import Store
 from secdns.tsig import Keyring
 from secdns.xfrout import TransferServer
@@ -69,6 +71,8 @@ class SecdnsService(service.MultiService):
         self.store: Store | None = None  # opened in startService, as the user we run as
         self.egress: Egress | None = None
         self.transfers = TransferServer(self._journal_of, max_transfers=config.server.transfers_out)
+        self.requestor = Requestor(reactor, config.server.transfer_source)
+        self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
         self.handler.handlers[dns.rdatatype.AXFR] = self.transfers
         self.handler.handlers[dns.rdatatype.IXFR] = self.transfers
         self.registry = registry_for(ZoneCollector(lambda: self.handler.zonedb))
@@ -128,6 +132,9 @@ class SecdnsService(service.MultiService):
             if zone.is_primary:
                 self.egress.record(zone, None)
         super().startService()
+        for zone in self.zonedb:
+            if zone.is_primary:
+                self.notifier.notify(zone)  # on start, as BIND does
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
         log.info(
@@ -137,6 +144,7 @@ class SecdnsService(service.MultiService):
         )
 
     def stopService(self):
+        self.notifier.stop()
         if self.handle_signals and self._previous_sighup is not None:
             signal.signal(signal.SIGHUP, self._previous_sighup)
             self._previous_sighup = None
@@ -171,11 +179,15 @@ class SecdnsService(service.MultiService):
             log.failure("reload failed, leaving the old configuration in place")
             return False
         self._warn_about_restart(new)
-        self._record_new_versions(zonedb)
+        announce = self._record_new_versions(zonedb)
         changes = config_module.diff(self.config, new)
         self.handler.keyring = Keyring.from_config(new.tsig_keys)
         self.handler.zonedb = zonedb  # the one assignment that switches queries over
         self.config = new
+        for name in changes.removed:
+            self.notifier.forget(name)
+        for zone in announce:
+            self.notifier.notify(zone)
         log.info(
             "reloaded {source}: {count} zones ({added} added, {removed} removed, {changed} reconfigured)",
             source=new.source,
@@ -189,17 +201,25 @@ class SecdnsService(service.MultiService):
     def _journal_of(self, zone):
         return [] if self.egress is None else self.egress.journal(zone)
 
-    def _record_new_versions(self, zonedb: ZoneDB) -> None:
-        """Journal the primary zones that have a new version, before it is served."""
-        if self.egress is None:
-            return
+    def _record_new_versions(self, zonedb: ZoneDB) -> list:
+        """
+        Journal the primary zones that have a new version, before it is
+        served; return the zones whose downstreams are to be notified (a new
+        version, or new downstreams).
+        """
+        announce = []
         for zone in zonedb:
             if not zone.is_primary:
                 continue
             old = self.zonedb.get(zone.name)
             previous = None if old is None or not old.is_primary else old.data
             if previous is not zone.data:
-                self.egress.record(zone, previous)
+                if self.egress is not None:
+                    self.egress.record(zone, previous)
+                announce.append(zone)
+            elif old.config.external_downstreams != zone.config.external_downstreams:
+                announce.append(zone)
+        return announce
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config

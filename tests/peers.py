@@ -32,7 +32,16 @@ import dns.rdatatype
 
 from tests.support import LOOPBACK, Daemon, require
 
-__all__ = ["PeerZone", "Peer", "Bind", "sign_zone", "soa_serial"]
+__all__ = ["PeerZone", "TsigKey", "Peer", "Bind", "Knot", "Nsd", "sign_zone", "soa_serial"]
+
+
+@attrs.frozen
+class TsigKey:
+    """A TSIG key as every server's config names it."""
+
+    name: str
+    secret: str  # base64
+    algorithm: str = "hmac-sha256"
 
 
 @attrs.frozen
@@ -47,6 +56,8 @@ class PeerZone:
     @ivar downstreams: (address, port) pairs allowed to transfer the zone and
         notified of changes.
     @ivar extra: server-specific text added inside the zone's own statement.
+    @ivar key: the name of the TSIG key (a L{TsigKey} of the peer) required of
+        downstreams and used with primaries; L{None} for none.
     """
 
     name: str
@@ -54,6 +65,7 @@ class PeerZone:
     primaries: tuple[tuple[str, int], ...] = ()
     downstreams: tuple[tuple[str, int], ...] = ()
     extra: str = ""
+    key: str | None = None
 
     @property
     def origin(self) -> str:
@@ -79,12 +91,18 @@ class Peer:
     label: str = ""
 
     def __init__(
-        self, tmp_path: Path, port: int, zones: Sequence[PeerZone] = (), extra_conf: str = ""
+        self,
+        tmp_path: Path,
+        port: int,
+        zones: Sequence[PeerZone] = (),
+        extra_conf: str = "",
+        keys: Sequence[TsigKey] = (),
     ) -> None:
         self.executable = require(self.program)
         self.port = port
         self.zones = list(zones)
         self.extra_conf = extra_conf
+        self.keys = list(keys)
         self.directory = Path(tmp_path) / f"{self.label}-{port}"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.daemon: Daemon | None = None
@@ -200,8 +218,9 @@ class Bind(Peer):
         zones: Sequence[PeerZone] = (),
         extra_conf: str = "",
         options: str = "",
+        keys: Sequence[TsigKey] = (),
     ) -> None:
-        super().__init__(tmp_path, port, zones, extra_conf)
+        super().__init__(tmp_path, port, zones, extra_conf, keys)
         self.options = options
 
     def config_path(self) -> Path:
@@ -212,7 +231,11 @@ class Bind(Peer):
 
     def config_text(self) -> str:
         zones = "\n".join(self._zone_statement(zone) for zone in self.zones)
+        keys = "\n".join(
+            f'key "{key.name}" {{ algorithm {key.algorithm}; secret "{key.secret}"; }};' for key in self.keys
+        )
         return f"""\
+{keys}
 options {{
     directory "{self.directory}";
     pid-file none;
@@ -231,14 +254,17 @@ controls {{ }};
 
     def _zone_statement(self, zone: PeerZone) -> str:
         lines = []
+        key = f" key {zone.key}" if zone.key else ""
         if zone.is_secondary:
-            primaries = " ".join(f"{address} port {port};" for address, port in zone.primaries)
+            primaries = " ".join(f"{address} port {port}{key};" for address, port in zone.primaries)
             lines += ["type secondary;", f"primaries {{ {primaries} }};", f'file "{zone.origin}db";']
+            sources = " ".join(f"{address};" for address, _ in zone.primaries)
+            lines.append(f"allow-notify {{ {sources} }};")
         else:
             lines += ["type primary;", f'file "{zone.file}";']
         if zone.downstreams:
-            addresses = " ".join(f"{address};" for address, _ in zone.downstreams)
-            notify = " ".join(f"{address} port {port};" for address, port in zone.downstreams)
+            addresses = f"key {zone.key};" if zone.key else " ".join(f"{address};" for address, _ in zone.downstreams)
+            notify = " ".join(f"{address} port {port}{key};" for address, port in zone.downstreams)
             lines += [
                 f"allow-transfer {{ {addresses} }};",
                 "notify explicit;",
@@ -248,6 +274,125 @@ controls {{ }};
             lines.append(zone.extra)
         body = "\n    ".join(lines)
         return f'zone "{zone.origin}" {{\n    {body}\n}};'
+
+
+class Knot(Peer):
+    """Knot DNS's C{knotd}, in the foreground, with its own storage and control socket."""
+
+    program = "knotd"
+    label = "knot"
+
+    def config_path(self) -> Path:
+        return self.directory / "knot.conf"
+
+    def argv(self) -> list[str]:
+        return [self.executable, "-c", str(self.config_path())]
+
+    def config_text(self) -> str:
+        d = self.directory
+        out = [
+            "server:",
+            f"    listen: 127.0.0.1@{self.port}",
+            f'    rundir: "{d}"',
+            f'    pidfile: "{d}/knot.pid"',
+            "    udp-workers: 1",
+            "    tcp-workers: 1",
+            "    background-workers: 1",
+            "log:",
+            "  - target: stderr",
+            "    any: debug",
+            "database:",
+            f'    storage: "{d}"',
+            "control:",
+            f'    listen: "{d}/knot.sock"',
+        ]
+        if self.keys:
+            out.append("key:")
+            for key in self.keys:
+                out += [f"  - id: {key.name}", f"    algorithm: {key.algorithm}", f"    secret: {key.secret}"]
+        remotes, acls, zones = [], [], []
+        for i, zone in enumerate(self.zones):
+            key = f"    key: {zone.key}" if zone.key else None
+            entry = [f"  - domain: {zone.origin}", f'    storage: "{d}"']
+            zone_acls = []
+            if zone.is_secondary:
+                ids = []
+                for j, (address, port) in enumerate(zone.primaries):
+                    ids.append(f"primary{i}_{j}")
+                    remotes += [f"  - id: primary{i}_{j}", f"    address: {address}@{port}"] + ([key] if key else [])
+                    acls += [f"  - id: notify{i}_{j}", f"    address: {address}", "    action: notify"] + ([key] if key else [])
+                    zone_acls.append(f"notify{i}_{j}")
+                entry += [f"    master: [{', '.join(ids)}]", f'    file: "{d}/{zone.origin}zone"', "    zonefile-sync: -1",
+                          "    zonefile-load: none", "    journal-content: all"]
+            else:
+                entry.append(f'    file: "{zone.file}"')
+            if zone.downstreams:
+                ids = []
+                for j, (address, port) in enumerate(zone.downstreams):
+                    ids.append(f"downstream{i}_{j}")
+                    remotes += [f"  - id: downstream{i}_{j}", f"    address: {address}@{port}"] + ([key] if key else [])
+                    acls += [f"  - id: transfer{i}_{j}", f"    address: {address}", "    action: transfer"] + ([key] if key else [])
+                    zone_acls.append(f"transfer{i}_{j}")
+                entry.append(f"    notify: [{', '.join(ids)}]")
+            if zone_acls:
+                entry.append(f"    acl: [{', '.join(zone_acls)}]")
+            if zone.extra:
+                entry.append(zone.extra)
+            zones += entry
+        if remotes:
+            out += ["remote:"] + remotes
+        if acls:
+            out += ["acl:"] + acls
+        out += ["zone:"] + zones
+        return "\n".join(out) + "\n" + self.extra_conf + "\n"
+
+
+class Nsd(Peer):
+    """NSD in the foreground (C{-d}), as the user running the test, response rate limiting off."""
+
+    program = "nsd"
+    label = "nsd"
+
+    def config_path(self) -> Path:
+        return self.directory / "nsd.conf"
+
+    def argv(self) -> list[str]:
+        return [self.executable, "-d", "-c", str(self.config_path())]
+
+    def config_text(self) -> str:
+        d = self.directory
+        out = [
+            "server:",
+            f"    ip-address: 127.0.0.1@{self.port}",
+            f'    zonesdir: "{d}"',
+            f'    pidfile: "{d}/nsd.pid"',
+            '    database: ""',
+            '    username: ""',
+            f'    xfrdfile: "{d}/xfrd.state"',
+            f'    zonelistfile: "{d}/zone.list"',
+            f'    xfrdir: "{d}"',
+            "    server-count: 1",
+            "    verbosity: 2",
+            "    rrl-ratelimit: 0",
+            "remote-control:",
+            "    control-enable: no",
+        ]
+        for key in self.keys:
+            out += ["key:", f'    name: "{key.name}"', f"    algorithm: {key.algorithm}", f'    secret: "{key.secret}"']
+        for zone in self.zones:
+            key = zone.key or "NOKEY"
+            out += ["zone:", f"    name: {zone.origin}"]
+            if zone.is_secondary:
+                out.append(f'    zonefile: "{d}/{zone.origin}zone"')
+                for address, port in zone.primaries:
+                    out += [f"    request-xfr: {address}@{port} {key}", f"    allow-notify: {address} {key}"]
+            else:
+                out.append(f'    zonefile: "{zone.file}"')
+            for address, port in zone.downstreams:
+                out += [f"    provide-xfr: {address} {key}", f"    notify: {address}@{port} {key}"]
+            if zone.extra:
+                out.append(zone.extra)
+        return "\n".join(out) + "\n" + self.extra_conf + "\n"
 
 
 def sign_zone(

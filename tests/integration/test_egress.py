@@ -1,0 +1,171 @@
+"""
+secdns as the primary of real secondaries: BIND 9, Knot and NSD each keep a
+copy of a secdns zone, TSIG-signed with hmac-sha256, notified of changes and
+catching up by IXFR.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from tests.peers import Bind, Knot, Nsd, PeerZone, TsigKey
+from tests.support import LOOPBACK, Secdns, free_port, require, wait_until
+
+SECRET = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+KEY = TsigKey("transfer-key", SECRET)
+WRONG = TsigKey("transfer-key", "V3JvbmdXcm9uZ1dyb25nV3JvbmdXcm9uZ1dyb25nISE=")
+ZONE = "example.org"
+SAMPLE = ["example.org", "www.example.org", "mail.example.org", "host7.example.org", "gone.example.org"]
+
+
+def zone_text(serial: int, hosts: int = 20, extra: str = "") -> str:
+    lines = [
+        "$TTL 300",
+        f"@ SOA ns1 hostmaster {serial} 3600 600 86400 60",
+        "@ NS ns1",
+        "@ MX 10 mail",
+        "ns1 A 192.0.2.1",
+        "mail A 192.0.2.25",
+        "www A 192.0.2.80",
+        "gone TXT \"present at first\"" if serial == 1 else "",
+    ]
+    lines += [f"host{i} A 198.51.100.{i % 250}" for i in range(hosts)]
+    return "\n".join(lines) + "\n" + extra
+
+
+def secdns_config(port: int, downstreams: list[int], key: str = "transfer-key") -> str:
+    entries = ", ".join(f'{{ address = "127.0.0.1", port = {p}, tsig_key = "{key}" }}' for p in downstreams)
+    return f"""
+[server]
+listen = ["127.0.0.1:{port}"]
+state_dir = "var"
+transfer_source = "127.0.0.1"
+
+[[tsig_key]]
+name = "transfer-key"
+secret = "{SECRET}"
+
+[[zone]]
+name = "{ZONE}"
+type = "primary"
+file = "zone.db"
+external_downstreams = [ {entries} ]
+"""
+
+
+TYPES = ("SOA", "NS", "MX", "A", "TXT")
+
+
+def answers(port: int, name: str) -> list:
+    """Rcode and answer for each type (not ANY: Knot answers ANY minimally, RFC 8482)."""
+    found = []
+    for rdtype in TYPES:
+        response = dns.query.udp(dns.message.make_query(name, rdtype), LOOPBACK, port=port, timeout=2)
+        found.append((rdtype, dns.rcode.to_text(response.rcode()), sorted(r.to_text() for r in response.answer)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    """A secdns primary and BIND, Knot and NSD secondaries of its zone."""
+    tmp = tmp_path_factory.mktemp("egress")
+    peers = [cls(tmp, free_port(), keys=[KEY], zones=[]) for cls in (Bind, Knot, Nsd)]
+    port = free_port()
+    (tmp / "zone.db").write_text(zone_text(1))
+    config = tmp / "secdns.toml"
+    config.write_text(secdns_config(port, [peer.port for peer in peers]))
+    secdns = Secdns(config, port).wait_ready()
+    try:
+        for peer in peers:
+            peer.zones = [PeerZone(ZONE, primaries=((LOOPBACK, port),), key=KEY.name)]
+            peer.start()
+        yield secdns, peers, tmp
+    finally:
+        for peer in peers:
+            peer.stop()
+        secdns.stop()
+
+
+def test_each_secondary_loads_and_answers_as_secdns(deployment):
+    """Each secondary transfers the zone and answers a sample of names exactly as secdns does."""
+    secdns, peers, _ = deployment
+    for peer in peers:
+        peer.wait_for_zone(ZONE + ".", timeout=30, serial=1)
+        for name in SAMPLE:
+            assert answers(peer.port, name) == answers(secdns.port, name), (peer.label, name)
+    assert secdns.log().count("AXFR of example.org serial 1 to 127.0.0.1 finished") >= 3
+
+
+def test_edit_notifies_and_secondaries_take_ixfr(deployment):
+    """An edited zone file and SIGHUP: every secondary is notified, pulls an IXFR and serves the change."""
+    secdns, peers, tmp = deployment
+    for peer in peers:
+        peer.wait_for_zone(ZONE + ".", timeout=30, serial=1)
+    (tmp / "zone.db").write_text(zone_text(2, extra="new A 192.0.2.99\n"))
+    secdns.reload()
+    for peer in peers:
+        peer.wait_for_zone(ZONE + ".", timeout=30, serial=2)
+        assert answers(peer.port, "new.example.org") == answers(secdns.port, "new.example.org")
+        assert answers(peer.port, "gone.example.org")[0][1] == "NXDOMAIN"
+    wait_until(lambda: secdns.log().count("IXFR of example.org serial 2 to 127.0.0.1 finished") >= 3, 10, what="three IXFRs")
+    assert secdns.log().count("NOTIFY of example.org serial 2 answered") >= 3
+    assert "AXFR of example.org serial 2" not in secdns.log()
+
+
+def test_stranger_refused(deployment):
+    """An address not among the downstreams asking for AXFR gets REFUSED."""
+    secdns, _, _ = deployment
+    dig = require("dig")
+    out = subprocess.run(
+        [dig, "@127.0.0.1", "-p", str(secdns.port), "-b", "127.0.0.2", "-y", f"hmac-sha256:transfer-key:{SECRET}", ZONE, "AXFR"],
+        capture_output=True, text=True, timeout=30,
+    ).stdout
+    assert "Transfer failed" in out
+    wait_until(lambda: "refused to 127.0.0.2: 127.0.0.2 is not an external downstream" in secdns.log(), 5, what="log line")
+
+
+def test_wrong_key_refused(tmp_path):
+    """A downstream signing with the wrong secret gets no zone: its requests fail TSIG (BADSIG)."""
+    port, bind_port = free_port(), free_port()
+    (tmp_path / "zone.db").write_text(zone_text(1))
+    config = tmp_path / "secdns.toml"
+    config.write_text(secdns_config(port, [bind_port]))
+    secdns = Secdns(config, port).wait_ready()
+    bind = Bind(tmp_path, bind_port, keys=[WRONG], zones=[PeerZone(ZONE, primaries=((LOOPBACK, port),), key=WRONG.name)])
+    try:
+        bind.start()
+        wait_until(lambda: "TSIG BADSIG from 127.0.0.1" in secdns.log(), 20, what="BADSIG in the log")
+        assert bind.serial(ZONE + ".") is None
+        assert "AXFR of example.org serial 1 to 127.0.0.1 started" not in secdns.log()
+    finally:
+        bind.stop()
+        secdns.stop()
+
+
+def test_ixfr_across_restart(tmp_path):
+    """Restarted between two edits, secdns still answers the next IXFR from its stored journal."""
+    port, knot_port = free_port(), free_port()
+    (tmp_path / "zone.db").write_text(zone_text(1))
+    config = tmp_path / "secdns.toml"
+    config.write_text(secdns_config(port, [knot_port]))
+    secdns = Secdns(config, port).wait_ready()
+    knot = Knot(tmp_path, knot_port, keys=[KEY], zones=[PeerZone(ZONE, primaries=((LOOPBACK, port),), key=KEY.name)])
+    try:
+        knot.start()
+        knot.wait_for_zone(ZONE + ".", timeout=30, serial=1)
+        secdns.stop()
+        (tmp_path / "zone.db").write_text(zone_text(2, extra="after A 192.0.2.77\n"))
+        secdns = Secdns(config, port).wait_ready()
+        knot.wait_for_zone(ZONE + ".", timeout=30, serial=2)
+        assert answers(knot.port, "after.example.org") == answers(secdns.port, "after.example.org")
+        wait_until(lambda: "IXFR of example.org serial 2 to 127.0.0.1 finished" in secdns.log(), 10, what="IXFR")
+    finally:
+        knot.stop()
+        secdns.stop()
