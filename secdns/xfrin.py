@@ -59,6 +59,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 from twisted.internet import defer
+from zope.interface import Interface, implementer
 
 from secdns.config import TransferConfig
 from secdns.errors import SecdnsError, ZoneLoadError
@@ -75,6 +76,7 @@ __all__ = [
     "IxfrUnusable",
     "LimitExceeded",
     "SerialNotNewer",
+    "IMasterClient",
     "MasterClient",
     "AXFR",
     "IXFR",
@@ -448,6 +450,28 @@ def _answer_records(wire: bytes, offset: int, count: int) -> Iterator[tuple]:
 # -- the I/O shell
 
 
+class IMasterClient(Interface):
+    """What a secondary zone asks of its masters (L{secdns.refresh})."""
+
+    def soa_serial(target: Target, origin: dns.name.Name) -> defer.Deferred:
+        """
+        Ask C{target} for the SOA of C{origin}.
+
+        @return: a Deferred of the serial (an int); it fails with the
+            reason when the master does not answer authoritatively.
+        """
+
+    def transfer(target: Target, origin: dns.name.Name, current: ZoneData | None, style: str) -> defer.Deferred:
+        """
+        Transfer C{origin} from C{target}: an L{AXFR}, or an L{IXFR} from C{current}.
+
+        @return: a Deferred of a L{TransferResult}, failing with a
+            L{TransferError} (L{IxfrUnusable}: try an AXFR) or the
+            request's error; cancelling it abandons the transfer.
+        """
+
+
+@implementer(IMasterClient)
 class MasterClient:
     """
     SOA queries and transfers to real masters, through a L{Requestor}, with
