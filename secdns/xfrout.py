@@ -18,6 +18,7 @@ IXFR answer selection, as Knot's C{ixfr.c}::
 
 from __future__ import annotations
 
+import struct
 from typing import Callable, Iterable, Iterator
 
 import attrs
@@ -25,9 +26,8 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
-import dns.rdataset
+import dns.name
 import dns.rdatatype
-import dns.renderer
 from twisted.logger import Logger
 
 from secdns import acl, tsig
@@ -94,41 +94,42 @@ class TransferServer:
         reserve = 0 if request.signature is None else tsig.record_size(request.signature.key)
         if question.rdtype == IXFR:
             return self._ixfr(message, request, zone, data, q, reserve)
-        return self._stream(message, request, zone, data, q, reserve, "AXFR", _axfr_rrsets(data))
+        return self._stream(message, request, zone, data, q, reserve, "AXFR", _zone_wire(data))
 
     def _ixfr(self, message, request, zone: Zone, data: ZoneData, q: Question, reserve: int):
         client_serial = _client_serial(message, zone)
         if client_serial is None:
             return self._error(message, q, dns.rcode.FORMERR)
         ours = (data.origin, data.soa)
+        soa_only = list(_wire(data.origin, [ours]))
         if not serial_gt(data.serial, client_serial):
-            return _render_all(message, q, [ours], MAX_MESSAGE - reserve)[0]
+            return _render_all(message, q, soa_only, MAX_MESSAGE - reserve)[0]
         changes = changes_since(self.journal(zone), client_serial, data.serial)
         if changes is None:
             log.info(
                 "IXFR of {zone} to {address}: no history from serial {serial}, sending the whole zone",
                 zone=zone.label, address=request.address, serial=client_serial,
             )
-            rrsets: Iterable[RRsetRef] = _axfr_rrsets(data)
+            chunks: Iterable[Chunk] = _zone_wire(data)
             style = "IXFR (AXFR-style)"
         else:
-            rrsets = _ixfr_rrsets(ours, changes)
+            chunks = _wire(data.origin, _ixfr_rrsets(ours, changes))
             style = "IXFR"
         if request.tcp:
-            return self._stream(message, request, zone, data, q, reserve, style, rrsets)
+            return self._stream(message, request, zone, data, q, reserve, style, chunks)
         limit = _udp_limit(message) - reserve
-        messages = _render_all(message, q, rrsets, limit, single=True)
+        messages = _render_all(message, q, chunks, limit, single=True)
         if messages is None:  # does not fit: our SOA tells the client to use TCP
-            return _render_all(message, q, [ours], limit)[0]
+            return _render_all(message, q, soa_only, limit)[0]
         return messages[0]
 
-    def _stream(self, message, request, zone, data, q, reserve, style, rrsets) -> Iterator[bytes]:
+    def _stream(self, message, request, zone, data, q, reserve, style, chunks) -> Iterator[bytes]:
         self.active += 1
         log.info(
             "{style} of {zone} serial {serial} to {address} started",
             style=style, zone=zone.label, serial=data.serial, address=request.address,
         )
-        return self._counted(_render(message, q, rrsets, MAX_MESSAGE - reserve), zone, style, request, data)
+        return self._counted(_render(message, q, chunks, MAX_MESSAGE - reserve), zone, style, request, data)
 
     def _counted(self, messages: Iterator[bytes], zone, style, request, data) -> Iterator[bytes]:
         sent = 0
@@ -176,51 +177,75 @@ def _ixfr_rrsets(ours: RRsetRef, changes: Changeset) -> Iterator[RRsetRef]:
     yield ours
 
 
-def _render(message, q: Question, rrsets: Iterable[RRsetRef], limit: int) -> Iterator[bytes]:
-    """Render RRsets into as many messages as they need (RFC 5936 section 2.2)."""
-    flags = dns.flags.QR | dns.flags.AA | (message.flags & dns.flags.RD)
-    renderer = _new_renderer(message, flags, q, limit)
+# -- wire form
+#
+# Transfers are assembled from RRsets in wire form rather than through
+# dnspython's renderer: owner names are written relative to the question's
+# name (the zone apex, at offset 12 of every message, so a pointer to it is
+# valid in each), rdata uncompressed.  A zone version's wire form is kept
+# with it after the first transfer, so the next ones only join bytes.
+
+_RR = struct.Struct("!HHIH")
+_HEADER = struct.Struct("!HHHHHH")
+_APEX_POINTER = b"\xc0\x0c"
+Chunk = tuple[bytes, int]  # wire RRs, and how many
+
+
+def _wire(origin: dns.name.Name, rrsets: Iterable[RRsetRef]) -> Iterator[Chunk]:
+    """RRsets as wire chunks; an RRset of many records in one chunk per record."""
+    apex_labels = len(origin.labels)
+    last_name = owner = None
     for name, rds in rrsets:
-        for piece in _pieces(rds):
-            try:
-                renderer.add_rdataset(dns.renderer.ANSWER, name, piece, want_shuffle=False)
-            except dns.exception.TooBig:
-                if not renderer.counts[dns.renderer.ANSWER]:
-                    raise  # a single RR larger than a message: cannot be sent
-                yield _finish(renderer)
-                renderer = _new_renderer(message, flags, None, limit)
-                renderer.add_rdataset(dns.renderer.ANSWER, name, piece, want_shuffle=False)
-    yield _finish(renderer)
+        if name is not last_name:  # the RRsets of a node come together
+            labels = name.labels[: len(name.labels) - apex_labels]
+            owner = b"".join(bytes((len(label),)) + label for label in labels) + _APEX_POINTER
+            last_name = name
+        head = (rds.rdtype, rds.rdclass, rds.ttl)
+        records = [owner + _RR.pack(*head, len(w)) + w for w in (rdata.to_wire() for rdata in rds)]
+        if len(records) <= 64:
+            yield b"".join(records), len(records)
+        else:
+            for record in records:
+                yield record, 1
 
 
-def _render_all(message, q, rrsets, limit, single=False) -> list[bytes] | None:
+def _zone_wire(data: ZoneData) -> Iterator[Chunk]:
+    """The version's AXFR in wire form: from its memo, or made (and memoised) now."""
+    if data.transfer_wire:
+        yield from data.transfer_wire
+        return
+    made = []
+    for chunk in _wire(data.origin, _axfr_rrsets(data)):
+        made.append(chunk)
+        yield chunk
+    if not data.transfer_wire:
+        data.transfer_wire.extend(made)
+
+
+def _render(message, q: Question, chunks: Iterable[Chunk], limit: int) -> Iterator[bytes]:
+    """Pack wire chunks into as many messages as they need (RFC 5936 section 2.2)."""
+    flags = dns.flags.QR | dns.flags.AA | (message.flags & dns.flags.RD)
+    question = q.name.to_wire() + struct.pack("!HH", q.rdtype, q.rdclass)
+    room = limit - _HEADER.size - len(question)
+    parts: list[bytes] = []
+    size = count = 0
+    for chunk, n in chunks:
+        if size + len(chunk) > room and count:
+            yield _HEADER.pack(message.id, flags, 1, count, 0, 0) + question + b"".join(parts)
+            parts, size, count = [], 0, 0
+        if len(chunk) > room:
+            raise dns.exception.TooBig("a record larger than a message")
+        parts.append(chunk)
+        size += len(chunk)
+        count += n
+    yield _HEADER.pack(message.id, flags, 1, count, 0, 0) + question + b"".join(parts)
+
+
+def _render_all(message, q, chunks, limit, single=False) -> list[bytes] | None:
     try:
-        messages = list(_render(message, q, rrsets, limit))
+        messages = list(_render(message, q, chunks, limit))
     except dns.exception.TooBig:
         return None
     if single and len(messages) > 1:
         return None
     return messages
-
-
-def _pieces(rds):
-    """An RRset as pieces that fit a message: whole when small, one record at a time when large."""
-    if len(rds) <= 64:
-        yield rds
-        return
-    for rdata in rds:
-        piece = dns.rdataset.Rdataset(rds.rdclass, rds.rdtype, rds.covers)
-        piece.add(rdata, rds.ttl)
-        yield piece
-
-
-def _new_renderer(message, flags, q: Question | None, limit: int) -> dns.renderer.Renderer:
-    renderer = dns.renderer.Renderer(message.id, flags, limit)
-    if q is not None:
-        renderer.add_question(q.name, q.rdtype, q.rdclass)
-    return renderer
-
-
-def _finish(renderer: dns.renderer.Renderer) -> bytes:
-    renderer.write_header()
-    return renderer.get_wire()

@@ -91,6 +91,8 @@ class ZoneData:
     @ivar signed: whether the zone is signed: a DNSKEY RRset at the apex and
         an NSEC or NSEC3 chain (NSEC3PARAM) there, as BIND decides it.
     @ivar answers: rendered responses for this version, filled by the query path.
+    @ivar transfer_wire: this version's RRsets in wire form, in transfer
+        order, filled by the first transfer out (L{secdns.xfrout}).
     """
 
     origin: dns.name.Name
@@ -104,6 +106,7 @@ class ZoneData:
     negative_soa: tuple[dns.rdataset.Rdataset, dns.rdataset.Rdataset | None]
     signed: bool = False
     answers: dict = attrs.field(factory=dict, repr=False)
+    transfer_wire: list = attrs.field(factory=list, repr=False)
 
     @property
     def soa(self) -> dns.rdataset.Rdataset:
@@ -134,12 +137,12 @@ class ZoneData:
 
     def rrsets(self) -> Iterator[tuple[dns.name.Name, dns.rdataset.Rdataset]]:
         """Every RRset, the apex SOA first (as a transfer sends them)."""
-        yield self.origin, self.soa
+        soa = self.soa
+        yield self.origin, soa
         for name, node in self.nodes.items():
             for rds in node.rdatasets:
-                if name == self.origin and rds.rdtype == SOA:
-                    continue
-                yield name, rds
+                if rds is not soa:
+                    yield name, rds
 
 
 def from_zone(zone: dns.zone.Zone) -> ZoneData:

@@ -169,3 +169,28 @@ def test_ixfr_across_restart(tmp_path):
     finally:
         knot.stop()
         secdns.stop()
+
+
+def test_100k_records_to_bind_and_knot(tmp_path):
+    """A zone of 100,000 records reaches BIND and Knot whole; sampled answers match secdns."""
+    port = free_port()
+    (tmp_path / "zone.db").write_text(zone_text(1, hosts=100_000))
+    peers = [Bind(tmp_path, free_port(), keys=[KEY]), Knot(tmp_path, free_port(), keys=[KEY])]
+    config = tmp_path / "secdns.toml"
+    config.write_text(secdns_config(port, [peer.port for peer in peers]))
+    secdns = Secdns(config, port).wait_ready(timeout=120)
+    try:
+        for peer in peers:
+            peer.zones = [PeerZone(ZONE, primaries=((LOOPBACK, port),), key=KEY.name)]
+            peer.start()
+        for peer in peers:
+            peer.wait_for_zone(ZONE + ".", timeout=120, serial=1)
+            for i in range(0, 100_000, 4999):
+                name = f"host{i}.example.org"
+                assert answers(peer.port, name) == answers(secdns.port, name), (peer.label, name)
+        match = re.findall(r"AXFR of example.org serial 1 to 127.0.0.1 finished: (\d+) messages", secdns.log())
+        assert len(match) >= 2 and all(int(m) > 10 for m in match)
+    finally:
+        for peer in peers:
+            peer.stop()
+        secdns.stop()
