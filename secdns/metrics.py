@@ -9,15 +9,16 @@ is served.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import time
+from typing import Callable, Iterable, Iterator
 
-from prometheus_client.core import CollectorRegistry, GaugeMetricFamily, Metric
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
 from secdns.zone import ZoneState
 from secdns.zonedb import ZoneDB
 
-__all__ = ["ZoneCollector", "registry_for", "exposition"]
+__all__ = ["ZoneCollector", "TransferCollector", "registry_for", "exposition"]
 
 
 class ZoneCollector:
@@ -44,6 +45,78 @@ class ZoneCollector:
         yield serial
         yield state
         yield records
+
+
+class TransferCollector:
+    """
+    Per secondary zone: the seeds' three transfer metrics (ZoneTransferSuccessCount,
+    ZoneTransferFailureCount, ZoneExpirationInHours), and what an operator
+    looks at when one of them moves: refresh state, last success, last
+    failure and its reason, and which masters answer.
+
+    @param statuses: returns a L{secdns.refresh.SecondaryStatus} per secondary zone.
+    @param now: the wall clock the expiry is counted from.
+    """
+
+    def __init__(self, statuses: Callable[[], Iterable], now: Callable[[], float] = time.time) -> None:
+        self._statuses = statuses
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        success = CounterMetricFamily(
+            "secdns_zone_transfer_success_total", "Inbound transfers (AXFR or IXFR) applied.", labels=["zone"]
+        )
+        failure = CounterMetricFamily(
+            "secdns_zone_transfer_failure_total",
+            "Refresh attempts that failed (every master tried): timeout, refused, TSIG, bad data.",
+            labels=["zone"],
+        )
+        expiration = GaugeMetricFamily(
+            "secdns_zone_expiration_hours", "Hours until the zone expires if no refresh succeeds.", labels=["zone"]
+        )
+        last_success = GaugeMetricFamily(
+            "secdns_zone_transfer_last_success_timestamp_seconds",
+            "When a refresh last succeeded (Unix time).",
+            labels=["zone"],
+        )
+        last_failure = GaugeMetricFamily(
+            "secdns_zone_transfer_last_failure_timestamp_seconds",
+            "When a refresh last failed (Unix time).",
+            labels=["zone"],
+        )
+        reason = GaugeMetricFamily(
+            "secdns_zone_transfer_last_failure_info",
+            "1, labelled with the reason of the last failed refresh.",
+            labels=["zone", "reason"],
+        )
+        state = GaugeMetricFamily(
+            "secdns_zone_refresh_state",
+            "1 for the state the secondary zone is in (unloaded, loaded, refreshing, expired).",
+            labels=["zone", "state"],
+        )
+        master_up = GaugeMetricFamily(
+            "secdns_zone_master_up",
+            "1 when the master answered the last request made to it, 0 when it failed.",
+            labels=["zone", "master"],
+        )
+        now = self._now()
+        for status in self._statuses():
+            zone = status.zone
+            success.add_metric([zone], status.successes)
+            failure.add_metric([zone], status.failures)
+            if status.expire_at is not None:
+                expiration.add_metric([zone], max(0.0, status.expire_at - now) / 3600)
+            if status.last_success is not None:
+                last_success.add_metric([zone], status.last_success)
+            if status.last_failure is not None:
+                last_failure.add_metric([zone], status.last_failure)
+                reason.add_metric([zone, (status.failure_reason or "")[:200]], 1.0)
+            for candidate in ("unloaded", "loaded", "refreshing", "expired"):
+                state.add_metric([zone, candidate], 1.0 if candidate == status.state else 0.0)
+            for master in status.masters:
+                if master.reachable is not None:
+                    master_up.add_metric([zone, str(master)], 1.0 if master.reachable else 0.0)
+        yield from (success, failure, expiration, last_success, last_failure, reason, state, master_up)
 
 
 def registry_for(*collectors) -> CollectorRegistry:

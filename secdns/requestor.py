@@ -30,6 +30,7 @@ which step, in words an operator can act on::
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import struct
 from collections import deque
 from typing import Callable
@@ -126,6 +127,7 @@ class _Signing:
         self.target = target
         self.query_id = struct.unpack("!H", wire[:2])[0]
         self.opcode = wire[2] & 0x78
+        self.question = _question(wire)
         self.verifier = None
         if target.key is None:
             self.wire = wire
@@ -134,12 +136,15 @@ class _Signing:
             self.verifier = tsig.StreamVerifier(target.key, mac, int(now), peer=str(target))
 
     def is_response(self, wire: bytes) -> bool:
-        return (
+        """Whether C{wire} answers our request: its ID, QR, opcode, and question when it has one."""
+        if not (
             len(wire) >= 12
             and struct.unpack("!H", wire[:2])[0] == self.query_id
             and wire[2] & 0x80
             and wire[2] & 0x78 == self.opcode
-        )
+        ):
+            return False
+        return wire[4:6] == b"\x00\x00" or _question(wire) == self.question
 
     def verify(self, wire: bytes, now: float) -> None:
         """@raise tsig.TsigError, PeerRcode: the message is not authentic."""
@@ -158,6 +163,19 @@ class _Signing:
             self.verifier.finish()
 
 
+def _question(wire: bytes) -> bytes | None:
+    """The first question of a message (name uncompressed, as it is first), lowercased."""
+    end = 12
+    try:
+        while wire[end]:
+            if wire[end] >= 0xC0:
+                return None
+            end += wire[end] + 1
+    except IndexError:
+        return None
+    return wire[12 : end + 5].lower()
+
+
 class Requestor:
     """
     Sends requests from C{source} (C{[server] transfer_source}).
@@ -168,6 +186,7 @@ class Requestor:
     def __init__(self, reactor, source: str | None = None) -> None:
         self.reactor = reactor
         self.source = source
+        self._muxes: dict[str, _UDPMux] = {}
 
     def _now(self) -> float:
         return self.reactor.seconds()
@@ -201,15 +220,25 @@ class Requestor:
         return d.addCallback(maybe_tcp)
 
     def _udp(self, target: Target, wire: bytes, timeout: float) -> defer.Deferred:
+        mux = self._mux(target.address)
+        wire = mux.unused_id(wire, target)
         signing = _Signing(target, wire, self._now())
-        request = _UDPRequest(target, signing, self.reactor)
+        request = _UDPRequest(target, signing, self.reactor, mux)
         d = defer.Deferred(lambda _: request.abort())
         request.deferred = d
-        port = self.reactor.listenUDP(0, request, interface=self._interface(target.address))
-        request.port = port
+        mux.pending[request.key] = request
         request.timer = self.reactor.callLater(timeout, request.time_out, timeout)
-        request.transport.write(signing.wire, (target.address, target.port))
+        mux.transport.write(signing.wire, (target.address, target.port))
         return d
+
+    def _mux(self, address: str) -> "_UDPMux":
+        """The UDP port requests to C{address}'s family go out from, opened at first use."""
+        interface = self._interface(address)
+        mux = self._muxes.get(interface)
+        if mux is None:
+            mux = self._muxes[interface] = _UDPMux()
+            self.reactor.listenUDP(0, mux, interface=interface)
+        return mux
 
     def _single_tcp(self, target: Target, wire: bytes, timeout: float) -> defer.Deferred:
         responses = []
@@ -254,25 +283,53 @@ class Requestor:
         return d
 
 
-class _UDPRequest(protocol.DatagramProtocol):
-    """Waits for the one datagram that answers our request; ignores the rest."""
+class _UDPMux(protocol.DatagramProtocol):
+    """
+    One UDP port shared by every request to one address family, each
+    request told apart by its ID and peer (as a stub resolver does): a port
+    per request would cost a socket, and two log lines, per SOA query.
+    Answers are authenticated by TSIG where it matters; without it, the
+    random ID, the peer's address and port, and the echoed question must
+    all match.
+    """
 
     noisy = False
 
-    def __init__(self, target: Target, signing: _Signing, clock: IReactorTime) -> None:
+    def __init__(self) -> None:
+        self.pending: dict[tuple[int, str, int], _UDPRequest] = {}
+
+    def unused_id(self, wire: bytes, target: Target) -> bytes:
+        """C{wire}, with another ID if a request to the same peer is using its own."""
+        for _ in range(100):
+            key = (struct.unpack("!H", wire[:2])[0], _host(target.address), target.port)
+            if key not in self.pending:
+                return wire
+            wire = secrets.token_bytes(2) + wire[2:]
+        raise RequestError(f"{target}: too many requests in flight")
+
+    def datagramReceived(self, data: bytes, addr) -> None:
+        if len(data) < 12:
+            return
+        key = (struct.unpack("!H", data[:2])[0], _host(addr[0]), addr[1])
+        request = self.pending.get(key)
+        if request is not None:
+            request.received(data)
+
+
+class _UDPRequest:
+    """Waits for the one datagram that answers our request; ignores the rest."""
+
+    def __init__(self, target: Target, signing: _Signing, clock: IReactorTime, mux: _UDPMux) -> None:
         self.target = target
         self.signing = signing
         self.clock = clock
+        self.mux = mux
+        self.key = (signing.query_id, _host(target.address), target.port)
         self.deferred: defer.Deferred | None = None
-        self.port = None
         self.timer = None
 
-    def datagramReceived(self, data: bytes, addr) -> None:
-        if self.deferred is None:
-            return
-        if not _same_host(addr[0], self.target.address) or addr[1] != self.target.port:
-            return
-        if not self.signing.is_response(data):
+    def received(self, data: bytes) -> None:
+        if self.deferred is None or not self.signing.is_response(data):
             return  # a stray or late datagram: keep waiting for ours
         try:
             self.signing.verify(data, self.clock.seconds())
@@ -294,9 +351,8 @@ class _UDPRequest(protocol.DatagramProtocol):
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
         self.timer = None
-        if self.port is not None:
-            port, self.port = self.port, None
-            port.stopListening()
+        if self.mux.pending.get(self.key) is self:
+            del self.mux.pending[self.key]
 
     def _end(self, result) -> None:
         d, self.deferred = self.deferred, None
@@ -308,14 +364,15 @@ class _UDPRequest(protocol.DatagramProtocol):
                 d.callback(result)
 
 
-def _same_host(a: str, b: str) -> bool:
+def _host(address: str) -> str:
+    """An address as it compares: IPv4-mapped IPv6 as IPv4, other forms normalised."""
     try:
-        x, y = ipaddress.ip_address(a), ipaddress.ip_address(b)
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
-    if isinstance(x, ipaddress.IPv6Address) and x.ipv4_mapped is not None:
-        x = x.ipv4_mapped
-    return x == y
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
 
 
 class _StreamFactory(protocol.ClientFactory):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 
+import dns.opcode
 import dns.rdatatype
 
 from twisted.application import internet, service
@@ -32,7 +33,8 @@ from secdns import config as config_module
 from secdns.config import Config
 from secdns.errors import ConfigError
 from secdns.http import site
-from secdns.metrics import ZoneCollector, registry_for
+from secdns.ingress import Ingress, NotifyHandler
+from secdns.metrics import TransferCollector, ZoneCollector, registry_for
 from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.query import QueryHandler
 from secdns.egress import Egress
@@ -40,6 +42,7 @@ from secdns.notifier import Notifier
 from secdns.requestor import Requestor
 from secdns.storage import Store
 from secdns.tsig import Keyring
+from secdns.xfrin import MasterClient
 from secdns.xfrout import TransferServer
 from secdns.zonedb import ZoneDB
 from secdns.zoneload import reloaded_zonedb
@@ -75,7 +78,12 @@ class SecdnsService(service.MultiService):
         self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
         self.handler.handlers[dns.rdatatype.AXFR] = self.transfers
         self.handler.handlers[dns.rdatatype.IXFR] = self.transfers
-        self.registry = registry_for(ZoneCollector(lambda: self.handler.zonedb))
+        self.ingress: Ingress | None = None  # started with the store
+        self.handler.handlers[dns.opcode.NOTIFY] = NotifyHandler(self._secondary, config.server.max_udp_size)
+        self.registry = registry_for(
+            ZoneCollector(lambda: self.handler.zonedb),
+            TransferCollector(lambda: [] if self.ingress is None else self.ingress.statuses(), reactor.seconds),
+        )
         self._previous_sighup = None
         self._add_listeners(config)
 
@@ -135,6 +143,8 @@ class SecdnsService(service.MultiService):
         for zone in self.zonedb:
             if zone.is_primary:
                 self.notifier.notify(zone)  # on start, as BIND does
+        self.ingress = Ingress(self.store, self.reactor, MasterClient(self.requestor, lambda: self.config.transfer))
+        self.ingress.sync(self.zonedb, self.config)  # stored copies served now, refreshes started
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
         log.info(
@@ -145,6 +155,8 @@ class SecdnsService(service.MultiService):
 
     def stopService(self):
         self.notifier.stop()
+        if self.ingress is not None:
+            self.ingress.stop()
         if self.handle_signals and self._previous_sighup is not None:
             signal.signal(signal.SIGHUP, self._previous_sighup)
             self._previous_sighup = None
@@ -186,6 +198,8 @@ class SecdnsService(service.MultiService):
         self.config = new
         for name in changes.removed:
             self.notifier.forget(name)
+        if self.ingress is not None:
+            self.ingress.sync(zonedb, new)
         for zone in announce:
             self.notifier.notify(zone)
         log.info(
@@ -197,6 +211,9 @@ class SecdnsService(service.MultiService):
             changed=len(changes.changed),
         )
         return True
+
+    def _secondary(self, name):
+        return None if self.ingress is None else self.ingress.get(name)
 
     def _journal_of(self, zone):
         return [] if self.egress is None else self.egress.journal(zone)

@@ -42,7 +42,7 @@ master, through a L{secdns.requestor.Requestor}.
 from __future__ import annotations
 
 import struct
-from typing import Iterator, Mapping
+from typing import Callable, Iterator
 
 import attrs
 import dns.exception
@@ -475,12 +475,17 @@ class IMasterClient(Interface):
 class MasterClient:
     """
     SOA queries and transfers to real masters, through a L{Requestor}, with
-    the timeouts and limits of C{[transfer]}.
+    the timeouts and limits of C{[transfer]} (C{settings} returns the table
+    in force).
     """
 
-    def __init__(self, requestor: Requestor, config: TransferConfig = TransferConfig()) -> None:
+    def __init__(self, requestor: Requestor, settings: Callable[[], TransferConfig] = TransferConfig) -> None:
         self.requestor = requestor
-        self.config = config
+        self.settings = settings  # read at each request, so a reload takes effect at once
+
+    @property
+    def config(self) -> TransferConfig:
+        return self.settings()
 
     def soa_serial(self, target: Target, origin: dns.name.Name) -> defer.Deferred:
         """The serial of the master's SOA for C{origin} (a Deferred of an int)."""
@@ -497,14 +502,15 @@ class MasterClient:
         query = dns.message.make_query(origin, dns.rdatatype.AXFR if style == AXFR else dns.rdatatype.IXFR)
         if style == IXFR:
             query.authority.append(_rrset(origin, current.soa))
-        inbound = Inbound(origin, style, current, Limits.from_config(self.config))
+        config = self.config
+        inbound = Inbound(origin, style, current, Limits.from_config(config))
         d = self.requestor.stream(
             target,
             query.to_wire(),
             inbound.process,
-            connect_timeout=self.config.connect_timeout,
-            message_timeout=self.config.message_timeout,
-            total_timeout=self.config.transfer_timeout,
+            connect_timeout=config.connect_timeout,
+            message_timeout=config.message_timeout,
+            total_timeout=config.transfer_timeout,
         )
         return d.addCallback(lambda _: inbound.finish())
 

@@ -81,7 +81,26 @@ def test_udp_answer_is_returned():
     response = response_to(sent, answer="ns1.example.com. host.example.com. 7 1 1 1 1")
     protocol.datagramReceived(response, ("127.0.0.1", 5353))
     assert Testing.result(d) == response
-    assert transport.closed
+    assert protocol.pending == {}
+
+
+def test_udp_requests_share_one_port():
+    """Requests in flight share a UDP port; one reusing another's ID to the same peer gets a new ID."""
+    reactor = reactor_at()
+    requestor = Requestor(reactor)
+    query = soa_query()
+    first = requestor.query(MASTER, query)
+    second = requestor.query(MASTER, query)
+    other_peer = requestor.query(Target("127.0.0.2", 53), query)
+    assert len(reactor.udp) == 1
+    protocol, transport = reactor.udp[0]
+    (one, _), (two, _), (three, _) = transport.written
+    assert one[:2] == query[:2] == three[:2] and two[:2] != one[:2]
+    protocol.datagramReceived(response_to(two), ("127.0.0.1", 5353))
+    assert Testing.result(second)[:2] == two[:2] and not first.called
+    protocol.datagramReceived(response_to(one), ("127.0.0.1", 5353))
+    protocol.datagramReceived(response_to(three), ("127.0.0.2", 53))
+    assert first.called and other_peer.called
 
 
 def test_udp_ignores_strays():
@@ -94,6 +113,9 @@ def test_udp_ignores_strays():
     protocol.datagramReceived(response, ("127.0.0.2", 5353))
     protocol.datagramReceived(b"\xff\xff" + response[2:], ("127.0.0.1", 5353))
     protocol.datagramReceived(sent, ("127.0.0.1", 5353))  # the query itself: QR clear
+    other = dns.message.make_response(dns.message.make_query("example.net", "SOA"))
+    other.id = dns.message.from_wire(sent).id
+    protocol.datagramReceived(other.to_wire(), ("127.0.0.1", 5353))  # another question
     assert not d.called
     protocol.datagramReceived(response, ("127.0.0.1", 5353))
     assert Testing.result(d) == response
@@ -109,7 +131,7 @@ def test_udp_timeout():
     reactor.advance(0.2)
     error = Testing.failure(d, RequestTimeout)
     assert "127.0.0.1#5353" in str(error.value) and "3 s" in str(error.value)
-    assert transport.closed
+    assert reactor.udp[0][0].pending == {}
 
 
 def test_truncated_udp_answer_is_asked_again_over_tcp():

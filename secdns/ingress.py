@@ -1,0 +1,148 @@
+# -*- test-case-name: tests.unit.test_ingress -*-
+"""
+The secondary side: one refresh controller per secondary zone, kept in
+step with the zone map, and the NOTIFYs masters send us.
+
+L{Ingress.sync} is called at start and after each reload, with the zone
+map in force: a secondary zone new to it gets a controller (which serves
+the stored copy at once and starts a refresh), a kept zone's controller
+takes the zone's new L{Zone} object and settings, and a zone gone from the
+config has its controller stopped (a transfer in flight abandoned) and its
+stored copy forgotten.
+
+L{NotifyHandler} answers NOTIFY (RFC 1996 section 3) at once, and only
+schedules work::
+
+    not a question for a zone apex we have ───────> NOTAUTH  (logged)
+    not from one of the zone's masters (and key) ─> REFUSED  (logged)
+    otherwise ────────────────────────────────────> NOERROR, AA, question echoed;
+                                                    a refresh, unless the SOA it
+                                                    carries is the serial we serve
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from secdns import acl
+from secdns.config import Config
+from secdns.refresh import SecondaryStatus, SecondaryZone
+from secdns.render import Edns, Question, render_error
+from secdns.storage import Store
+from secdns.tsig import Keyring
+from secdns.xfrin import IMasterClient
+from secdns.zone import Zone, zone_label
+from secdns.zonedb import ZoneDB
+
+__all__ = ["Ingress", "NotifyHandler"]
+
+log = Logger()
+
+
+class Ingress:
+    """The controllers of the secondary zones, by zone name."""
+
+    def __init__(self, store: Store, clock: IReactorTime, client: IMasterClient) -> None:
+        self.store = store
+        self.clock = clock
+        self.client = client
+        self.zones: dict[dns.name.Name, SecondaryZone] = {}
+
+    def get(self, name: dns.name.Name) -> SecondaryZone | None:
+        return self.zones.get(name)
+
+    def __iter__(self) -> Iterator[SecondaryZone]:
+        return iter(list(self.zones.values()))
+
+    def statuses(self) -> list[SecondaryStatus]:
+        return [secondary.status() for secondary in self.zones.values()]
+
+    def sync(self, zonedb: ZoneDB, config: Config) -> None:
+        """Start, reconfigure and stop controllers so there is one per secondary zone of C{zonedb}."""
+        keyring = Keyring.from_config(config.tsig_keys)
+        wanted = {zone.name: zone for zone in zonedb if not zone.is_primary}
+        for name in [name for name in self.zones if name not in wanted]:
+            self.zones.pop(name).stop()
+            if config.zone(name) is None:
+                self.store.forget_zone(name)
+                log.info("zone {zone}: no longer a secondary zone; its stored copy is forgotten", zone=zone_label(name))
+        for name, zone in wanted.items():
+            secondary = self.zones.get(name)
+            if secondary is None:
+                secondary = SecondaryZone(zone, config.timers, self.store, self.clock, self.client, keyring)
+                self.zones[name] = secondary
+                secondary.start()
+            else:
+                secondary.reconfigure(zone, config.timers, keyring)
+
+    def stop(self) -> defer.Deferred:
+        """Stop every controller; fires when none is running an event."""
+        stopping = [secondary.stop() for secondary in self.zones.values()]
+        self.zones = {}
+        return defer.gatherResults(stopping, consumeErrors=True)
+
+
+class NotifyHandler:
+    """
+    Answers NOTIFY requests (see the module docstring); a
+    L{secdns.query.QueryHandler} handler for opcode NOTIFY.
+
+    @ivar secondaries: the controller of a zone, by name, if it has one.
+    @ivar payload: the UDP payload size put in the OPT of responses to EDNS requests.
+    """
+
+    def __init__(self, secondaries: Callable[[dns.name.Name], SecondaryZone | None], payload: int = 1232) -> None:
+        self.secondaries = secondaries
+        self.payload = payload
+
+    def __call__(self, message: dns.message.Message, request, zone: Zone | None) -> bytes:
+        rrset = message.question[0]
+        question = Question(rrset.name, rrset.rdtype, rrset.rdclass)
+        who = request.address if request.key_name is None else f"{request.address} (key {zone_label(request.key_name)})"
+        if question.rdtype != dns.rdatatype.SOA:
+            log.info("NOTIFY from {address} for {qname} asks type {qtype}, not SOA: FORMERR", address=who, qname=question.name, qtype=dns.rdatatype.to_text(question.rdtype))
+            return self._respond(message, question, dns.rcode.FORMERR)
+        if zone is None or zone.name != question.name:
+            log.warn("NOTIFY from {address} for {qname}, a zone we do not have: NOTAUTH", address=who, qname=question.name)
+            return self._respond(message, question, dns.rcode.NOTAUTH)
+        decision = acl.check(zone.config, acl.Action.NOTIFY, request.address, request.key_name)
+        secondary = self.secondaries(zone.name)
+        if not decision or secondary is None:
+            reason = decision.reason or "the zone is not being refreshed"
+            log.warn("NOTIFY for zone {zone} from {address} refused: {reason}", zone=zone.label, address=who, reason=reason)
+            return self._respond(message, question, dns.rcode.REFUSED)
+        serial = _serial_of(message, question.name)
+        scheduled = secondary.notify(serial, request.address)
+        log.info(
+            "zone {zone}: NOTIFY from {address}, serial {serial}: {what}",
+            zone=zone.label,
+            address=who,
+            serial="-" if serial is None else serial,
+            what="refresh scheduled" if scheduled else "that is the serial we serve",
+        )
+        return self._respond(message, question, dns.rcode.NOERROR)
+
+    def _respond(self, message: dns.message.Message, question: Question, rcode: int) -> bytes:
+        flags = dns.flags.QR | dns.opcode.to_flags(dns.opcode.NOTIFY) | (message.flags & dns.flags.RD) | rcode
+        if rcode == dns.rcode.NOERROR:
+            flags |= dns.flags.AA
+        edns = Edns(self.payload) if message.edns >= 0 else None
+        return render_error(message.id, message.flags, question, rcode, edns, opcode=dns.opcode.NOTIFY, flags=flags)
+
+
+def _serial_of(message: dns.message.Message, apex: dns.name.Name) -> int | None:
+    """The serial of the SOA a NOTIFY carries (RFC 1996 section 3.7), if it carries one."""
+    for rrset in message.answer:
+        if rrset.rdtype == dns.rdatatype.SOA and rrset.name == apex and len(rrset):
+            return rrset[0].serial
+    return None
