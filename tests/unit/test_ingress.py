@@ -1,0 +1,232 @@
+"""secdns.ingress: NOTIFY in, and keeping one refresh controller per secondary zone across reloads."""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+from twisted.internet.task import Clock
+
+from secdns.config import Config, PeerConfig, TimersConfig, TsigKeyConfig, ZoneConfig
+from secdns.ingress import Ingress, NotifyHandler
+from secdns.metrics import TransferCollector, exposition, registry_for
+from secdns.query import QueryHandler, Request
+from secdns.storage import Store
+from secdns.testing import FakeMasterClient, ScriptedMaster
+from secdns.tsig import Keyring, split_tsig
+from secdns.zone import Zone
+from secdns.zonedb import ZoneDB
+from tests.unit.test_refresh import axfr
+
+ORIGIN = dns.name.from_text("example.com")
+KEY = TsigKeyConfig(dns.name.from_text("transfer-key"), "hmac-sha256", b"s" * 32)
+MASTER = "192.0.2.1"
+START = float(int(time.time()))  # dnspython signs with the wall clock
+
+
+def secondary_config(name=ORIGIN, masters=((MASTER, None),)) -> ZoneConfig:
+    return ZoneConfig(name, "secondary", external_masters=tuple(PeerConfig(a, 53, k) for a, k in masters))
+
+
+def config_of(*zones: ZoneConfig) -> Config:
+    return Config(timers=TimersConfig(min_refresh=60), tsig_keys=(KEY,), zones=zones)
+
+
+class Appliance:
+    """A QueryHandler with the NOTIFY handler, and the secondary zones' controllers on a Clock."""
+
+    def __init__(self, *zone_configs: ZoneConfig, serial: int = 7) -> None:
+        self.clock = Clock()
+        self.clock.advance(START)
+        self.store = Store(":memory:")
+        self.master = ScriptedMaster(serial=serial, axfr=axfr(serial))
+        self.client = FakeMasterClient(self.clock, {MASTER: self.master})
+        self.ingress = Ingress(self.store, self.clock, self.client)
+        self.config = config_of(*zone_configs)
+        self.zonedb = ZoneDB.of(Zone(config) for config in zone_configs)
+        self.handler = QueryHandler(self.zonedb, keyring=Keyring.from_config([KEY]), clock=self.clock)
+        self.handler.handlers[dns.opcode.NOTIFY] = NotifyHandler(self.ingress.get)
+        self.ingress.sync(self.zonedb, self.config)
+        self.clock.advance(0)
+
+    def reload(self, *zone_configs: ZoneConfig) -> None:
+        old = {zone.name: zone for zone in self.zonedb}
+        zones = []
+        for config in zone_configs:
+            previous = old.get(config.name)
+            zones.append(Zone(config) if previous is None else attrs.evolve(previous, config=config))
+        self.zonedb = self.handler.zonedb = ZoneDB.of(zones)
+        self.config = config_of(*zone_configs)
+        self.ingress.sync(self.zonedb, self.config)
+
+    def notify(self, name="example.com", serial=None, address=MASTER, key=None, rdtype="SOA") -> dns.message.Message:
+        message = dns.message.make_query(name, rdtype)
+        message.set_opcode(dns.opcode.NOTIFY)
+        message.flags = dns.flags.AA | dns.opcode.to_flags(dns.opcode.NOTIFY)
+        if serial is not None:
+            message.answer.append(
+                dns.rrset.from_text(
+                    dns.name.from_text(name), 300, "IN", "SOA", f"ns1.example.com. h.example.com. {serial} 1 1 1 1"
+                )
+            )
+        if key is not None:
+            message.use_tsig({key.name: dns.tsig.Key(key.name, key.secret, dns.tsig.HMAC_SHA256)}, key.name)
+        wire = self.handler.answer(message.to_wire(), Request(address, 5353, False))
+        return dns.message.from_wire(wire, keyring=False)
+
+    def soa_queries(self) -> int:
+        return self.client.requests.count((MASTER, "SOA"))
+
+
+# -- NOTIFY
+
+
+def test_notify_is_answered_at_once_with_aa_and_question():
+    """A NOTIFY from the master is answered NOERROR with AA, opcode NOTIFY and the question echoed."""
+    appliance = Appliance(secondary_config())
+    response = appliance.notify(serial=8)
+    assert response.rcode() == dns.rcode.NOERROR
+    assert response.opcode() == dns.opcode.NOTIFY
+    assert response.flags & dns.flags.AA and response.flags & dns.flags.QR
+    assert response.question[0].name == ORIGIN and response.question[0].rdtype == dns.rdatatype.SOA
+
+
+def test_notify_schedules_a_refresh():
+    """A NOTIFY with a serial newer than ours makes the zone ask its master at once."""
+    appliance = Appliance(secondary_config())
+    assert appliance.soa_queries() == 1
+    appliance.notify(serial=8)
+    appliance.clock.advance(0)
+    assert appliance.soa_queries() == 2
+
+
+def test_notify_with_our_serial_schedules_nothing():
+    """A NOTIFY carrying the serial we serve is answered and changes nothing."""
+    appliance = Appliance(secondary_config())
+    assert appliance.zonedb.get(ORIGIN).serial == 7
+    assert appliance.notify(serial=7).rcode() == dns.rcode.NOERROR
+    appliance.clock.advance(0)
+    assert appliance.soa_queries() == 1
+
+
+def test_notify_for_zone_we_do_not_have_is_notauth():
+    """A NOTIFY for a zone we do not have, even one below ours, gets NOTAUTH."""
+    appliance = Appliance(secondary_config())
+    assert appliance.notify("example.net").rcode() == dns.rcode.NOTAUTH
+    assert appliance.notify("sub.example.com").rcode() == dns.rcode.NOTAUTH
+
+
+def test_notify_from_non_master_is_refused():
+    """A NOTIFY from an address that is not one of the zone's masters gets REFUSED and schedules nothing."""
+    appliance = Appliance(secondary_config())
+    assert appliance.notify(serial=8, address="198.51.100.9").rcode() == dns.rcode.REFUSED
+    appliance.clock.advance(0)
+    assert appliance.soa_queries() == 1
+
+
+def test_notify_without_the_masters_key_is_refused():
+    """Where the master entry names a key, an unsigned NOTIFY is REFUSED and a signed one accepted, its answer signed."""
+    appliance = Appliance(secondary_config(masters=((MASTER, KEY.name),)))
+    assert appliance.notify(serial=8).rcode() == dns.rcode.REFUSED
+    response = appliance.notify(serial=8, key=KEY)
+    assert response.rcode() == dns.rcode.NOERROR
+    assert response.had_tsig
+
+
+def test_notify_for_a_primary_zone_is_refused():
+    """A NOTIFY for a zone we are primary for gets REFUSED."""
+    primary = ZoneConfig(ORIGIN, "primary", file="/dev/null")
+    appliance = Appliance(primary)
+    assert appliance.notify(serial=8).rcode() == dns.rcode.REFUSED
+
+
+def test_notify_for_other_type_is_formerr():
+    """A NOTIFY whose question is not of type SOA gets FORMERR."""
+    appliance = Appliance(secondary_config())
+    assert appliance.notify(rdtype="A").rcode() == dns.rcode.FORMERR
+
+
+# -- controllers across reloads
+
+
+def test_sync_starts_a_controller_per_secondary_zone():
+    """Each secondary zone gets a controller at start, which transfers it."""
+    appliance = Appliance(secondary_config(), secondary_config(dns.name.from_text("example.net")))
+    assert {secondary.name for secondary in appliance.ingress} == {ORIGIN, dns.name.from_text("example.net")}
+    assert appliance.zonedb.get(ORIGIN).serial == 7
+
+
+def test_reload_keeps_controller_and_hands_it_the_new_zone():
+    """A reload that changes a zone's masters keeps its controller, gives it the new Zone, and refreshes at once."""
+    appliance = Appliance(secondary_config())
+    secondary = appliance.ingress.get(ORIGIN)
+    appliance.reload(secondary_config(masters=((MASTER, None), ("192.0.2.2", None))))
+    assert appliance.ingress.get(ORIGIN) is secondary
+    assert secondary.zone is appliance.zonedb.get(ORIGIN)
+    assert secondary.zone.serial == 7
+    appliance.clock.advance(0)
+    assert appliance.soa_queries() == 2
+
+
+def test_reload_adding_a_zone_starts_it():
+    """A secondary zone added by a reload is transferred without waiting."""
+    appliance = Appliance(secondary_config())
+    other = dns.name.from_text("example.net")
+    appliance.reload(secondary_config(), secondary_config(other))
+    assert appliance.ingress.get(other) is not None
+    appliance.clock.advance(0)
+    assert appliance.client.requests[-2:] == [(MASTER, "SOA"), (MASTER, "AXFR")]
+
+
+def test_reload_removing_a_zone_stops_and_forgets_it():
+    """A secondary zone removed from the config has its controller stopped and its stored copy forgotten."""
+    appliance = Appliance(secondary_config())
+    assert appliance.store.load_zone(ORIGIN) is not None
+    secondary = appliance.ingress.get(ORIGIN)
+    appliance.reload()
+    assert appliance.ingress.get(ORIGIN) is None
+    assert appliance.store.load_zone(ORIGIN) is None
+    secondary.refresh_now()
+    appliance.clock.advance(3600)
+    assert appliance.soa_queries() == 1
+
+
+# -- metrics
+
+
+def sample(text: str, series: str) -> float:
+    """The value of one series in Prometheus text format."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{series} not in {text}")
+
+
+def test_transfer_metrics():
+    """The collector exposes the seeds' three transfer metrics per secondary zone, and the refresh details."""
+    appliance = Appliance(secondary_config())
+    collector = TransferCollector(appliance.ingress.statuses, appliance.clock.seconds)
+    text = exposition(registry_for(collector)).decode()
+    assert 'secdns_zone_transfer_success_total{zone="example.com"} 1.0' in text
+    assert 'secdns_zone_transfer_failure_total{zone="example.com"} 0.0' in text
+    # The scripted zone's SOA expire is 86400 s: 24 hours from now.
+    assert 'secdns_zone_expiration_hours{zone="example.com"} 24.0' in text
+    assert sample(text, 'secdns_zone_transfer_last_success_timestamp_seconds{zone="example.com"}') == START
+    assert 'secdns_zone_refresh_state{state="loaded",zone="example.com"} 1.0' in text
+    assert 'secdns_zone_master_up{master="192.0.2.1#53",zone="example.com"} 1.0' in text
+    appliance.master.down = True
+    appliance.ingress.get(ORIGIN).refresh_now()
+    appliance.clock.advance(0)
+    appliance.clock.advance(5)
+    text = exposition(registry_for(collector)).decode()
+    assert 'secdns_zone_transfer_failure_total{zone="example.com"} 1.0' in text
+    assert 'secdns_zone_master_up{master="192.0.2.1#53",zone="example.com"} 0.0' in text
+    assert 'secdns_zone_transfer_last_failure_info{reason="192.0.2.1#53: no answer over UDP within 5 s",zone="example.com"} 1.0' in text
