@@ -52,10 +52,17 @@ log = Logger()
 class Ingress:
     """The controllers of the secondary zones, by zone name."""
 
-    def __init__(self, store: Store, clock: IReactorTime, client: IMasterClient) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: IReactorTime,
+        client: IMasterClient,
+        worker: Callable[..., defer.Deferred] = defer.maybeDeferred,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.client = client
+        self.worker = worker
         self.zones: dict[dns.name.Name, SecondaryZone] = {}
 
     def get(self, name: dns.name.Name) -> SecondaryZone | None:
@@ -79,7 +86,9 @@ class Ingress:
         for name, zone in wanted.items():
             secondary = self.zones.get(name)
             if secondary is None:
-                secondary = SecondaryZone(zone, config.timers, self.store, self.clock, self.client, keyring)
+                secondary = SecondaryZone(
+                    zone, config.timers, self.store, self.clock, self.client, keyring, worker=self.worker
+                )
                 self.zones[name] = secondary
                 secondary.start()
             else:

@@ -136,6 +136,8 @@ class SecondaryZone:
     @ivar clock: usually the reactor, when not testing.
     @ivar client: provides L{IMasterClient}: SOA queries and transfers.
     @ivar keyring: the TSIG keys the masters' C{tsig_key} names.
+    @ivar _worker: runs C{f(*args)} and returns a Deferred of its result;
+        in a thread in the appliance (a big zone's snapshot is made there).
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class SecondaryZone:
         client: IMasterClient,
         keyring: tsig.Keyring = tsig.Keyring(),
         random: Callable[[], float] = random.random,
+        worker: Callable[..., defer.Deferred] = defer.maybeDeferred,
     ) -> None:
         self.zone = zone
         self.clamps = clamps
@@ -155,6 +158,7 @@ class SecondaryZone:
         self.client = client
         self.keyring = keyring
         self._random = random
+        self._worker = worker
         self.events = ZoneEvents(clock, {Event.REFRESH: self._refresh, Event.EXPIRE: self._expire}, zone.label)
         self.timers = ZoneTimers()
         self.successes = 0
@@ -327,16 +331,17 @@ class SecondaryZone:
                 result = await self.client.transfer(target, self.name, current, AXFR)
         if result.kind == UP_TO_DATE:
             return None
-        self._apply(target, result, self._now() - started)
+        snapshot = await self._worker(self.store.snapshot, result.data)
+        self._apply(target, result, snapshot, self._now() - started)
         return result
 
-    def _apply(self, target: Target, result: TransferResult, seconds: float) -> None:
+    def _apply(self, target: Target, result: TransferResult, snapshot, seconds: float) -> None:
         """Store, then serve: the order that lets a restart serve what was served."""
         now = self._now()
         data = result.data
         timers = self._timers_after_success(data, now, target)
         try:
-            self.store.save_zone(data, now, timers)
+            self.store.save_zone(data, now, timers, snapshot)
         except Exception as e:
             log.failure("zone {zone}: cannot store serial {serial}", zone=self.label, serial=data.serial)
             raise _NotStored(f"serial {data.serial} not applied: cannot store it ({e})") from None

@@ -11,9 +11,9 @@ zone transfer).  Both sign the request when given a TSIG key and verify
 every message of the response against it (L{tsig.StreamVerifier}), so the
 caller only ever sees authenticated bytes.
 
-A stream is read one message per reactor turn: the connection is paused
-while a message is handled, so a large transfer never holds the reactor
-for longer than one message, and queries keep being answered.
+A stream is handed on one message per reactor turn, so a large transfer
+never holds the reactor for longer than one message (or, when the handler
+works in a thread, not at all), and queries keep being answered.
 
 Every wait is bounded by the clock: the UDP answer, the TCP connect, each
 message of a stream, and the whole stream.  Errors say which peer and
@@ -62,6 +62,10 @@ __all__ = [
 log = Logger()
 
 TC = 0x0200
+
+#: Messages of a stream read ahead while one is being handled; past that
+#: the connection is paused.
+READ_AHEAD = 8
 
 
 class RequestError(SecdnsError):
@@ -264,7 +268,9 @@ class Requestor:
         """
         Send C{wire} over TCP and call C{on_message} with each verified
         message of the response, one per reactor turn, until it returns
-        true.  An exception from C{on_message} ends the request with it.
+        true (or a Deferred of true: the next message waits for it).  An
+        exception (or failed Deferred) from C{on_message} ends the request
+        with it.
 
         @return: a Deferred that fires with L{None} when the response is
             complete (and its last message signed, when a key was given);
@@ -434,13 +440,21 @@ class _StreamFactory(protocol.ClientFactory):
 
 
 class _StreamClient(Int16StringReceiver):
-    """Reads the response one message per reactor turn (the transport paused meanwhile)."""
+    """
+    Reads the response and hands it on one message at a time, each in a
+    reactor turn of its own; a handler that returns a Deferred (work done
+    in a thread) is waited for before the next message.  Up to
+    L{READ_AHEAD} messages are read ahead meanwhile; past that the
+    connection is paused, and the peer's silence is not timed while it is.
+    """
 
     def __init__(self, factory: _StreamFactory) -> None:
         self.factory = factory
         self.queue: deque[bytes] = deque()
         self.scheduled = None
         self.timer = None
+        self.busy = False  # a message is being handled
+        self.held = False  # reading paused by us (not _PauseableMixin.paused)
         self.closed = False  # by us: nothing more is handled
         self.lost = False  # by the peer: what was read is still handled
         self.messages = 0
@@ -460,7 +474,7 @@ class _StreamClient(Int16StringReceiver):
 
     def _time_out(self) -> None:
         self.timer = None
-        step = "the first message" if self.messages == 0 else f"message {self.messages + 1}"
+        step = "the first message" if self.messages + len(self.queue) == 0 else f"message {self.messages + len(self.queue) + 1}"
         self.factory.end(
             Failure(RequestTimeout(f"{self.factory.target}: no {step} within {self.factory.message_timeout:g} s"))
         )
@@ -469,15 +483,33 @@ class _StreamClient(Int16StringReceiver):
         if self.closed:
             return
         self.queue.append(message)
-        self._arm()
-        if self.scheduled is None:
-            self.transport.pauseProducing()
+        if not self.held:
+            self._arm()  # the peer's silence is timed from its last message
+        self._next()
+
+    def _next(self) -> None:
+        """Read on or pause, and hand on the next message unless one is being handled."""
+        if self.closed:
+            return
+        if not self.lost:
+            if len(self.queue) >= READ_AHEAD and not self.held:
+                self.held = True
+                self._disarm()
+                self.transport.pauseProducing()
+            elif len(self.queue) < READ_AHEAD and self.held:
+                self.held = False
+                self._arm()
+                self.transport.resumeProducing()
+        if self.busy:
+            return
+        if self.queue:
+            self.busy = True
             self.scheduled = self.factory.clock.callLater(0, self._handle_one)
+        elif self.lost:
+            self._cut()
 
     def _handle_one(self) -> None:
         self.scheduled = None
-        if self.closed or not self.queue:
-            return
         message = self.queue.popleft()
         self.messages += 1
         signing = self.factory.signing
@@ -485,20 +517,32 @@ class _StreamClient(Int16StringReceiver):
             if not signing.is_response(message):
                 raise BadResponse(f"{self.factory.target}: message {self.messages} is not a response to our request")
             signing.verify(message, self.factory.clock.seconds())
-            done = self.factory.on_message(message)
-            if done:
-                signing.finish()
+            outcome = self.factory.on_message(message)
         except Exception:
             self.factory.end(Failure())
             return
-        if done:
-            self.factory.end(None)
-        elif self.queue:
-            self.scheduled = self.factory.clock.callLater(0, self._handle_one)
-        elif self.lost:
-            self._cut()
+        if isinstance(outcome, defer.Deferred):
+            outcome.addCallbacks(self._handled, self._failed)
         else:
-            self.transport.resumeProducing()
+            self._handled(outcome)
+
+    def _handled(self, done) -> None:
+        if self.closed:
+            return
+        self.busy = False
+        if done:
+            try:
+                self.factory.signing.finish()
+            except Exception:
+                self.factory.end(Failure())
+                return
+            self.factory.end(None)
+            return
+        self._next()
+
+    def _failed(self, failure: Failure) -> None:
+        if not self.closed:
+            self.factory.end(failure)
 
     def close(self, graceful: bool = False) -> None:
         """Stop handling messages and close the connection (abruptly, after an error)."""
@@ -519,9 +563,10 @@ class _StreamClient(Int16StringReceiver):
 
     def connectionLost(self, reason=protocol.connectionDone) -> None:
         self.lost = True
+        self._disarm()
         if self.closed:
             return
-        if self.scheduled is None:
+        if not self.busy:
             self._cut()
         # else: the messages already read are handled first; the last one may complete the response.
 

@@ -25,6 +25,7 @@ import dns.opcode
 import dns.rdatatype
 
 from twisted.application import internet, service
+from twisted.internet import threads
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -143,7 +144,8 @@ class SecdnsService(service.MultiService):
         for zone in self.zonedb:
             if zone.is_primary:
                 self.notifier.notify(zone)  # on start, as BIND does
-        self.ingress = Ingress(self.store, self.reactor, MasterClient(self.requestor, lambda: self.config.transfer))
+        client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread)
+        self.ingress = Ingress(self.store, self.reactor, client, self._in_thread)
         self.ingress.sync(self.zonedb, self.config)  # stored copies served now, refreshes started
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
@@ -211,6 +213,10 @@ class SecdnsService(service.MultiService):
             changed=len(changes.changed),
         )
         return True
+
+    def _in_thread(self, f, *args):
+        """Run pure work (parsing a transfer, building a version) in the reactor's thread pool."""
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args)
 
     def _secondary(self, name):
         return None if self.ingress is None else self.ingress.get(name)

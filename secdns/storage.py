@@ -25,7 +25,7 @@ from secdns.journal import Changeset
 from secdns.snapshot import dump_rrsets, load_rrsets
 from secdns.zonedata import ZoneData, from_zone
 
-__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
+__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "Snapshot", "STORE_FILE"]
 
 STORE_FILE = "secdns.sqlite"
 SCHEMA_VERSIONS = (1,)
@@ -59,6 +59,14 @@ class ZoneTimers:
     last_master: str | None = None
     last_failure: float | None = None
     failure_reason: str | None = None
+
+
+@attrs.frozen
+class Snapshot:
+    """A zone version in the store's format, and its record count."""
+
+    blob: bytes = attrs.field(repr=False)
+    records: int
 
 
 @attrs.frozen
@@ -108,13 +116,24 @@ class Store:
 
     # -- zones
 
-    def save_zone(self, data: ZoneData, now: float, timers: ZoneTimers | None = None) -> None:
+    @staticmethod
+    def snapshot(data: ZoneData) -> "Snapshot":
+        """
+        What L{save_zone} writes for C{data}.  Pure, and the costly part of
+        a save: a big zone's is made in a thread, then saved.
+        """
+        return Snapshot(dump_rrsets(data.rrsets()), data.record_count)
+
+    def save_zone(
+        self, data: ZoneData, now: float, timers: ZoneTimers | None = None, snapshot: "Snapshot | None" = None
+    ) -> None:
         """Store C{data} as the zone's version (and its timers), atomically."""
-        snapshot = dump_rrsets(data.rrsets())
+        if snapshot is None:
+            snapshot = self.snapshot(data)
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO zone (name, serial, records, snapshot, saved_at) VALUES (?, ?, ?, ?, ?)",
-                (_key(data.origin), data.serial, data.record_count, snapshot, now),
+                (_key(data.origin), data.serial, snapshot.records, snapshot.blob, now),
             )
             if timers is not None:
                 self._write_timers(db, data.origin, timers)

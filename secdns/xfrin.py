@@ -477,11 +477,24 @@ class MasterClient:
     SOA queries and transfers to real masters, through a L{Requestor}, with
     the timeouts and limits of C{[transfer]} (C{settings} returns the table
     in force).
+
+    C{worker(f, *args)} runs the parsing of each message and the building
+    of the new version, and returns a Deferred of the result: the appliance
+    runs them in a thread, so that a big zone's parsing does not hold up
+    queries (the GIL is handed back every few milliseconds); tests run
+    them inline.  The L{Inbound} is used by one such call at a time, in
+    the order of the messages.
     """
 
-    def __init__(self, requestor: Requestor, settings: Callable[[], TransferConfig] = TransferConfig) -> None:
+    def __init__(
+        self,
+        requestor: Requestor,
+        settings: Callable[[], TransferConfig] = TransferConfig,
+        worker: Callable[..., defer.Deferred] = defer.maybeDeferred,
+    ) -> None:
         self.requestor = requestor
         self.settings = settings  # read at each request, so a reload takes effect at once
+        self.worker = worker
 
     @property
     def config(self) -> TransferConfig:
@@ -507,12 +520,12 @@ class MasterClient:
         d = self.requestor.stream(
             target,
             query.to_wire(),
-            inbound.process,
+            lambda wire: self.worker(inbound.process, wire),
             connect_timeout=config.connect_timeout,
             message_timeout=config.message_timeout,
             total_timeout=config.transfer_timeout,
         )
-        return d.addCallback(lambda _: inbound.finish())
+        return d.addCallback(lambda _: self.worker(inbound.finish))
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:

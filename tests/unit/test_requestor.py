@@ -10,12 +10,14 @@ import dns.name
 import dns.rcode
 import dns.tsig
 import pytest
+from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError, TimeoutError
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from secdns import tsig
 from secdns.requestor import (
+    READ_AHEAD,
     BadResponse,
     ConnectFailed,
     ConnectionClosed,
@@ -252,10 +254,11 @@ def start_stream(reactor, target=MASTER, limit=3, **timeouts):
 
 
 def test_stream_hands_one_message_per_reactor_turn():
-    """Messages that arrive together are handled one per reactor turn, the connection paused meanwhile."""
+    """Messages that arrive together are handled later, each in a turn of its own; many pause the connection."""
     reactor = reactor_at()
-    d, seen, client, transport, request = start_stream(reactor)
-    messages = [response_to(request) for _ in range(3)]
+    count = READ_AHEAD + 2
+    d, seen, client, transport, request = start_stream(reactor, limit=count)
+    messages = [response_to(request) for _ in range(count)]
     client.dataReceived(b"".join(frame(m) for m in messages))
     assert seen == [] and transport.producerState == "paused"
     due = [call for call in reactor.getDelayedCalls() if call.getTime() <= reactor.seconds()]
@@ -264,6 +267,53 @@ def test_stream_hands_one_message_per_reactor_turn():
     assert seen == messages
     assert Testing.result(d) is None
     assert transport.disconnecting
+
+
+def test_handler_deferred_is_waited_for():
+    """A handler returning a Deferred gets the next message only once it fires; its failure ends the stream."""
+    reactor = reactor_at()
+    pending = []
+
+    def on_message(wire):
+        pending.append(defer.Deferred())
+        return pending[-1]
+
+    d = Requestor(reactor).stream(MASTER, soa_query(), on_message)
+    client, transport = connect(reactor.tcpClients[0][2])
+    request = framed_messages(transport)[0]
+    client.dataReceived(frame(response_to(request)) + frame(response_to(request)))
+    reactor.advance(0)
+    assert len(pending) == 1
+    pending[0].callback(False)
+    reactor.advance(0)
+    assert len(pending) == 2
+    pending[1].errback(ValueError("bad zone data"))
+    Testing.failure(d, ValueError)
+
+
+def test_paused_connection_is_not_timed():
+    """While the connection is paused because handling lags, the peer's silence does not time the stream out."""
+    reactor = reactor_at()
+    pending = []
+
+    def on_message(wire):
+        pending.append(defer.Deferred())
+        return pending[-1]
+
+    d = Requestor(reactor).stream(MASTER, soa_query(), on_message, message_timeout=10)
+    client, transport = connect(reactor.tcpClients[0][2])
+    request = framed_messages(transport)[0]
+    client.dataReceived(b"".join(frame(response_to(request)) for _ in range(READ_AHEAD + 1)))
+    reactor.advance(0)
+    assert transport.producerState == "paused"
+    reactor.advance(100)
+    assert not d.called
+    for _ in range(3):
+        pending[-1].callback(False)
+        reactor.advance(0)
+    assert transport.producerState == "producing"
+    reactor.advance(11)
+    Testing.failure(d, RequestTimeout)
 
 
 def test_stream_resumes_reading_when_queue_is_empty():
