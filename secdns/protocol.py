@@ -3,12 +3,15 @@
 DNS over UDP and TCP: framing only.
 
 The protocols turn datagrams and length-prefixed TCP messages into calls of
-L{QueryHandler.answer} and write back what it returns.  Every decision about
+L{QueryHandler.answer_datagram} and L{QueryHandler.answer} and write back
+what they return.  Every decision about
 what to answer is the handler's.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections import deque
 
 from twisted.internet import protocol
@@ -24,23 +27,67 @@ __all__ = ["DNSDatagramProtocol", "DNSStreamProtocol", "DNSStreamFactory"]
 
 log = Logger()
 
+#: The receive buffer asked for on a UDP socket (the kernel caps it at
+#: net.core.rmem_max): room for a burst of queries behind a slow answer.
+RECEIVE_BUFFER = 4 * 1024 * 1024
+
+#: Errors of sendto that lose that one response, as the network could: the
+#: socket's buffer is full, or an ICMP error about an earlier datagram.
+_LOST = frozenset(
+    {errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS, errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH}
+)
+
 
 class DNSDatagramProtocol(protocol.DatagramProtocol):
-    """Answers each datagram with at most one datagram."""
+    """
+    Answers each datagram with at most one datagram.
+
+    Responses go straight to the port's socket: the port's C{write} checks
+    that the address is an IP address, for every datagram, and that costs
+    more than answering from the memo; the addresses here come from the
+    socket itself.
+
+    @ivar lost: responses the socket would not take (see L{_LOST}).
+    """
 
     noisy = False  # no "Starting protocol" lines: the port logs where it listens
 
     def __init__(self, handler: QueryHandler) -> None:
         self.handler = handler
+        self.lost = 0
+        self._sendto = self._write
+
+    def _write(self, response: bytes, addr) -> None:
+        self.transport.write(response, addr)
+
+    def startProtocol(self) -> None:
+        getHandle = getattr(self.transport, "getHandle", None)
+        if getHandle is None:
+            return  # a transport without a socket (a test's): its write() it is
+        handle = getHandle()
+        self._sendto = handle.sendto
+        try:
+            handle.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError as e:
+            log.info("UDP receive buffer left at its default: {error}", error=e)
 
     def datagramReceived(self, datagram: bytes, addr) -> None:
         try:
-            response = self.handler.answer(datagram, Request(addr[0], addr[1], False))
+            response = self.handler.answer_datagram(datagram, addr)
         except Exception:
             log.failure("unexpected error answering {address}", address=addr[0])
             return
         if response is not None:
-            self.transport.write(response, addr)
+            try:
+                self._sendto(response, addr)
+            except OSError as e:
+                if e.errno in _LOST:
+                    self.lost += 1
+                else:
+                    log.error("cannot send a response to {address}: {error}", address=addr[0], error=e)
+
+    def stopProtocol(self) -> None:
+        self._sendto = self._write
 
 
 class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):

@@ -17,14 +17,25 @@ Two paths:
     (L{secdns.lookup}, L{secdns.render}) and, when the response is the same
     for every client, leaves it in the memo for the fast path.
 
-A memo entry is the response rendered with ID 0 and RD and CD clear; its
-question has the same length whatever the client's case, so compression
-pointers stay valid when the question is patched.
+A memo entry is the response rendered with ID 0 and RD and CD clear, kept
+split: its header for each setting of RD and CD, and what follows the
+question.  The question has the same length whatever the client's case, so
+compression pointers stay valid when the client's question is put back in.
+
+Before all that, a datagram is looked up whole (but for its ID) in
+L{QueryHandler.answer_datagram}'s memo: a plain UDP query seen before, in
+lowercase and without EDNS options, is answered with one dictionary lookup
+and one concatenation.  Its entries name the zone and the version they were
+made from, and are used only while that version is the zone's current one
+and the zone has not expired; a new zone map (a reload) drops them all.
+Both memos rely on the answer to a plain query depending only on its bytes
+and the zone version, never on who asks.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Callable
 
 import attrs
@@ -93,6 +104,12 @@ class Request:
         return None if self.signature is None else self.signature.key.name
 
 
+def _forget_datagrams(handler: "QueryHandler", attribute, value):
+    """A new zone map or UDP limit: whole-datagram answers made for the old one go."""
+    handler._datagrams.clear()
+    return value
+
+
 @attrs.define(eq=False)
 class QueryHandler:
     """
@@ -108,11 +125,13 @@ class QueryHandler:
         UPDATE) returning response bytes; opcodes missing here get NOTIMP.
     """
 
-    zonedb: ZoneDB
-    max_udp_size: int = 1232
+    zonedb: ZoneDB = attrs.field(on_setattr=_forget_datagrams)
+    max_udp_size: int = attrs.field(default=1232, on_setattr=_forget_datagrams)
     keyring: tsig.Keyring = tsig.Keyring()
     clock: IReactorTime | None = None
     handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | None]] = attrs.Factory(dict)
+    #: datagram but for its ID -> (zone, weak reference to the version, response but for its ID)
+    _datagrams: dict = attrs.field(factory=dict, init=False, repr=False)
 
     # -- entry points
 
@@ -120,29 +139,73 @@ class QueryHandler:
         """The response to C{wire}, or L{None} to send nothing."""
         fast = _parse_plain_query(wire)
         if fast is not None:
-            key, name_end, question_end, limit = fast
-            zone = self._zone_of(key, name_end)
-            if zone is not None and not zone.expired:
-                data = zone.data
-                if data is not None:
-                    template = data.answers.get(key)
-                    if template is not None:
-                        response = _patch(template, wire, question_end)
-                        if request.tcp or len(response) <= min(limit, self.max_udp_size):
-                            return response
+            found = self._remembered(wire, fast)
+            if found is not None:
+                response = found[0]
+                if request.tcp or len(response) <= min(fast[3], self.max_udp_size):
+                    return response
         return self._answer_slowly(wire, request, fast)
+
+    def answer_datagram(self, wire: bytes, addr: tuple[str, int]) -> bytes | None:
+        """
+        The response to a UDP datagram from C{addr} (host, port), or L{None}
+        to send nothing: what L{answer} would say, faster for a query seen
+        before.  A L{Request} is made only when the memos do not answer.
+        """
+        seen = self._datagrams.get(wire[2:])
+        if seen is not None:
+            zone, version, tail = seen
+            data = zone.data
+            if data is not None and data is version() and not zone.expired:
+                return wire[:2] + tail
+        return self._answer_datagram(wire, addr)
 
     # -- the fast path
 
+    def _answer_datagram(self, wire: bytes, addr) -> bytes | None:
+        fast = _parse_plain_query(wire)
+        if fast is not None:
+            found = self._remembered(wire, fast)
+            if found is not None:
+                response, zone, data = found
+                key, name_end, question_end, limit = fast
+                if len(response) <= min(limit, self.max_udp_size):
+                    # Remembered whole only in lowercase and without EDNS
+                    # options: a client's random case (0x20) or cookie
+                    # would make entries that are never asked for again.
+                    if len(wire) - question_end in (0, 11) and wire[12 : 12 + name_end] == key[:name_end]:
+                        datagrams = self._datagrams
+                        if len(datagrams) >= MEMO_LIMIT:
+                            datagrams.clear()
+                        datagrams[wire[2:]] = (zone, weakref.ref(data), response[2:])
+                    return response
+        return self._answer_slowly(wire, Request(addr[0], addr[1], False), fast)
+
+    def _remembered(self, wire: bytes, fast):
+        """C{(response, zone, version)} from the zone version's memo, or L{None}."""
+        key, name_end, question_end, _ = fast
+        zone = self._zone_of(key, name_end)
+        if zone is None or zone.expired:
+            return None
+        data = zone.data
+        if data is None:
+            return None
+        entry = data.answers.get(key)
+        if entry is None:
+            return None
+        heads, tail = entry
+        response = wire[:2] + heads[(wire[2] & 0x01) | ((wire[3] >> 3) & 0x02)] + wire[12:question_end] + tail
+        return response, zone, data
+
     def _zone_of(self, key: bytes, name_end: int) -> Zone | None:
+        """The zone of the (lowercase, wire-form) name at the start of C{key}: longest suffix first."""
         by_wire = self.zonedb.by_wire
-        name = key[:name_end]
         offset = 0
         while True:
-            zone = by_wire.get(name[offset:])
+            zone = by_wire.get(key[offset:name_end])
             if zone is not None:
                 return zone
-            length = name[offset]
+            length = key[offset]
             if length == 0:
                 return None
             offset += length + 1
@@ -356,6 +419,18 @@ def _patch(template: bytes, wire: bytes, question_end: int) -> bytes:
 
 
 def _remember(memo: dict, key: bytes, template: bytes) -> None:
+    """
+    Remember C{template} (a response with ID 0, RD and CD clear) under C{key}
+    (from L{_parse_plain_query}), split as the fast path uses it: the header
+    after the ID for each setting of RD and CD (indexed by RD | CD >> 3),
+    and what follows the question.
+    """
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
-    memo[key] = template
+    question_end = 12 + len(key) - 1  # the key: name, type, class, EDNS state
+    high, low = template[2], template[3]  # the two bytes of flags
+    heads = tuple(
+        bytes((high | (rd_cd & 0x01), low | ((rd_cd & 0x02) << 3))) + template[4:12]
+        for rd_cd in range(4)
+    )
+    memo[key] = (heads, template[question_end:])
