@@ -15,7 +15,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from tests.peers import Bind, Knot, Nsd, PeerZone, TsigKey
+from tests.peers import Bind, Knot, Nsd, PeerZone, TsigKey, soa_serial
 from tests.support import LOOPBACK, Secdns, free_port, require, wait_until
 
 SECRET = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -194,3 +194,46 @@ def test_100k_records_to_bind_and_knot(tmp_path):
         for peer in peers:
             peer.stop()
         secdns.stop()
+
+
+def test_secdns_to_secdns(tmp_path):
+    """One secdns is the primary of another's secondary zone: AXFR first, then NOTIFY and IXFR end to end."""
+    primary_port, secondary_port = free_port(), free_port()
+    (tmp_path / "zone.db").write_text(zone_text(1))
+    primary_config = tmp_path / "primary.toml"
+    primary_config.write_text(secdns_config(primary_port, [secondary_port]))
+    secondary_dir = tmp_path / "secondary"
+    secondary_dir.mkdir()
+    secondary_config = secondary_dir / "secondary.toml"
+    secondary_config.write_text(
+        f"""
+[server]
+listen = ["127.0.0.1:{secondary_port}"]
+state_dir = "var"
+transfer_source = "127.0.0.1"
+
+[[tsig_key]]
+name = "transfer-key"
+secret = "{SECRET}"
+
+[[zone]]
+name = "{ZONE}"
+type = "secondary"
+external_masters = [ {{ address = "127.0.0.1", port = {primary_port}, tsig_key = "transfer-key" }} ]
+"""
+    )
+    primary = Secdns(primary_config, primary_port).wait_ready()
+    secondary = Secdns(secondary_config, secondary_port).wait_ready()
+    try:
+        wait_until(lambda: soa_serial(secondary_port, ZONE) == 1, 30, what="the first transfer")
+        assert answers(secondary_port, "www.example.org") == answers(primary_port, "www.example.org")
+        (tmp_path / "zone.db").write_text(zone_text(2, extra="new A 192.0.2.99\n"))
+        primary.reload()
+        wait_until(lambda: soa_serial(secondary_port, ZONE) == 2, 30, what="the IXFR")
+        assert answers(secondary_port, "new.example.org") == answers(primary_port, "new.example.org")
+        assert answers(secondary_port, "gone.example.org")[0][1] == "NXDOMAIN"
+        wait_until(lambda: "IXFR of example.org serial 2 to 127.0.0.1 finished" in primary.log(), 10, what="IXFR log")
+        assert "NOTIFY of example.org serial 2 answered" in primary.log()
+    finally:
+        secondary.stop()
+        primary.stop()
