@@ -45,6 +45,7 @@ __all__ = [
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
+SERIAL_POLICIES = ("keep", "increment", "unixtime")
 
 #: Config names of TSIG algorithms, mapped to their names on the wire.
 TSIG_ALGORITHMS: dict[str, dns.name.Name] = {
@@ -165,6 +166,10 @@ class ZoneConfig:
     @ivar file: absolute path of the zone file (primary zones).
     @ivar external_masters: where a secondary zone is transferred from.
     @ivar external_downstreams: who may transfer a primary zone, and is notified.
+    @ivar serial_policy: what a reload does with a zone file that changed
+        but whose serial did not grow: C{keep} refuses it (as BIND does),
+        C{increment} serves it with the old serial plus one, C{unixtime}
+        with the current time as serial (or the old plus one, if greater).
     """
 
     name: dns.name.Name
@@ -172,6 +177,7 @@ class ZoneConfig:
     file: str | None = None
     external_masters: tuple[PeerConfig, ...] = ()
     external_downstreams: tuple[PeerConfig, ...] = ()
+    serial_policy: str = "keep"
 
 
 @attrs.frozen
@@ -408,7 +414,7 @@ class _Parser:
     def zone(self, key: str, table: dict[str, Any], key_names: set[dns.name.Name]) -> ZoneConfig:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
         key = f'zone "{_label(name)}"'
-        allowed = ("name", "type", "file", "external_masters", "external_downstreams")
+        allowed = ("name", "type", "file", "external_masters", "external_downstreams", "serial_policy")
         self.reject_unknown(key, table, allowed)
         kind = self.require(table, key, "type", str).lower()
         if kind not in (PRIMARY, SECONDARY):
@@ -428,12 +434,18 @@ class _Parser:
                 raise self.error(f"{key}.file", "is required for a primary zone")
             if masters:
                 raise self.error(f"{key}.external_masters", "is for secondary zones; a primary zone's data comes from its file")
+        policy = self.get(table, key, "serial_policy", str, "keep")
+        if policy not in SERIAL_POLICIES:
+            raise self.error(f"{key}.serial_policy", f'must be one of {", ".join(SERIAL_POLICIES)}, not "{policy}"')
+        if policy != "keep" and kind == SECONDARY:
+            raise self.error(f"{key}.serial_policy", "is for primary zones; a secondary zone's serial is its master's")
         return ZoneConfig(
             name=name,
             type=kind,
             file=None if file is None else self.path(file),
             external_masters=masters,
             external_downstreams=downstreams,
+            serial_policy=policy,
         )
 
     def peers(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[PeerConfig, ...]:

@@ -29,7 +29,7 @@ import dns.zone
 
 from secdns.errors import ZoneLoadError
 
-__all__ = ["ZoneData", "Nsec3Chain", "from_zone", "from_rrsets"]
+__all__ = ["ZoneData", "Nsec3Chain", "from_zone", "from_rrsets", "with_serial"]
 
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
@@ -205,6 +205,20 @@ def from_zone(zone: dns.zone.Zone) -> ZoneData:
         signed=apex.get_rdataset(IN, DNSKEY) is not None
         and (apex.get_rdataset(IN, NSEC) is not None or apex.get_rdataset(IN, NSEC3PARAM) is not None),
     )
+
+
+def with_serial(data: ZoneData, serial: int) -> ZoneData:
+    """The same contents under another SOA serial (the served version is left as it is)."""
+    soa = data.soa
+    new_soa = dns.rdataset.Rdataset(IN, SOA)
+    new_soa.add(soa[0].replace(serial=serial), soa.ttl)
+    apex = dns.node.Node()
+    for rds in data.nodes[data.origin].rdatasets:
+        apex.rdatasets.append(new_soa if rds is soa else rds)
+    zone = dns.zone.Zone(data.origin, relativize=False)
+    zone.nodes.update(data.nodes)
+    zone.nodes[data.origin] = apex
+    return from_zone(zone)
 
 
 def from_rrsets(origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset]) -> ZoneData:

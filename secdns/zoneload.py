@@ -25,15 +25,17 @@ On reload, for each zone of the new config::
 from __future__ import annotations
 
 import os
+import time
 
 import attrs
 from twisted.logger import Logger
 
 from secdns.config import Config, ZoneConfig
 from secdns.errors import ConfigError, ZoneLoadError
-from secdns.serial import serial_gt
+from secdns.serial import serial_add, serial_gt
 from secdns.zone import Zone
 from secdns.zonedb import ZoneDB
+from secdns.zonedata import with_serial
 from secdns.zonefile import FileStamp, load_zone_file
 
 __all__ = ["initial_zonedb", "reloaded_zonedb"]
@@ -115,6 +117,15 @@ def _reload_one(config: ZoneConfig, previous: Zone | None) -> Zone | None:
         )
         return attrs.evolve(previous, config=config)
     if previous.serial is not None and not serial_gt(fresh.data.serial, previous.serial):
+        if config.serial_policy != "keep":
+            serial = next_serial(config.serial_policy, previous.serial, time.time())
+            log.info(
+                "zone {zone}: {file} changed but its serial {new} is not greater than {old}; "
+                "serving it as serial {serial} (serial_policy {policy})",
+                zone=fresh.label, file=config.file, new=fresh.data.serial, old=previous.serial,
+                serial=serial, policy=config.serial_policy,
+            )
+            return attrs.evolve(fresh, data=with_serial(fresh.data, serial))
         log.warn(
             "zone {zone}: {file} changed but its serial {new} is not greater than "
             "{old}; not loaded, still serving serial {old}",
@@ -131,6 +142,16 @@ def _reload_one(config: ZoneConfig, previous: Zone | None) -> Zone | None:
         old=previous.serial,
     )
     return fresh
+
+
+def next_serial(policy: str, previous: int, now: float) -> int:
+    """The serial a changed zone gets under C{serial_policy} (RFC 1982 arithmetic)."""
+    bumped = serial_add(previous, 1)
+    if policy == "unixtime":
+        candidate = int(now) % 2**32
+        if serial_gt(candidate, bumped):
+            return candidate
+    return bumped
 
 
 def _unchanged(file: str, stamp: FileStamp | None) -> bool:

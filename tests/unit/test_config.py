@@ -278,7 +278,7 @@ ERRORS = [
     (
         '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nmasters = []',
         'zone "a.com".masters',
-        "unknown key (expected one of: name, type, file, external_masters, external_downstreams)",
+        "unknown key (expected one of: name, type, file, external_masters, external_downstreams, serial_policy)",
     ),
     ('[[zone]]\nname = "a.com"\ntype = "primary"', 'zone "a.com".file', "is required for a primary zone"),
     (

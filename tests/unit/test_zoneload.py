@@ -238,3 +238,34 @@ class TestReload:
         new = reloaded_zonedb(site.config(primary("example.com", "com.zone")), old)
         assert new.get(COM).serial == 3
         assert old.get(COM).state is ZoneState.UNLOADED
+
+
+@pytest.mark.parametrize("policy", ["increment", "unixtime"])
+def test_serial_policy_serves_changed_file_with_new_serial(site, policy):
+    """With a serial_policy other than keep, a changed file whose serial did not grow is served under a newer serial."""
+    config = site.config(primary("example.org", "org.zone") + f'serial_policy = "{policy}"\n')
+    zonedb = initial_zonedb(config)
+    site.zone("org.zone", zone_text(1, address="192.0.2.81"))
+    reloaded = reloaded_zonedb(config, zonedb)
+    data = reloaded.get(ORG).data
+    assert www(reloaded) == "192.0.2.81"
+    if policy == "increment":
+        assert data.serial == 2
+    else:
+        assert data.serial > 1_700_000_000
+    assert data.soa[0].serial == data.serial
+
+
+def test_next_serial_wraps_and_prefers_time():
+    """next_serial adds one on the RFC 1982 circle, and unixtime takes the clock when it is ahead."""
+    from secdns.zoneload import next_serial
+
+    assert next_serial("increment", 2**32 - 1, 0) == 0
+    assert next_serial("unixtime", 5, 1_800_000_000) == 1_800_000_000
+    assert next_serial("unixtime", 2_000_000_000, 1_800_000_000) == 2_000_000_001
+
+
+def test_serial_policy_rejected_for_secondary(site):
+    """A serial_policy on a secondary zone is a config error."""
+    with pytest.raises(ConfigError, match="serial_policy: is for primary zones"):
+        site.config(SECONDARY_COM + 'serial_policy = "increment"\n')
