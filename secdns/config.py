@@ -80,7 +80,8 @@ class ServerConfig:
     @ivar max_udp_size: the largest UDP response sent, whatever EDNS asks (BIND's default).
     @ivar tcp_idle_timeout: seconds an idle TCP connection is kept (RFC 7766).
     @ivar transfers_out: zone transfers served at once; more are refused.
-    @ivar journal_entries: versions of each primary zone kept for IXFR.
+    @ivar journal_entries: changesets kept per primary zone (older ones are merged).
+    @ivar journal_bytes: octets of changesets kept per primary zone (older ones are dropped).
     """
 
     listen: tuple[Endpoint, ...] = (Endpoint("127.0.0.1", 5300),)
@@ -90,6 +91,7 @@ class ServerConfig:
     tcp_idle_timeout: float = 30.0
     transfers_out: int = 10
     journal_entries: int = 100
+    journal_bytes: int = 64 * 2**20
 
 
 @attrs.frozen
@@ -328,7 +330,7 @@ class _Parser:
         if idle <= 0:
             raise self.error("server.tcp_idle_timeout", f"must be more than 0 seconds, not {idle}")
         counts = {}
-        for key in ("transfers_out", "journal_entries"):
+        for key in ("transfers_out", "journal_entries", "journal_bytes"):
             counts[key] = self.get(table, "server", key, int, getattr(defaults, key))
             if counts[key] < 1:
                 raise self.error(f"server.{key}", f"must be at least 1, not {counts[key]}")

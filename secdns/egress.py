@@ -32,13 +32,15 @@ class Egress:
     """
     Journals primary zones' changes and keeps their snapshots.
 
-    @ivar journal_entries: changesets kept per zone; IXFR from an older
-        serial gets the whole zone.
+    @ivar journal_entries: changesets kept per zone; the oldest are merged past it.
+    @ivar journal_bytes: octets of journal kept per zone; past it the oldest
+        are dropped, and IXFR from before them gets the whole zone.
     """
 
     store: Store
     now: Callable[[], float]
     journal_entries: int = 100
+    journal_bytes: int | None = None
 
     def record(self, zone: Zone, previous: ZoneData | None) -> None:
         """
@@ -54,7 +56,7 @@ class Egress:
             previous = None if stored is None else stored.data
         if previous is not None and serial_gt(data.serial, previous.serial):
             changeset = diff(previous, data)
-            self.store.append_journal(zone.name, changeset, self.journal_entries)
+            self.store.append_journal(zone.name, changeset, self.journal_entries, self.journal_bytes)
             log.info(
                 "zone {zone}: journaled serial {old} -> {new} ({records} records changed)",
                 zone=zone.label, old=previous.serial, new=data.serial, records=changeset.record_count - 2,

@@ -136,7 +136,8 @@ class SecdnsService(service.MultiService):
                 f"{e.strerror} (it must be writable by the user secdns runs as)"
             ) from None
         self.store = Store.open(state_dir)
-        self.egress = Egress(self.store, self.reactor.seconds, self.config.server.journal_entries)
+        server = self.config.server
+        self.egress = Egress(self.store, self.reactor.seconds, server.journal_entries, server.journal_bytes)
         for zone in self.zonedb:
             if zone.is_primary:
                 self.egress.record(zone, None)

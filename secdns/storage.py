@@ -21,7 +21,7 @@ import dns.name
 import dns.zone
 
 from secdns.errors import SecdnsError
-from secdns.journal import Changeset
+from secdns.journal import Changeset, condense
 from secdns.snapshot import dump_rrsets, load_rrsets
 from secdns.zonedata import ZoneData, from_zone
 
@@ -178,31 +178,58 @@ class Store:
 
     # -- journal
 
-    def append_journal(self, name: dns.name.Name, changeset: Changeset, max_entries: int | None = None) -> None:
-        """Add a changeset; keep at most C{max_entries}, dropping the oldest."""
+    def append_journal(
+        self,
+        name: dns.name.Name,
+        changeset: Changeset,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
+        """
+        Add a changeset.  Past C{max_entries}, the two oldest are merged into
+        one (the journal still reaches as far back, in fewer steps); past
+        C{max_bytes}, the oldest are dropped (IXFR from before them gets the
+        whole zone).
+        """
+        key = _key(name)
+        with self._transaction() as db:
+            self._insert_changeset(db, key, changeset)
+            while max_entries is not None and self._count(db, key) > max_entries:
+                rows = db.execute(
+                    "SELECT seq, serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq LIMIT 2",
+                    (key,),
+                ).fetchall()
+                merged = condense([_changeset(row[1:]) for row in rows])
+                db.execute("DELETE FROM journal WHERE seq IN (?, ?)", (rows[0][0], rows[1][0]))
+                self._insert_changeset(db, key, merged, seq=rows[0][0])
+            while max_bytes is not None and self._count(db, key) > 1 and self._size(db, key) > max_bytes:
+                db.execute(
+                    "DELETE FROM journal WHERE seq = (SELECT MIN(seq) FROM journal WHERE name = ?)", (key,)
+                )
+
+    @staticmethod
+    def _insert_changeset(db, key: str, changeset: Changeset, seq: int | None = None) -> None:
         removed = dump_rrsets(changeset.removed)
         added = dump_rrsets(changeset.added)
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO journal (name, serial_from, serial_to, removed, added, size) VALUES (?, ?, ?, ?, ?, ?)",
-                (_key(name), changeset.serial_from, changeset.serial_to, removed, added, len(removed) + len(added)),
-            )
-            if max_entries is not None:
-                db.execute(
-                    "DELETE FROM journal WHERE name = ? AND seq NOT IN"
-                    " (SELECT seq FROM journal WHERE name = ? ORDER BY seq DESC LIMIT ?)",
-                    (_key(name), _key(name), max_entries),
-                )
+        db.execute(
+            "INSERT INTO journal (seq, name, serial_from, serial_to, removed, added, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, key, changeset.serial_from, changeset.serial_to, removed, added, len(removed) + len(added)),
+        )
+
+    @staticmethod
+    def _count(db, key: str) -> int:
+        return db.execute("SELECT COUNT(*) FROM journal WHERE name = ?", (key,)).fetchone()[0]
+
+    @staticmethod
+    def _size(db, key: str) -> int:
+        return db.execute("SELECT COALESCE(SUM(size), 0) FROM journal WHERE name = ?", (key,)).fetchone()[0]
 
     def journal(self, name: dns.name.Name) -> list[Changeset]:
         """Every changeset kept for the zone, oldest first."""
         rows = self._db.execute(
             "SELECT serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq", (_key(name),)
         ).fetchall()
-        return [
-            Changeset(serial_from, serial_to, tuple(load_rrsets(removed)), tuple(load_rrsets(added)))
-            for serial_from, serial_to, removed, added in rows
-        ]
+        return [_changeset(row) for row in rows]
 
     def clear_journal(self, name: dns.name.Name) -> None:
         with self._transaction() as db:
@@ -221,6 +248,11 @@ class _Transaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _changeset(row) -> Changeset:
+    serial_from, serial_to, removed, added = row
+    return Changeset(serial_from, serial_to, tuple(load_rrsets(removed)), tuple(load_rrsets(added)))
 
 
 def build_zone(origin: dns.name.Name, rrsets: Iterable) -> ZoneData:

@@ -73,14 +73,38 @@ def test_timers_round_trip():
     assert store.load_timers(dns.name.from_text("other.")) is None
 
 
-def test_journal_keeps_newest():
-    """The journal keeps the newest changesets, oldest first, up to its bound."""
+def versions(count: int):
+    from secdns.journal import diff
+
+    zones = [
+        from_zone(dns.zone.from_text(ZONE.replace(" 7 ", f" {s} ") + f"v{s} 300 A 192.0.2.{s}\n", origin=ORIGIN, relativize=False))
+        for s in range(1, count + 2)
+    ]
+    return zones, [diff(a, b) for a, b in zip(zones, zones[1:])]
+
+
+def test_journal_merges_oldest_past_its_count():
+    """Past its count the journal merges its oldest changesets: fewer steps, same reach."""
     store = Store(":memory:")
-    data = make_data()
-    soa = list(data.rrsets())[0]
-    for serial in range(1, 6):
-        store.append_journal(ORIGIN, Changeset(serial, serial + 1, (soa,), (soa,)), max_entries=3)
-    assert [(c.serial_from, c.serial_to) for c in store.journal(ORIGIN)] == [(3, 4), (4, 5), (5, 6)]
+    zones, changes = versions(5)
+    for changeset in changes:
+        store.append_journal(ORIGIN, changeset, max_entries=3)
+    journal = store.journal(ORIGIN)
+    assert [(c.serial_from, c.serial_to) for c in journal] == [(1, 4), (4, 5), (5, 6)]
+    from secdns.journal import changes_since, diff
+
+    reached = changes_since(journal, 1, 6)
+    direct = diff(zones[0], zones[-1])
+    assert {str(r) for r in reached.added} == {str(r) for r in direct.added}
+
+
+def test_journal_drops_oldest_past_its_size():
+    """Past its size the journal drops its oldest changesets."""
+    store = Store(":memory:")
+    _, changes = versions(5)
+    for changeset in changes:
+        store.append_journal(ORIGIN, changeset, max_bytes=1)
+    assert [(c.serial_from, c.serial_to) for c in store.journal(ORIGIN)] == [(5, 6)]
 
 
 def test_forget_zone():
