@@ -7,6 +7,7 @@ changes; secdns keeps an authoritative copy.
 from __future__ import annotations
 
 import re
+import signal
 import urllib.request
 from pathlib import Path
 
@@ -219,10 +220,11 @@ def test_primary_stopped_then_expired(kind, make):
 
 
 def test_restart_with_primary_down_serves_stored_copy(kind, make):
-    """secdns restarted while the primary is down serves its stored copy at once."""
+    """secdns killed (kill -9) and restarted while the primary is down serves its stored copy at once."""
     d = make(kind, zone_text(1)).start_primary()
     d.start_secdns()
     d.wait_serial(1)
+    d.secdns.signal(signal.SIGKILL)
     d.secdns.stop()
     d.primary.stop()
     secdns = d.start_secdns()
