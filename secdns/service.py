@@ -145,7 +145,7 @@ class SecdnsService(service.MultiService):
         for zone in self.zonedb:
             if zone.is_primary:
                 self.notifier.notify(zone)  # on start, as BIND does
-        client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread)
+        client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread, freeze=True)
         self.ingress = Ingress(self.store, self.reactor, client, self._in_thread)
         self.ingress.sync(self.zonedb, self.config)  # stored copies served now, refreshes started
         if self.handle_signals:

@@ -41,6 +41,8 @@ master, through a L{secdns.requestor.Requestor}.
 
 from __future__ import annotations
 
+import gc
+import socket
 import struct
 from typing import Callable, Iterator
 
@@ -92,6 +94,7 @@ IXFR = "IXFR"
 UP_TO_DATE = "up to date"
 
 _RR = struct.Struct("!HHIH")
+_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
 _COUNTS = struct.Struct("!HHHH")
 
 
@@ -179,7 +182,7 @@ class Inbound:
         # over current.nodes, and the RRsets already copied (copy-on-write).
         self.owners: dict[dns.name.Name, dict[tuple[int, int], dns.rdataset.Rdataset]] = {}
         self.copied: set[int] = set()
-        self._origin_lower = origin.canonicalize()
+        self._origin_labels = tuple(label.lower() for label in origin.labels)
 
     # -- messages in
 
@@ -228,7 +231,7 @@ class Inbound:
             raise LimitExceeded(f"transfer exceeds transfer.max_records ({self.limits.max_records} records)")
         if rdclass != IN:
             raise BadTransfer(f"{name} {dns.rdataclass.to_text(rdclass)} {dns.rdatatype.to_text(rdtype)}: class is not IN")
-        if not name.is_subdomain(self.origin):
+        if not self._inside(name):
             raise BadTransfer(f"{name} {dns.rdatatype.to_text(rdtype)} is outside the zone {self.origin}")
         state = self.state
         if rdtype == SOA:
@@ -244,6 +247,14 @@ class Inbound:
         else:  # _SECOND, and not an SOA: the IXFR is a whole zone
             self._start_whole()
             self._add_whole(name, rdtype, ttl, rdata)
+
+    def _inside(self, name: dns.name.Name) -> bool:
+        """C{name.is_subdomain(origin)}, in a tenth of the time: labels compared as bytes."""
+        count = len(self._origin_labels)
+        labels = name.labels
+        if len(labels) < count:
+            return False
+        return tuple(label.lower() for label in labels[len(labels) - count :]) == self._origin_labels
 
     def _soa(self, name: dns.name.Name, ttl: int, rdata) -> None:
         serial = rdata.serial
@@ -307,7 +318,13 @@ class Inbound:
         rds = rdatasets.get((rdtype, covers))
         if rds is None:
             rds = rdatasets[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
-        rds.add(rdata, ttl)
+            rds.ttl = ttl
+        elif rdtype in _SINGLETONS:
+            rds.add(rdata, ttl)  # dnspython's rule: the last one stays
+            return
+        elif ttl < rds.ttl:
+            rds.ttl = ttl  # as Rdataset.update_ttl: an RRset has one TTL, the lowest
+        rds.items.setdefault(rdata)  # Rdataset.add without its checks: one hash, not two
 
     def _writable(self, name: dns.name.Name) -> dict[tuple[int, int], dns.rdataset.Rdataset]:
         rdatasets = self.owners.get(name)
@@ -418,33 +435,135 @@ def _skip_name(wire: bytes, offset: int) -> int:
 def _answer_records(wire: bytes, offset: int, count: int) -> Iterator[tuple]:
     """
     The records of the answer section as (owner, type, class, TTL, rdata).
-    An owner written as a pointer to an owner already read is not parsed again.
+
+    Owner names are decompressed here, and a name met before in the message
+    (through a compression pointer, as most owners are) is not parsed
+    again; A and AAAA rdata, the bulk of big zones, are built directly.
     """
     names: dict[int, dns.name.Name] = {}
-    from_wire = dns.name.from_wire
     rdata_from_wire = dns.rdata.from_wire
+    fast = _FAST_RDATA
     unpack = _RR.unpack_from
     end = len(wire)
     for _ in range(count):
-        first = wire[offset]
-        if first >= 0xC0:
-            target = ((first & 0x3F) << 8) | wire[offset + 1]
-            name = names.get(target)
-            if name is None:
-                name, used = from_wire(wire, offset)
-            else:
-                used = 2
-        else:
-            name, used = from_wire(wire, offset)
-            names[offset] = name
-        offset += used
+        name, offset = _read_name(wire, offset, names)
         rdtype, rdclass, ttl, rdlength = unpack(wire, offset)
         offset += 10
         if offset + rdlength > end:
-            raise BadResponse("a record runs past the end of the message")
-        rdata = rdata_from_wire(rdclass, rdtype, wire, offset, rdlength)
+            raise BadTransfer("a record runs past the end of the message")
+        build = fast.get(rdtype) if rdclass == IN else None
+        if build is not None and rdlength == build[1]:
+            rdata = build[0](wire[offset : offset + rdlength])
+        else:
+            rdata = rdata_from_wire(rdclass, rdtype, wire, offset, rdlength)
         offset += rdlength
         yield name, rdtype, rdclass, ttl, rdata
+
+
+def _read_name(wire: bytes, offset: int, names: dict[int, dns.name.Name]) -> tuple[dns.name.Name, int]:
+    """
+    The name at C{offset}, and the offset after it.  C{names} maps offsets
+    of names already read to them: it is used to end a name at a pointer
+    to one of them, and the name read is added to it.
+    """
+    labels: list[bytes] = []
+    starts: list[int] = []  # where each label read from the wire starts
+    after = None
+    position = offset
+    for _ in range(128):
+        length = wire[position]
+        if length >= 0xC0:
+            if after is None:
+                after = position + 2
+            target = ((length & 0x3F) << 8) | wire[position + 1]
+            known = names.get(target)
+            if known is not None:
+                labels.extend(known.labels)
+                break
+            if target >= (starts[-1] if starts else position):
+                raise BadTransfer("a compression pointer does not point back")
+            position = target
+            continue
+        if length > 63:
+            raise BadTransfer(f"label type {length >> 6} is not supported")
+        starts.append(position)
+        if length == 0:
+            labels.append(b"")
+            if after is None:
+                after = position + 1
+            break
+        labels.append(wire[position + 1 : position + 1 + length])
+        position += length + 1
+    else:
+        raise BadTransfer("a name has too many labels")
+    if sum(len(label) + 1 for label in labels) > 255:
+        raise BadTransfer("a name is longer than 255 octets")
+    name = _name(tuple(labels))
+    # Each label read starts a suffix that later pointers may name.
+    for i, start in enumerate(starts):
+        if start not in names and i < len(labels) - 1:
+            names[start] = name if i == 0 else _name(tuple(labels[i:]))
+    names.setdefault(offset, name)
+    return name, after
+
+
+# -- building names and rdata without dnspython's generic parsers
+#
+# dnspython's Name and A/AAAA constructors validate what the wire format
+# already guarantees, and A/AAAA go through text; at a million records that
+# is most of a transfer's time.  These build the same immutable objects
+# directly (their slots set as dnspython's own __init__ would), and are
+# only used if, at import, they give objects equal in every way that
+# matters to dnspython's own; otherwise the generic paths are used.
+
+
+def _name_direct(labels: tuple[bytes, ...]) -> dns.name.Name:
+    name = object.__new__(dns.name.Name)
+    object.__setattr__(name, "labels", labels)
+    return name
+
+
+def _address_builder(cls, rdtype, family):
+    def build(data: bytes):
+        rdata = object.__new__(cls)
+        object.__setattr__(rdata, "rdclass", dns.rdataclass.IN)
+        object.__setattr__(rdata, "rdtype", rdtype)
+        object.__setattr__(rdata, "rdcomment", None)
+        object.__setattr__(rdata, "address", socket.inet_ntop(family, data))
+        return rdata
+
+    return build
+
+
+def _same(fast, slow) -> bool:
+    return (
+        type(fast) is type(slow)
+        and fast == slow
+        and hash(fast) == hash(slow)
+        and fast.to_text() == slow.to_text()
+        and fast.to_wire() == slow.to_wire()
+    )
+
+
+def _checked_fast_paths():
+    """The direct builders that agree with dnspython here, else the generic ones."""
+    import dns.rdtypes.IN.A
+    import dns.rdtypes.IN.AAAA
+
+    name = dns.name.from_text("Www.Example.com")
+    name_builder = _name_direct if _same(_name_direct(name.labels), name) else dns.name.Name
+    rdata = {}
+    for cls, rdtype, family, sample in (
+        (dns.rdtypes.IN.A.A, dns.rdatatype.A, socket.AF_INET, b"\xc0\x00\x02\x01"),
+        (dns.rdtypes.IN.AAAA.AAAA, dns.rdatatype.AAAA, socket.AF_INET6, b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01"),
+    ):
+        build = _address_builder(cls, rdtype, family)
+        if _same(build(sample), dns.rdata.from_wire(IN, rdtype, sample, 0, len(sample))):
+            rdata[rdtype] = (build, len(sample))
+    return name_builder, rdata
+
+
+_name, _FAST_RDATA = _checked_fast_paths()
 
 
 # -- the I/O shell
@@ -484,6 +603,13 @@ class MasterClient:
     queries (the GIL is handed back every few milliseconds); tests run
     them inline.  The L{Inbound} is used by one such call at a time, in
     the order of the messages.
+
+    With C{freeze}, what each message added is moved out of the garbage
+    collector's sight (L{gc.freeze}): a transfer's objects live as long as
+    the zone, and without this each full collection rescans them all, a
+    pause of the whole process that grew to 300 ms, every second or so,
+    during a 200,000-record transfer.  Young cyclic garbage is collected
+    first, so what is frozen is what is alive.
     """
 
     def __init__(
@@ -491,10 +617,12 @@ class MasterClient:
         requestor: Requestor,
         settings: Callable[[], TransferConfig] = TransferConfig,
         worker: Callable[..., defer.Deferred] = defer.maybeDeferred,
+        freeze: bool = False,
     ) -> None:
         self.requestor = requestor
         self.settings = settings  # read at each request, so a reload takes effect at once
         self.worker = worker
+        self.freeze = freeze
 
     @property
     def config(self) -> TransferConfig:
@@ -520,12 +648,27 @@ class MasterClient:
         d = self.requestor.stream(
             target,
             query.to_wire(),
-            lambda wire: self.worker(inbound.process, wire),
+            lambda wire: self.worker(self._process, inbound, wire),
             connect_timeout=config.connect_timeout,
             message_timeout=config.message_timeout,
             total_timeout=config.transfer_timeout,
         )
-        return d.addCallback(lambda _: self.worker(inbound.finish))
+        return d.addCallback(lambda _: self.worker(self._finish, inbound))
+
+    def _process(self, inbound: Inbound, wire: bytes) -> bool:
+        done = inbound.process(wire)
+        self._settle()
+        return done
+
+    def _finish(self, inbound: Inbound) -> TransferResult:
+        result = inbound.finish()
+        self._settle()
+        return result
+
+    def _settle(self) -> None:
+        if self.freeze:
+            gc.collect(1)
+            gc.freeze()
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:

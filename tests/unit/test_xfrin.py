@@ -12,6 +12,7 @@ import pytest
 
 from secdns.requestor import PeerRcode
 from secdns.xfrin import (
+    _FAST_RDATA,
     AXFR,
     IXFR,
     UP_TO_DATE,
@@ -21,6 +22,9 @@ from secdns.xfrin import (
     LimitExceeded,
     Limits,
     SerialNotNewer,
+    _answer_records,
+    _name,
+    _skip_name,
 )
 from secdns.zonedata import from_zone
 
@@ -342,3 +346,37 @@ def test_dnssec_records_carried_through():
     assert data.signature(ORIGIN, dns.rdatatype.NS) is not None
     assert data.signature(ORIGIN, dns.rdatatype.SOA) is not None
     assert data.rdataset(ORIGIN, dns.rdatatype.DNSKEY) is not None
+
+
+# -- the message parser
+
+
+def test_names_read_as_dnspython_reads_them():
+    """Owner names, compressed against owners, rdata names and the question, read back as dnspython reads them."""
+    owners = ["example.com.", "a.example.com.", "b.a.example.com.", "B.A.example.com.", "c.b.a.EXAMPLE.com.", "x.example.com."]
+    records = [soa(7)] + [f"{owner} 300 IN NS ns{i}.b.a.example.com." for i, owner in enumerate(owners)]
+    records += ["x.example.com. 300 IN A 192.0.2.1", "x.example.com. 300 IN AAAA 2001:db8::1", soa(7)]
+    wire = message(*records)
+    expected = dns.message.from_wire(wire, one_rr_per_rrset=True)
+    offset = _skip_name(wire, 12) + 4
+    parsed = list(_answer_records(wire, offset, len(expected.answer)))
+    assert [(name.to_text(), rdata) for name, _, _, _, rdata in parsed] == [
+        (rrset.name.to_text(), rrset[0]) for rrset in expected.answer
+    ]
+    for (name, *_), rrset in zip(parsed, expected.answer):
+        assert name == rrset.name and hash(name) == hash(rrset.name) and name.labels == rrset.name.labels
+
+
+def test_compression_pointer_loop_is_refused():
+    """A name whose compression pointer points forward or at itself is refused, not followed forever."""
+    header = b"\x00\x00\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00"
+    looping = header + b"\x01a\xc0\x0c" + b"\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\xc0\x00\x02\x01"
+    inbound = Inbound(ORIGIN, AXFR, None)
+    with pytest.raises(BadTransfer, match="does not point back"):
+        inbound.process(looping)
+
+
+def test_fast_paths_are_in_use():
+    """The direct name and A/AAAA builders agree with dnspython here, so they are used."""
+    assert _name is not dns.name.Name
+    assert set(_FAST_RDATA) == {dns.rdatatype.A, dns.rdatatype.AAAA}
