@@ -119,6 +119,32 @@ class TransferCollector:
         yield from (success, failure, expiration, last_success, last_failure, reason, state, master_up)
 
 
+class EgressCollector:
+    """Transfers served to downstreams and NOTIFYs sent to them, per primary zone."""
+
+    def __init__(self, transfers, notifier) -> None:
+        self._transfers = transfers
+        self._notifier = notifier
+
+    def collect(self) -> Iterator[Metric]:
+        served = CounterMetricFamily(
+            "secdns_zone_transfers_out", "Transfers (AXFR, IXFR) sent in full to downstreams.", labels=["zone"]
+        )
+        for zone, count in sorted(self._transfers.completed.items()):
+            served.add_metric([zone], count)
+        active = GaugeMetricFamily("secdns_transfers_out_active", "Transfers being sent now.")
+        active.add_metric([], self._transfers.active)
+        answered = CounterMetricFamily("secdns_notify_sent", "NOTIFYs answered by downstreams.", labels=["zone"])
+        for zone, count in sorted(self._notifier.sent.items()):
+            answered.add_metric([zone], count)
+        failed = CounterMetricFamily(
+            "secdns_notify_failed", "NOTIFYs refused by, or given up on, downstreams.", labels=["zone"]
+        )
+        for zone, count in sorted(self._notifier.failed.items()):
+            failed.add_metric([zone], count)
+        yield from (served, active, answered, failed)
+
+
 def registry_for(*collectors) -> CollectorRegistry:
     """A registry of our own (not the process-global one) holding C{collectors}."""
     registry = CollectorRegistry(auto_describe=False)

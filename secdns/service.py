@@ -35,7 +35,7 @@ from secdns.config import Config
 from secdns.errors import ConfigError
 from secdns.http import site
 from secdns.ingress import Ingress, NotifyHandler
-from secdns.metrics import TransferCollector, ZoneCollector, registry_for
+from secdns.metrics import EgressCollector, TransferCollector, ZoneCollector, registry_for
 from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.query import QueryHandler
 from secdns.egress import Egress
@@ -84,6 +84,7 @@ class SecdnsService(service.MultiService):
         self.registry = registry_for(
             ZoneCollector(lambda: self.handler.zonedb),
             TransferCollector(lambda: [] if self.ingress is None else self.ingress.statuses(), reactor.seconds),
+            EgressCollector(self.transfers, self.notifier),
         )
         self._previous_sighup = None
         self._add_listeners(config)
