@@ -1,0 +1,682 @@
+"""
+Query throughput of secdns against its peers, measured by dnsperf.
+
+In a temporary directory this writes one zone of 10,000 names (A, AAAA, MX,
+TXT, CNAMEs, a wildcard) and a dnsperf query file (hits, CNAMEs, no-data,
+wildcard and NXDOMAIN queries, some in mixed case), and serves that zone
+from secdns, stock Twisted Names, BIND, Knot and NSD on 127.0.0.1 high
+ports.  Every server is pinned to core 0 and dnsperf to core 1, so each
+server has one core.  A few answers of each server are checked first (a
+server that answers wrongly is not measured, but for the known gaps of
+Twisted Names, which are reported); then dnsperf runs once through the
+query file against each (warm-up), and then for a fixed time per
+concurrency setting, server after server, --repeat rounds, so that other
+load on the machine falls on all alike.  The table gives queries per second,
+average latency and the ratio of secdns to each peer (medians over rounds).
+
+    make bench
+    .venv/bin/python bench/query_bench.py --duration 5 --servers secdns,twisted
+    .venv/bin/python bench/query_bench.py --edns --do --repeat 3
+
+The query file repeats, as dnsperf replays it: after the first pass secdns
+answers from its memo of rendered answers.  Every daemon is started in the
+temporary directory and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import Daemon, free_port, secdns_env, twistd_argv  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
+ORIGIN = "bench.example"
+NAMES = 10_000
+QUERIES = 50_000
+SEED = 1035
+SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+ALL_SERVERS = ("secdns", "twisted", "bind", "knot", "nsd")
+SERVER_CORE = 0
+CLIENT_CORE = 1
+
+
+# -- the zone and the queries
+
+
+def host(i: int) -> str:
+    return f"h{i:05d}"
+
+
+def is_cname(i: int) -> bool:
+    return i % 20 == 19
+
+
+def address(i: int) -> str:
+    return f"10.{i // 65536}.{(i // 256) % 256}.{i % 256}"
+
+
+def address6(i: int) -> str:
+    return f"2001:db8::{i:x}"
+
+
+def zone_text() -> str:
+    """
+    The zone, in the subset of RFC 1035 syntax that every peer (Twisted
+    Names' C{BindAuthority} included) reads the same way: $ORIGIN, $TTL, one
+    record per line, explicit owners and class, unquoted TXT without spaces.
+    """
+    lines = [
+        f"$ORIGIN {ORIGIN}.",
+        "$TTL 3600",
+        f"@ IN SOA ns1.{ORIGIN}. hostmaster.{ORIGIN}. 2024010101 3600 600 86400 300",
+        f"@ IN NS ns1.{ORIGIN}.",
+        f"@ IN NS ns2.{ORIGIN}.",
+        "ns1 IN A 192.0.2.1",
+        "ns2 IN A 192.0.2.2",
+        "mail IN A 192.0.2.25",
+        "*.wild IN A 192.0.2.99",
+        "*.wild IN TXT wildcard",
+    ]
+    for i in range(NAMES):
+        name = host(i)
+        if is_cname(i):
+            lines.append(f"{name} IN CNAME {host(i - 1)}.{ORIGIN}.")
+            continue
+        lines.append(f"{name} IN A {address(i)}")
+        if i % 2 == 0:
+            lines.append(f"{name} IN AAAA {address6(i)}")
+        if i % 5 == 0:
+            lines.append(f"{name} IN MX 10 mail.{ORIGIN}.")
+        if i % 4 == 0:
+            lines.append(f"{name} IN TXT v=bench-{i}")
+    return "\n".join(lines) + "\n"
+
+
+def mixed_case(name: str, rng: random.Random) -> str:
+    return "".join(c.upper() if rng.random() < 0.5 else c for c in name)
+
+
+def queries(rng: random.Random) -> list[str]:
+    """The dnsperf query file's lines: C{name type}."""
+    plain = [i for i in range(NAMES) if not is_cname(i)]
+    cnames = [i for i in range(NAMES) if is_cname(i)]
+    kinds = [  # (weight, make a query)
+        (40, lambda: (f"{host(rng.choice(plain))}.{ORIGIN}", "A")),
+        (12, lambda: (f"{host(rng.randrange(0, NAMES - 1, 2))}.{ORIGIN}", "AAAA")),
+        (8, lambda: (f"{host(rng.randrange(0, NAMES, 5))}.{ORIGIN}", "MX")),
+        (8, lambda: (f"{host(rng.randrange(0, NAMES, 4))}.{ORIGIN}", "TXT")),
+        (10, lambda: (f"{host(rng.choice(cnames))}.{ORIGIN}", "A")),
+        (6, lambda: (f"{host(rng.randrange(1, NAMES - 2, 2))}.{ORIGIN}", "AAAA")),  # no data (odd, not CNAME)
+        (8, lambda: (f"w{rng.randrange(2000)}.wild.{ORIGIN}", "A")),
+        (8, lambda: (f"nx{rng.randrange(100_000)}.{ORIGIN}", "A")),
+    ]
+    weights = [w for w, _ in kinds]
+    makers = [m for _, m in kinds]
+    lines = []
+    for _ in range(QUERIES):
+        name, rdtype = rng.choices(makers, weights)[0]()
+        if rng.random() < 0.05:
+            name = mixed_case(name, rng)
+        lines.append(f"{name} {rdtype}")
+    return lines
+
+
+# -- what a correct server answers
+
+
+@dataclass
+class Check:
+    qname: str
+    rdtype: str
+    rcode: str
+    answer: set[tuple[str, str]]  # (type, rdata text) in the answer section
+    kind: str = "hit"
+
+
+def checks() -> list[Check]:
+    a = lambda i: {("A", address(i))}  # noqa: E731
+    return [
+        Check(f"{host(2)}.{ORIGIN}", "A", "NOERROR", a(2)),
+        Check(f"{host(4)}.{ORIGIN}".upper(), "AAAA", "NOERROR", {("AAAA", address6(4))}),
+        Check(f"{host(20)}.{ORIGIN}", "MX", "NOERROR", {("MX", f"10 mail.{ORIGIN}.")}),
+        Check(f"{host(8)}.{ORIGIN}", "TXT", "NOERROR", {("TXT", '"v=bench-8"')}),
+        Check(f"{host(39)}.{ORIGIN}", "A", "NOERROR", {("CNAME", f"{host(38)}.{ORIGIN}.")} | a(38), "cname"),
+        Check(f"{host(3)}.{ORIGIN}", "AAAA", "NOERROR", set(), "nodata"),
+        Check(f"nx1.{ORIGIN}", "A", "NXDOMAIN", set(), "nxdomain"),
+        Check(f"w7.wild.{ORIGIN}", "A", "NOERROR", {("A", "192.0.2.99")}, "wildcard"),
+    ]
+
+
+def check_answers(port: int, known_wrong: frozenset[str] = frozenset()) -> list[str]:
+    """What the server on C{port} answers wrongly, each as a line of text."""
+    problems = []
+    for check in checks():
+        for edns in (-1, 0):
+            query = dns.message.make_query(check.qname, check.rdtype, use_edns=edns)
+            try:
+                response = dns.query.udp(query, LOOPBACK, port=port, timeout=3)
+            except Exception as e:
+                problems.append(f"{check.qname} {check.rdtype}: {type(e).__name__} {e}")
+                continue
+            got_rcode = dns.rcode.to_text(response.rcode())
+            got = {
+                (dns.rdatatype.to_text(rrset.rdtype), rdata.to_text())
+                for rrset in response.answer
+                for rdata in rrset
+            }
+            question = response.question[0].name.to_text(omit_final_dot=True) if response.question else ""
+            wrong = []
+            if got_rcode != check.rcode:
+                wrong.append(f"rcode {got_rcode}, expected {check.rcode}")
+            if got != check.answer:
+                wrong.append(f"answer {sorted(got)}, expected {sorted(check.answer)}")
+            if not response.flags & dns.flags.AA:
+                wrong.append("AA not set")
+            if question != check.qname:
+                wrong.append(f"question {question!r}, expected the query's case {check.qname!r}")
+            if wrong:
+                if check.kind not in known_wrong:
+                    problems.append(f"{check.qname} {check.rdtype} (edns={edns}): " + "; ".join(wrong))
+    return problems
+
+
+# -- the servers
+
+
+@dataclass
+class Server:
+    name: str
+    label: str
+    argv: list[str]
+    port: int
+    env: dict | None = None
+    #: checks this server is known to fail, and why (reported, not fatal)
+    known_wrong: dict[str, str] = field(default_factory=dict)
+
+
+def which(command: str) -> str | None:
+    return shutil.which(command, path=os.pathsep.join([os.environ.get("PATH", ""), *SBIN]))
+
+
+def version(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def secdns_server(work: Path, zone: Path) -> Server:
+    port = free_port()
+    d = work / "secdns"
+    d.mkdir()
+    config = d / "secdns.toml"
+    config.write_text(
+        f"""
+[server]
+listen = ["{LOOPBACK}:{port}"]
+state_dir = "var"
+
+[[zone]]
+name = "{ORIGIN}"
+type = "primary"
+file = "{zone}"
+"""
+    )
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    label = f"secdns {commit.stdout.strip()}".strip()
+    return Server("secdns", label, twistd_argv(config), port, env=secdns_env())
+
+
+def twisted_server(work: Path, zone: Path) -> Server:
+    port = free_port()
+    argv = [
+        str(Path(sys.executable).with_name("twistd")),
+        "-n", "--pidfile=", "--logfile=-",
+        "dns", "--bindzone", str(zone), "--interface", LOOPBACK, "--port", str(port),
+    ]  # fmt: skip
+    import twisted
+
+    return Server(
+        "twisted",
+        f"Twisted Names {twisted.__version__}",
+        argv,
+        port,
+        known_wrong={
+            "wildcard": "no wildcard support, answers NXDOMAIN",
+            "cname": "does not follow a CNAME to its target in the zone",
+            "nodata": "AA clear",
+            "nxdomain": "AA clear",
+        },
+    )
+
+
+def bind_server(work: Path, zone: Path) -> Server | None:
+    named = which("named")
+    if named is None:
+        return None
+    port = free_port()
+    d = work / "bind"
+    d.mkdir()
+    conf = d / "named.conf"
+    conf.write_text(
+        f"""
+options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    managed-keys-directory "{d}";
+    listen-on port {port} {{ {LOOPBACK}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    allow-transfer {{ none; }};
+}};
+controls {{ }};
+zone "{ORIGIN}" {{ type primary; file "{zone}"; }};
+"""
+    )
+    label = "BIND " + version([named, "-v"]).split()[1].split("-")[0]
+    return Server("bind", label, [named, "-g", "-4", "-n", "1", "-c", str(conf)], port)
+
+
+def knot_server(work: Path, zone: Path) -> Server | None:
+    knotd = which("knotd")
+    if knotd is None:
+        return None
+    port = free_port()
+    d = work / "knot"
+    d.mkdir()
+    conf = d / "knot.conf"
+    conf.write_text(
+        f"""
+server:
+    rundir: "{d}"
+    listen: {LOOPBACK}@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: warning
+database:
+    storage: "{d}"
+template:
+  - id: default
+    storage: "{d}"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: {ORIGIN}
+    file: "{zone}"
+"""
+    )
+    label = "Knot DNS " + version([knotd, "-V"]).split()[-1]
+    return Server("knot", label, [knotd, "-c", str(conf)], port)
+
+
+def nsd_server(work: Path, zone: Path) -> Server | None:
+    nsd = which("nsd")
+    if nsd is None:
+        return None
+    port = free_port()
+    d = work / "nsd"
+    d.mkdir()
+    conf = d / "nsd.conf"
+    conf.write_text(
+        f"""
+server:
+    ip-address: {LOOPBACK}
+    port: {port}
+    do-ip6: no
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{d}"
+    database: ""
+    pidfile: "{d}/nsd.pid"
+    xfrdfile: "{d}/xfrd.state"
+    xfrdir: "{d}"
+    zonelistfile: "{d}/zone.list"
+    verbosity: 0
+    rrl-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: {ORIGIN}
+    zonefile: "{zone}"
+"""
+    )
+    label = "NSD " + version([nsd, "-v"]).split()[-1]
+    return Server("nsd", label, [nsd, "-d", "-c", str(conf)], port)
+
+
+MAKERS = {
+    "secdns": secdns_server,
+    "twisted": twisted_server,
+    "bind": bind_server,
+    "knot": knot_server,
+    "nsd": nsd_server,
+}
+
+
+def pinned(core: int | None, argv: list[str]) -> list[str]:
+    return argv if core is None else ["taskset", "-c", str(core), *argv]
+
+
+def wait_ready(daemon: Daemon, port: int, timeout: float) -> None:
+    """Wait until the server answers our zone's SOA authoritatively."""
+    deadline = time.monotonic() + timeout
+    query = dns.message.make_query(f"{ORIGIN}.", "SOA")
+    while time.monotonic() < deadline:
+        if not daemon.running():
+            raise RuntimeError(f"{daemon.argv[0]} exited early:\n{daemon.log()[-3000:]}")
+        try:
+            response = dns.query.udp(query, LOOPBACK, port=port, timeout=0.5)
+            if response.rcode() == dns.rcode.NOERROR and response.answer:
+                return
+        except (dns.exception.Timeout, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{daemon.argv} did not answer for {ORIGIN} within {timeout} s")
+
+
+# -- dnsperf
+
+
+@dataclass
+class Result:
+    qps: float
+    latency_ms: float
+    lost: str
+    rcodes: str
+    #: CPU time the server used per answered query, in microseconds
+    cpu_us: float | None = None
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu(session: int) -> float | None:
+    """
+    CPU seconds used so far by the processes of a session (a daemon and its
+    children, such as NSD's server processes; threads are counted in their
+    process), or L{None} where /proc cannot say.
+    """
+    total = 0
+    found = False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[3]) == session:  # field 6 of stat(5): session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / TICK if found else None
+
+
+def dnsperf(
+    port: int, queryfile: Path, args, outstanding: int, duration: float, runs: int | None = None, session: int | None = None
+) -> Result:
+    argv = [
+        "dnsperf", "-s", LOOPBACK, "-p", str(port), "-d", str(queryfile),
+        "-c", str(args.clients), "-q", str(outstanding), "-l", str(duration), "-t", "2",
+    ]  # fmt: skip
+    if runs is not None:
+        argv += ["-n", str(runs)]
+    if args.edns:
+        argv.append("-e")
+    if args.do:
+        argv.append("-D")
+    before = session_cpu(session) if session is not None else None
+    out = subprocess.run(
+        pinned(args.client_core, argv), capture_output=True, text=True, timeout=duration + 30
+    )
+    after = session_cpu(session) if session is not None else None
+    text = out.stdout + out.stderr
+    if out.returncode != 0:
+        raise RuntimeError(f"dnsperf failed ({out.returncode}):\n{text[-2000:]}")
+    qps = re.search(r"Queries per second:\s+([\d.]+)", text)
+    latency = re.search(r"Average Latency \(s\):\s+([\d.]+)", text)
+    lost = re.search(r"Queries lost:\s+(\d+ \([\d.]+%\))", text)
+    rcodes = re.search(r"Response codes:\s+(.*)", text)
+    completed = re.search(r"Queries completed:\s+(\d+)", text)
+    if not (qps and latency and completed):
+        raise RuntimeError(f"cannot read dnsperf's output:\n{text[-2000:]}")
+    cpu_us = None
+    if before is not None and after is not None and int(completed.group(1)):
+        cpu_us = (after - before) / int(completed.group(1)) * 1e6
+    return Result(
+        float(qps.group(1)),
+        float(latency.group(1)) * 1000,
+        lost.group(1) if lost else "?",
+        rcodes.group(1).strip() if rcodes else "?",
+        cpu_us,
+    )
+
+
+# -- the run
+
+
+def start(server: Server, work: Path, args) -> Daemon | str:
+    """Start a server in its own directory and check its answers; a string says why not."""
+    cwd = work / server.name
+    cwd.mkdir(exist_ok=True)
+    daemon = Daemon(pinned(args.server_core, server.argv), work / f"{server.name}.log", cwd=cwd, env=server.env)
+    try:
+        wait_ready(daemon, server.port, timeout=120)
+    except RuntimeError as e:
+        daemon.stop()
+        return f"did not start: {e}"
+    for what, why in server.known_wrong.items():
+        print(f"  {server.name}: known wrong answer, {what}: {why}")
+    problems = check_answers(server.port, frozenset(server.known_wrong))
+    for problem in problems:
+        print(f"  {server.name}: WRONG {problem}")
+    if problems and not args.no_check:
+        daemon.stop()
+        return "wrong answers (see above); not measured"
+    return daemon
+
+
+def measure(servers: dict[str, tuple[Server, Daemon]], queryfile: Path, args) -> dict[str, dict[int, list[Result]]]:
+    """
+    Warm each server up with one pass through the query file, then measure
+    each -q setting, server after server, C{args.repeat} times round, so
+    that other load on the machine falls on all servers alike.
+    """
+    results: dict[str, dict[int, list[Result]]] = {name: {q: [] for q in args.outstanding} for name in servers}
+    for name, (server, _) in servers.items():
+        warm = dnsperf(server.port, queryfile, args, max(args.outstanding), duration=30, runs=1)
+        print(f"  {name}: warmed up, {warm.rcodes}", flush=True)
+    for round in range(args.repeat):
+        for outstanding in args.outstanding:
+            for name, (server, daemon) in servers.items():
+                if not daemon.running():
+                    continue
+                result = dnsperf(server.port, queryfile, args, outstanding, args.duration, session=daemon.pid)
+                print(
+                    f"  {name}: -q {outstanding}: {result.qps:,.0f} q/s, {result.latency_ms:.3f} ms,"
+                    f" {fmt_cpu(result.cpu_us)} CPU us/query, lost {result.lost}, {result.rcodes}",
+                    flush=True,
+                )
+                results[name][outstanding].append(result)
+    return results
+
+
+def fmt_cpu(cpu_us: float | None) -> str:
+    return "?" if cpu_us is None else f"{cpu_us:.1f}"
+
+
+def median(results: list[Result]) -> Result:
+    return sorted(results, key=lambda r: r.qps)[len(results) // 2]
+
+
+def usable_cores() -> set[int]:
+    try:
+        return os.sched_getaffinity(0)
+    except AttributeError:
+        return set(range(os.cpu_count() or 1))
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), Linux {os.uname().release}, Python {sys.version.split()[0]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default=",".join(ALL_SERVERS), help="comma-separated, of: " + ", ".join(ALL_SERVERS))
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement (default 8)")
+    parser.add_argument("--outstanding", default="20,200", help="dnsperf -q settings, comma-separated (default 20,200)")
+    parser.add_argument("--clients", type=int, default=4, help="dnsperf -c (default 4)")
+    parser.add_argument("--repeat", type=int, default=1, help="measure this many rounds; the table shows medians (default 1)")
+    parser.add_argument("--edns", action="store_true", help="send EDNS (dnsperf -e)")
+    parser.add_argument("--do", action="store_true", help="set the DO bit (dnsperf -D, implies EDNS)")
+    parser.add_argument("--no-check", action="store_true", help="measure servers whose answers are wrong")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin servers and dnsperf to cores")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args(argv)
+    args.outstanding = [int(q) for q in args.outstanding.split(",")]
+    if args.repeat < 1 or args.duration <= 0:
+        parser.error("--repeat and --duration must be positive")
+    names = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = set(names) - set(ALL_SERVERS)
+    if unknown:
+        parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
+    if "secdns" not in names:
+        print("note: secdns is not in --servers, so there are no ratios")
+
+    if shutil.which("dnsperf") is None:
+        print("dnsperf is not installed (make peers installs it as root)", file=sys.stderr)
+        return 2
+    cores = usable_cores()
+    if args.no_pin or not {SERVER_CORE, CLIENT_CORE} <= cores or shutil.which("taskset") is None:
+        if not args.no_pin:
+            print(f"warning: cores {sorted(cores)} available; running unpinned", file=sys.stderr)
+        args.server_core = args.client_core = None
+    else:
+        args.server_core, args.client_core = SERVER_CORE, CLIENT_CORE
+
+    began = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="secdns-bench-"))
+    running: dict[str, tuple[Server, Daemon]] = {}
+    failures: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    try:
+        zone = work / f"{ORIGIN}.zone"
+        zone.write_text(zone_text())
+        queryfile = work / "queries.txt"
+        lines = queries(random.Random(SEED))
+        queryfile.write_text("\n".join(lines) + "\n")
+        print(f"{machine()}; load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"zone {ORIGIN}: {NAMES} names; {len(lines)} queries ({len(set(lines))} distinct);"
+            f" servers on core {args.server_core}, dnsperf on core {args.client_core};"
+            f" dnsperf -c {args.clients} -l {args.duration:g}"
+            f"{' -e' if args.edns else ''}{' -D' if args.do else ''}; in {work}",
+            flush=True,
+        )
+        for name in names:
+            server = MAKERS[name](work, zone)
+            if server is None:
+                failures[name] = "not installed"
+                labels[name] = name
+                continue
+            labels[name] = server.label
+            print(f"{server.label} on port {server.port}", flush=True)
+            started = start(server, work, args)
+            if isinstance(started, str):
+                failures[name] = started
+            else:
+                running[name] = (server, started)
+        results = measure(running, queryfile, args)
+        for name, (_, daemon) in running.items():
+            if not daemon.running():
+                failures[name] = f"exited during the run:\n{daemon.log()[-2000:]}"
+        print_table(names, labels, results, failures, args)
+        print(f"load average {os.getloadavg()[0]:.2f}; {time.monotonic() - began:.0f} s in all")
+        return 0 if not failures else 1
+    finally:
+        for _, daemon in running.values():
+            daemon.stop()
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def print_table(names, labels, results, failures, args) -> None:
+    """
+    Medians over the rounds.  Queries/s is what dnsperf measured; CPU
+    us/query is the server's CPU time per answered query, which other load
+    on the machine disturbs less (it is what queries/s would be the inverse
+    of if the server had its core to itself, and it is busy all the time).
+    """
+    print()
+    header = (
+        f"{'server':<22} {'-q':>4} {'queries/s':>10} {'avg latency':>12} {'secdns/this':>12}"
+        f" {'CPU us/query':>13} {'secdns/this':>12}"
+    )
+    if args.repeat > 1:
+        header += f"  {'queries/s, ' + str(args.repeat) + ' runs'}"
+    print(header)
+    print("-" * len(header))
+    ours = results.get("secdns")
+    for name in names:
+        if name in failures:
+            print(f"{labels[name]:<22} {failures[name].splitlines()[0]}")
+            continue
+        for outstanding, runs in results[name].items():
+            if not runs:
+                continue
+            result = median(runs)
+            cpu = sorted(r.cpu_us for r in runs if r.cpu_us is not None)
+            cpu_us = cpu[len(cpu) // 2] if cpu else None
+            ratio = cpu_ratio = ""
+            if ours and ours.get(outstanding):
+                ratio = f"{median(ours[outstanding]).qps / result.qps:.2f}x"
+                our_cpu = sorted(r.cpu_us for r in ours[outstanding] if r.cpu_us is not None)
+                if our_cpu and cpu_us:
+                    cpu_ratio = f"{cpu_us / our_cpu[len(our_cpu) // 2]:.2f}x"
+            line = (
+                f"{labels[name]:<22} {outstanding:>4} {result.qps:>10,.0f}"
+                f" {result.latency_ms:>9.3f} ms {ratio:>12} {fmt_cpu(cpu_us):>13} {cpu_ratio:>12}"
+            )
+            if args.repeat > 1:
+                line += f"  {min(r.qps for r in runs):,.0f}-{max(r.qps for r in runs):,.0f}"
+            print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
