@@ -17,9 +17,12 @@ average latency and the ratio of secdns to each peer (medians over rounds).
     make bench
     .venv/bin/python bench/query_bench.py --duration 5 --servers secdns,twisted
     .venv/bin/python bench/query_bench.py --edns --do --repeat 3
+    .venv/bin/python bench/query_bench.py --unique      # names never asked before
 
 The query file repeats, as dnsperf replays it: after the first pass secdns
-answers from its memo of rendered answers.  Every daemon is started in the
+answers from its memo of rendered answers.  --unique measures instead with
+names asked once each (under the wildcard, or not existing), which only
+the slow path can answer.  Every daemon is started in the
 temporary directory and stopped by its PID.
 """
 
@@ -53,6 +56,7 @@ LOOPBACK = "127.0.0.1"
 ORIGIN = "bench.example"
 NAMES = 10_000
 QUERIES = 50_000
+UNIQUE_QUERIES = 1_000_000
 SEED = 1035
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 ALL_SERVERS = ("secdns", "twisted", "bind", "knot", "nsd")
@@ -139,6 +143,15 @@ def queries(rng: random.Random) -> list[str]:
             name = mixed_case(name, rng)
         lines.append(f"{name} {rdtype}")
     return lines
+
+
+def unique_queries(count: int) -> list[str]:
+    """
+    Lines that never repeat (until dnsperf starts the file again): names
+    under the wildcard and names that do not exist, each asked once, so no
+    memo of answers can help.
+    """
+    return [f"u{i}.wild.{ORIGIN} A" if i % 2 else f"nx-u{i}.{ORIGIN} A" for i in range(count)]
 
 
 # -- what a correct server answers
@@ -502,11 +515,14 @@ def start(server: Server, work: Path, args) -> Daemon | str:
     return daemon
 
 
-def measure(servers: dict[str, tuple[Server, Daemon]], queryfile: Path, args) -> dict[str, dict[int, list[Result]]]:
+def measure(
+    servers: dict[str, tuple[Server, Daemon]], queryfile: Path, measured: Path, args
+) -> dict[str, dict[int, list[Result]]]:
     """
     Warm each server up with one pass through the query file, then measure
-    each -q setting, server after server, C{args.repeat} times round, so
-    that other load on the machine falls on all servers alike.
+    (with the C{measured} file) each -q setting, server after server,
+    C{args.repeat} times round, so that other load on the machine falls on
+    all servers alike.
     """
     results: dict[str, dict[int, list[Result]]] = {name: {q: [] for q in args.outstanding} for name in servers}
     for name, (server, _) in servers.items():
@@ -517,7 +533,7 @@ def measure(servers: dict[str, tuple[Server, Daemon]], queryfile: Path, args) ->
             for name, (server, daemon) in servers.items():
                 if not daemon.running():
                     continue
-                result = dnsperf(server.port, queryfile, args, outstanding, args.duration, session=daemon.pid)
+                result = dnsperf(server.port, measured, args, outstanding, args.duration, session=daemon.pid)
                 print(
                     f"  {name}: -q {outstanding}: {result.qps:,.0f} q/s, {result.latency_ms:.3f} ms,"
                     f" {fmt_cpu(result.cpu_us)} CPU us/query, lost {result.lost}, {result.rcodes}",
@@ -561,6 +577,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outstanding", default="20,200", help="dnsperf -q settings, comma-separated (default 20,200)")
     parser.add_argument("--clients", type=int, default=4, help="dnsperf -c (default 4)")
     parser.add_argument("--repeat", type=int, default=1, help="measure this many rounds; the table shows medians (default 1)")
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="measure with names asked once each (wildcard and NXDOMAIN): answers that no memo has",
+    )
     parser.add_argument("--edns", action="store_true", help="send EDNS (dnsperf -e)")
     parser.add_argument("--do", action="store_true", help="set the DO bit (dnsperf -D, implies EDNS)")
     parser.add_argument("--no-check", action="store_true", help="measure servers whose answers are wrong")
@@ -599,10 +620,15 @@ def main(argv: list[str] | None = None) -> int:
         queryfile = work / "queries.txt"
         lines = queries(random.Random(SEED))
         queryfile.write_text("\n".join(lines) + "\n")
+        measured = queryfile
+        if args.unique:
+            measured = work / "unique.txt"
+            measured.write_text("\n".join(unique_queries(UNIQUE_QUERIES)) + "\n")
         print(f"{machine()}; load average {os.getloadavg()[0]:.2f}")
         print(
             f"zone {ORIGIN}: {NAMES} names; {len(lines)} queries ({len(set(lines))} distinct);"
             f" servers on core {args.server_core}, dnsperf on core {args.client_core};"
+            f"{' measured with ' + str(UNIQUE_QUERIES) + ' names asked once each;' if args.unique else ''}"
             f" dnsperf -c {args.clients} -l {args.duration:g}"
             f"{' -e' if args.edns else ''}{' -D' if args.do else ''}; in {work}",
             flush=True,
@@ -620,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
                 failures[name] = started
             else:
                 running[name] = (server, started)
-        results = measure(running, queryfile, args)
+        results = measure(running, queryfile, measured, args)
         for name, (_, daemon) in running.items():
             if not daemon.running():
                 failures[name] = f"exited during the run:\n{daemon.log()[-2000:]}"
