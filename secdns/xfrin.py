@@ -41,9 +41,11 @@ master, through a L{secdns.requestor.Requestor}.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import socket
 import struct
+import threading
 from typing import Callable, Iterator
 
 import attrs
@@ -661,14 +663,39 @@ class MasterClient:
         return done
 
     def _finish(self, inbound: Inbound) -> TransferResult:
-        result = inbound.finish()
-        self._settle()
+        if not self.freeze:
+            return inbound.finish()
+        # Building the version makes an object or more per name: with the
+        # collector on, its full collections would rescan them as they come.
+        with _collector_held():
+            result = inbound.finish()
+            gc.freeze()
         return result
 
     def _settle(self) -> None:
         if self.freeze:
             gc.collect(1)
             gc.freeze()
+
+
+_held = 0
+_held_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_held():
+    """The garbage collector off meanwhile (in every thread: it is per process), then on again."""
+    global _held
+    with _held_lock:
+        _held += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _held -= 1
+            if _held == 0:
+                gc.enable()
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:
