@@ -158,6 +158,8 @@ class ZoneEvents:
         outcome.addBoth(self._done)
 
     def _failed(self, failure, event: Event) -> None:
+        if failure.check(defer.CancelledError) and self._stopped:
+            return  # stopped on purpose, mid-event
         log.failure("zone {zone}: {event} failed", failure, zone=self.label, event=event.name.lower())
 
     def _done(self, _) -> None:

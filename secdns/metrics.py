@@ -72,7 +72,9 @@ class TransferCollector:
             labels=["zone"],
         )
         expiration = GaugeMetricFamily(
-            "secdns_zone_expiration_hours", "Hours until the zone expires if no refresh succeeds.", labels=["zone"]
+            "secdns_zone_expiration_hours",
+            "Hours until the zone expires if no refresh succeeds (0: expired, or never transferred).",
+            labels=["zone"],
         )
         last_success = GaugeMetricFamily(
             "secdns_zone_transfer_last_success_timestamp_seconds",
@@ -104,8 +106,9 @@ class TransferCollector:
             zone = status.zone
             success.add_metric([zone], status.successes)
             failure.add_metric([zone], status.failures)
-            if status.expire_at is not None:
-                expiration.add_metric([zone], max(0.0, status.expire_at - now) / 3600)
+            # A zone never transferred serves nothing: as good as expired.
+            left = 0.0 if status.expire_at is None else max(0.0, status.expire_at - now)
+            expiration.add_metric([zone], left / 3600)
             if status.last_success is not None:
                 last_success.add_metric([zone], status.last_success)
             if status.last_failure is not None:

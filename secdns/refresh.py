@@ -221,9 +221,10 @@ class SecondaryZone:
 
     def stop(self) -> defer.Deferred:
         """Stop refreshing: no more events, and a transfer in flight is abandoned."""
+        stopped = self.events.stop()  # first, so that the cancelled refresh is not logged as failed
         if self._in_flight is not None:
             self._in_flight.cancel()
-        return self.events.stop()
+        return stopped
 
     def reconfigure(self, zone: Zone, clamps: TimersConfig, keyring: tsig.Keyring) -> None:
         """Take the zone and settings of a reloaded config; new masters are asked at once."""

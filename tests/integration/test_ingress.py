@@ -292,3 +292,18 @@ def test_signed_zone_served_as_the_primary_serves_it(kind, make, tmp_path):
         theirs = d.ask(name, rdtype, dnssec=True, port=d.primary.port)
         assert _sections(ours) == _sections(theirs), (kind, name, rdtype)
         assert ours.answer or ours.authority
+
+
+def test_zone_added_and_removed_by_sighup(make):
+    """A secondary zone added by SIGHUP is transferred at once; removed by SIGHUP, it is no longer answered."""
+    d = make("bind", zone_text(1)).start_primary()
+    d.config.write_text(secdns_config(d.port, d.http, [d.primary.port]).split("[[zone]]")[0])
+    d.secdns = Secdns(d.config, d.port).wait_ready()
+    assert d.ask("www.example.com").rcode() == dns.rcode.REFUSED
+    d.config.write_text(secdns_config(d.port, d.http, [d.primary.port]))
+    d.secdns.reload()
+    d.wait_serial(1)
+    d.config.write_text(secdns_config(d.port, d.http, [d.primary.port]).split("[[zone]]")[0])
+    d.secdns.reload()
+    wait_until(lambda: d.ask("www.example.com").rcode() == dns.rcode.REFUSED, 10, what="zone removed")
+    assert "no longer a secondary zone; its stored copy is forgotten" in d.secdns.log()

@@ -175,3 +175,22 @@ def test_unknown_event_is_an_error():
     events = ZoneEvents(Clock(), {Event.REFRESH: lambda: None})
     with pytest.raises(KeyError):
         events.schedule_now(Event.FLUSH)
+
+
+def test_stop_mid_event_logs_no_failure():
+    """A handler cancelled because the table stopped is not logged as a failure."""
+    from twisted.logger import globalLogPublisher
+
+    clock = Clock()
+    pending = defer.Deferred()
+    events = ZoneEvents(clock, {Event.REFRESH: lambda: pending})
+    events.schedule_now(Event.REFRESH)
+    clock.advance(0)
+    logged = []
+    globalLogPublisher.addObserver(logged.append)
+    try:
+        events.stop()
+        pending.cancel()
+    finally:
+        globalLogPublisher.removeObserver(logged.append)
+    assert [e for e in logged if e.get("log_failure") is not None] == []

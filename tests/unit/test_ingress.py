@@ -230,3 +230,12 @@ def test_transfer_metrics():
     assert 'secdns_zone_transfer_failure_total{zone="example.com"} 1.0' in text
     assert 'secdns_zone_master_up{master="192.0.2.1#53",zone="example.com"} 0.0' in text
     assert 'secdns_zone_transfer_last_failure_info{reason="192.0.2.1#53: no answer over UDP within 5 s",zone="example.com"} 1.0' in text
+
+
+def test_unloaded_zone_expiration_is_zero():
+    """A secondary zone never transferred reports 0 hours to expiry, so an alarm on it fires."""
+    appliance = Appliance(secondary_config())
+    appliance.master.down = True
+    appliance.reload(secondary_config(), secondary_config(dns.name.from_text("example.net")))
+    text = exposition(registry_for(TransferCollector(appliance.ingress.statuses, appliance.clock.seconds))).decode()
+    assert sample(text, 'secdns_zone_expiration_hours{zone="example.net"}') == 0
