@@ -181,9 +181,10 @@ class Inbound:
         self.serial: int | None = None
         self.working_serial: int | None = None  # IXFR: the serial the diffs have reached
         # AXFR: owner -> {(type, covers): rdataset}.  IXFR: the owners touched,
-        # over current.nodes, and the RRsets already copied (copy-on-write).
+        # over current.nodes, and the RRsets that are ours to change (copies,
+        # or new), by identity: the served version's are never changed.
         self.owners: dict[dns.name.Name, dict[tuple[int, int], dns.rdataset.Rdataset]] = {}
-        self.copied: set[int] = set()
+        self.ours: dict[int, dns.rdataset.Rdataset] = {}
         self._origin_labels = tuple(label.lower() for label in origin.labels)
 
     # -- messages in
@@ -339,10 +340,10 @@ class Inbound:
     def _copy(self, rdatasets, key) -> dns.rdataset.Rdataset | None:
         """The RRset at C{key}, copied first if it is still the served version's."""
         rds = rdatasets.get(key)
-        if rds is not None and id(rds) not in self.copied:
+        if rds is not None and id(rds) not in self.ours:
             rds = rds.copy()
             rdatasets[key] = rds
-            self.copied.add(id(rds))
+            self.ours[id(rds)] = rds
         return rds
 
     def _delete(self, name, rdtype, rdata) -> None:
@@ -364,7 +365,7 @@ class Inbound:
         rds = self._copy(rdatasets, (rdtype, covers))
         if rds is None:
             rds = rdatasets[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
-            self.copied.add(id(rds))
+            self.ours[id(rds)] = rds
         rds.add(rdata)
         rds.ttl = ttl  # the TTL the diff sets is the RRset's from now on
 
@@ -374,7 +375,7 @@ class Inbound:
         rds.add(rdata, ttl)
         rdatasets = self._writable(self.origin)
         rdatasets[(SOA, NONE)] = rds
-        self.copied.add(id(rds))
+        self.ours[id(rds)] = rds
 
     # -- the result
 
