@@ -12,7 +12,9 @@ Twisted Names, which are reported); then dnsperf runs once through the
 query file against each (warm-up), and then for a fixed time per
 concurrency setting, server after server, --repeat rounds, so that other
 load on the machine falls on all alike.  The table gives queries per second,
-average latency and the ratio of secdns to each peer (medians over rounds).
+average latency, the server's CPU time per answered query (which other load
+on the machine disturbs less than queries per second) and the ratios of
+secdns to each peer (medians over rounds).
 
     make bench
     .venv/bin/python bench/query_bench.py --duration 5 --servers secdns,twisted
