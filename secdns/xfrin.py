@@ -213,11 +213,8 @@ class Inbound:
         qdcount, ancount, _, _ = _COUNTS.unpack_from(wire, 4)
         if self.state == _DONE:
             raise BadTransfer("records after the final SOA")
-        offset = 12
         try:
-            for _ in range(qdcount):
-                offset = _skip_name(wire, offset) + 4
-            for record in _answer_records(wire, offset, ancount):
+            for record in _answer_records(wire, qdcount, ancount):
                 if self.state == _DONE:
                     raise BadTransfer("records after the final SOA")
                 self._record(*record)
@@ -424,20 +421,10 @@ class Inbound:
 # -- parsing
 
 
-def _skip_name(wire: bytes, offset: int) -> int:
-    for _ in range(128):
-        length = wire[offset]
-        if length == 0:
-            return offset + 1
-        if length >= 0xC0:
-            return offset + 2
-        offset += length + 1
-    raise IndexError("name too long")
-
-
-def _answer_records(wire: bytes, offset: int, count: int) -> Iterator[tuple]:
+def _answer_records(wire: bytes, qdcount: int, count: int) -> Iterator[tuple]:
     """
-    The records of the answer section as (owner, type, class, TTL, rdata).
+    The records of the answer section as (owner, type, class, TTL, rdata),
+    after the C{qdcount} questions.
 
     Owner names are decompressed here, and a name met before in the message
     (through a compression pointer, as most owners are) is not parsed
@@ -448,6 +435,9 @@ def _answer_records(wire: bytes, offset: int, count: int) -> Iterator[tuple]:
     fast = _FAST_RDATA
     unpack = _RR.unpack_from
     end = len(wire)
+    offset = 12
+    for _ in range(qdcount):
+        offset = _read_name(wire, offset, names)[1] + 4  # the zone's name: owners point to it
     for _ in range(count):
         name, offset = _read_name(wire, offset, names)
         rdtype, rdclass, ttl, rdlength = unpack(wire, offset)
