@@ -12,11 +12,10 @@ entry names is refused, as is an unsigned request where a key is named.
 from __future__ import annotations
 
 import enum
-import ipaddress
-
 import attrs
 import dns.name
 
+from secdns.addresses import canonical
 from secdns.config import SECONDARY, PeerConfig, ZoneConfig
 
 __all__ = ["Action", "Decision", "check"]
@@ -54,7 +53,7 @@ def check(zone: ZoneConfig, action: Action, address: str, key_name: dns.name.Nam
     else:
         peers = zone.external_downstreams
         role = "downstream"
-    matching = [peer for peer in peers if _same_address(peer.address, address)]
+    matching = [peer for peer in peers if canonical(peer.address) == canonical(address)]
     if not matching:
         return Decision(False, f"{address} is not an external {role} of the zone")
     for peer in matching:
@@ -66,16 +65,6 @@ def check(zone: ZoneConfig, action: Action, address: str, key_name: dns.name.Nam
 
 def _key_fits(peer: PeerConfig, key_name: dns.name.Name | None) -> bool:
     return peer.tsig_key is None or peer.tsig_key == key_name
-
-
-def _same_address(configured: str, address: str) -> bool:
-    try:
-        theirs = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(theirs, ipaddress.IPv6Address) and theirs.ipv4_mapped is not None:
-        theirs = theirs.ipv4_mapped
-    return ipaddress.ip_address(configured) == theirs
 
 
 def _key_text(key_name: dns.name.Name | None) -> str:

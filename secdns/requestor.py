@@ -44,6 +44,7 @@ from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 
 from secdns import tsig
+from secdns.addresses import canonical
 from secdns.errors import PeerError, SecdnsError
 
 __all__ = [
@@ -307,7 +308,7 @@ class _UDPMux(protocol.DatagramProtocol):
     def unused_id(self, wire: bytes, target: Target) -> bytes:
         """C{wire}, with another ID if a request to the same peer is using its own."""
         for _ in range(100):
-            key = (struct.unpack("!H", wire[:2])[0], _host(target.address), target.port)
+            key = (struct.unpack("!H", wire[:2])[0], canonical(target.address), target.port)
             if key not in self.pending:
                 return wire
             wire = secrets.token_bytes(2) + wire[2:]
@@ -316,7 +317,7 @@ class _UDPMux(protocol.DatagramProtocol):
     def datagramReceived(self, data: bytes, addr) -> None:
         if len(data) < 12:
             return
-        key = (struct.unpack("!H", data[:2])[0], _host(addr[0]), addr[1])
+        key = (struct.unpack("!H", data[:2])[0], canonical(addr[0]), addr[1])
         request = self.pending.get(key)
         if request is not None:
             request.received(data)
@@ -330,7 +331,7 @@ class _UDPRequest:
         self.signing = signing
         self.clock = clock
         self.mux = mux
-        self.key = (signing.query_id, _host(target.address), target.port)
+        self.key = (signing.query_id, canonical(target.address), target.port)
         self.deferred: defer.Deferred | None = None
         self.timer = None
 
@@ -368,17 +369,6 @@ class _UDPRequest:
                 d.errback(result)
             else:
                 d.callback(result)
-
-
-def _host(address: str) -> str:
-    """An address as it compares: IPv4-mapped IPv6 as IPv4, other forms normalised."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return str(ip)
 
 
 class _StreamFactory(protocol.ClientFactory):
