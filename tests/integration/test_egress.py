@@ -237,3 +237,26 @@ external_masters = [ {{ address = "127.0.0.1", port = {primary_port}, tsig_key =
     finally:
         secondary.stop()
         primary.stop()
+
+
+def test_hidden_primary(tmp_path):
+    """A hidden primary (apex NS names only the secondary) still answers, notifies and serves its downstream."""
+    port, knot_port = free_port(), free_port()
+    hidden = zone_text(1).replace("@ NS ns1", "@ NS ns.secondary.example.net.")
+    (tmp_path / "zone.db").write_text(hidden)
+    config = tmp_path / "secdns.toml"
+    config.write_text(secdns_config(port, [knot_port]))
+    secdns = Secdns(config, port).wait_ready()
+    knot = Knot(tmp_path, knot_port, keys=[KEY], zones=[PeerZone(ZONE, primaries=((LOOPBACK, port),), key=KEY.name)])
+    try:
+        knot.start()
+        knot.wait_for_zone(ZONE + ".", timeout=30, serial=1)
+        assert soa_serial(port, ZONE) == 1  # secdns answers it authoritatively
+        (tmp_path / "zone.db").write_text(zone_text(2, extra="new A 192.0.2.99\n").replace("@ NS ns1", "@ NS ns.secondary.example.net."))
+        secdns.reload()
+        knot.wait_for_zone(ZONE + ".", timeout=30, serial=2)
+        assert answers(knot.port, "new.example.org") == answers(secdns.port, "new.example.org")
+        assert answers(knot.port, ZONE)[1][2] == ["example.org. 300 IN NS ns.secondary.example.net."]
+    finally:
+        knot.stop()
+        secdns.stop()

@@ -214,3 +214,29 @@ def test_tcp_stream_pulled_by_transport():
         count += 1
     assert count > 1
     assert transport.producer is None
+
+
+def test_key_changed_mid_transfer():
+    """A transfer in flight when the keyring is replaced finishes with its key; the next request needs the new one."""
+    handler, _ = make_handler(make_zone(version(1, names=2000), key=True))
+    old = dns.tsig.Key(KEY.name, KEY.secret, KEY.algorithm)
+    query = dns.message.make_query(ORIGIN, "AXFR")
+    query.use_tsig(old)
+    wire = query.to_wire()
+    handler.clock = Clock()
+    handler.clock.advance(tsig.split_tsig(wire).record.time_signed)
+    stream = iter(handler.answer(wire, TCP))
+    first = next(stream)
+    renewed = tsig.Key(KEY.name, KEY.algorithm, b"n" * 32)
+    handler.keyring = tsig.Keyring({renewed.name: renewed})  # what a SIGHUP does
+    verifier = tsig.StreamVerifier(KEY, query.mac, 0)
+    for message in [first, *stream]:
+        verifier.verify(message, handler.clock.seconds())
+    verifier.finish()
+    again = dns.message.make_query(ORIGIN, "AXFR")
+    again.use_tsig(old)
+    refused = handler.answer(again.to_wire(), TCP)
+    assert tsig.split_tsig(refused).record.error == dns.rcode.BADSIG
+    fresh = dns.message.make_query(ORIGIN, "AXFR")
+    fresh.use_tsig(dns.tsig.Key(renewed.name, renewed.secret, renewed.algorithm))
+    assert not isinstance(handler.answer(fresh.to_wire(), TCP), bytes)
