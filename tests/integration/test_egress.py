@@ -131,44 +131,50 @@ def test_stranger_refused(deployment):
     wait_until(lambda: "refused to 127.0.0.2: 127.0.0.2 is not an external downstream" in secdns.log(), 5, what="log line")
 
 
+class Pair:
+    """secdns as primary, and one peer as its secondary, in a test's directory."""
+
+    def __init__(self, tmp_path: Path, peer_class, key: TsigKey = KEY, text: str = zone_text(1)) -> None:
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        self.zone_file = tmp_path / "zone.db"
+        self.zone_file.write_text(text)
+        self.config = tmp_path / "secdns.toml"
+        self.peer = peer_class(tmp_path, free_port(), keys=[key], zones=[PeerZone(ZONE, primaries=((LOOPBACK, self.port),), key=key.name)])
+        self.config.write_text(secdns_config(self.port, [self.peer.port]))
+        self.secdns = Secdns(self.config, self.port).wait_ready()
+
+    def restart_secdns(self) -> None:
+        self.secdns.stop()
+        self.secdns = Secdns(self.config, self.port).wait_ready()
+
+    def __enter__(self) -> "Pair":
+        self.peer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.peer.stop()
+        self.secdns.stop()
+
+
 def test_wrong_key_refused(tmp_path):
     """A downstream signing with the wrong secret gets no zone: its requests fail TSIG (BADSIG)."""
-    port, bind_port = free_port(), free_port()
-    (tmp_path / "zone.db").write_text(zone_text(1))
-    config = tmp_path / "secdns.toml"
-    config.write_text(secdns_config(port, [bind_port]))
-    secdns = Secdns(config, port).wait_ready()
-    bind = Bind(tmp_path, bind_port, keys=[WRONG], zones=[PeerZone(ZONE, primaries=((LOOPBACK, port),), key=WRONG.name)])
-    try:
-        bind.start()
-        wait_until(lambda: "TSIG BADSIG from 127.0.0.1" in secdns.log(), 20, what="BADSIG in the log")
-        assert bind.serial(ZONE + ".") is None
-        assert "AXFR of example.org serial 1 to 127.0.0.1 started" not in secdns.log()
-    finally:
-        bind.stop()
-        secdns.stop()
+    with Pair(tmp_path, Bind, key=WRONG) as pair:
+        wait_until(lambda: "TSIG BADSIG from 127.0.0.1" in pair.secdns.log(), 20, what="BADSIG in the log")
+        assert pair.peer.serial(ZONE + ".") is None
+        assert "AXFR of example.org serial 1 to 127.0.0.1 started" not in pair.secdns.log()
 
 
 def test_ixfr_across_restart(tmp_path):
     """Restarted between two edits, secdns still answers the next IXFR from its stored journal."""
-    port, knot_port = free_port(), free_port()
-    (tmp_path / "zone.db").write_text(zone_text(1))
-    config = tmp_path / "secdns.toml"
-    config.write_text(secdns_config(port, [knot_port]))
-    secdns = Secdns(config, port).wait_ready()
-    knot = Knot(tmp_path, knot_port, keys=[KEY], zones=[PeerZone(ZONE, primaries=((LOOPBACK, port),), key=KEY.name)])
-    try:
-        knot.start()
-        knot.wait_for_zone(ZONE + ".", timeout=30, serial=1)
-        secdns.stop()
-        (tmp_path / "zone.db").write_text(zone_text(2, extra="after A 192.0.2.77\n"))
-        secdns = Secdns(config, port).wait_ready()
-        knot.wait_for_zone(ZONE + ".", timeout=30, serial=2)
-        assert answers(knot.port, "after.example.org") == answers(secdns.port, "after.example.org")
-        wait_until(lambda: "IXFR of example.org serial 2 to 127.0.0.1 finished" in secdns.log(), 10, what="IXFR")
-    finally:
-        knot.stop()
-        secdns.stop()
+    with Pair(tmp_path, Knot) as pair:
+        pair.peer.wait_for_zone(ZONE + ".", timeout=30, serial=1)
+        pair.secdns.stop()
+        pair.zone_file.write_text(zone_text(2, extra="after A 192.0.2.77\n"))
+        pair.restart_secdns()
+        pair.peer.wait_for_zone(ZONE + ".", timeout=30, serial=2)
+        assert answers(pair.peer.port, "after.example.org") == answers(pair.port, "after.example.org")
+        wait_until(lambda: "IXFR of example.org serial 2 to 127.0.0.1 finished" in pair.secdns.log(), 10, what="IXFR")
 
 
 def test_100k_records_to_bind_and_knot(tmp_path):
@@ -241,22 +247,12 @@ external_masters = [ {{ address = "127.0.0.1", port = {primary_port}, tsig_key =
 
 def test_hidden_primary(tmp_path):
     """A hidden primary (apex NS names only the secondary) still answers, notifies and serves its downstream."""
-    port, knot_port = free_port(), free_port()
-    hidden = zone_text(1).replace("@ NS ns1", "@ NS ns.secondary.example.net.")
-    (tmp_path / "zone.db").write_text(hidden)
-    config = tmp_path / "secdns.toml"
-    config.write_text(secdns_config(port, [knot_port]))
-    secdns = Secdns(config, port).wait_ready()
-    knot = Knot(tmp_path, knot_port, keys=[KEY], zones=[PeerZone(ZONE, primaries=((LOOPBACK, port),), key=KEY.name)])
-    try:
-        knot.start()
-        knot.wait_for_zone(ZONE + ".", timeout=30, serial=1)
-        assert soa_serial(port, ZONE) == 1  # secdns answers it authoritatively
-        (tmp_path / "zone.db").write_text(zone_text(2, extra="new A 192.0.2.99\n").replace("@ NS ns1", "@ NS ns.secondary.example.net."))
-        secdns.reload()
-        knot.wait_for_zone(ZONE + ".", timeout=30, serial=2)
-        assert answers(knot.port, "new.example.org") == answers(secdns.port, "new.example.org")
-        assert answers(knot.port, ZONE)[1][2] == ["example.org. 300 IN NS ns.secondary.example.net."]
-    finally:
-        knot.stop()
-        secdns.stop()
+    hide = lambda text: text.replace("@ NS ns1", "@ NS ns.secondary.example.net.")  # noqa: E731
+    with Pair(tmp_path, Knot, text=hide(zone_text(1))) as pair:
+        pair.peer.wait_for_zone(ZONE + ".", timeout=30, serial=1)
+        assert soa_serial(pair.port, ZONE) == 1  # secdns answers it authoritatively
+        pair.zone_file.write_text(hide(zone_text(2, extra="new A 192.0.2.99\n")))
+        pair.secdns.reload()
+        pair.peer.wait_for_zone(ZONE + ".", timeout=30, serial=2)
+        assert answers(pair.peer.port, "new.example.org") == answers(pair.port, "new.example.org")
+        assert answers(pair.peer.port, ZONE)[1][2] == ["example.org. 300 IN NS ns.secondary.example.net."]
