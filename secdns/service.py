@@ -199,6 +199,7 @@ class SecdnsService(service.MultiService):
         changes = config_module.diff(self.config, new)
         self.handler.keyring = Keyring.from_config(new.tsig_keys)
         self.handler.zonedb = zonedb  # the one assignment that switches queries over
+        self._apply_limits(new)
         self.config = new
         for name in changes.removed:
             self.notifier.forget(name)
@@ -246,9 +247,19 @@ class SecdnsService(service.MultiService):
                 announce.append(zone)
         return announce
 
+    def _apply_limits(self, new: Config) -> None:
+        """The [server] settings a reload takes at once."""
+        server = new.server
+        if self.handler.max_udp_size != server.max_udp_size:
+            self.handler.max_udp_size = server.max_udp_size
+        self.transfers.max_transfers = server.transfers_out
+        if self.egress is not None:
+            self.egress.journal_entries = server.journal_entries
+            self.egress.journal_bytes = server.journal_bytes
+
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config
-        for key in ("listen", "max_udp_size", "tcp_idle_timeout", "state_dir"):
+        for key in ("listen", "tcp_idle_timeout", "state_dir"):
             if getattr(old.server, key) != getattr(new.server, key):
                 log.warn("server.{key} changed; it takes effect at the next restart", key=key)
         if old.http != new.http:

@@ -1,0 +1,31 @@
+"""The service tree in-process: what a reload changes at once."""
+
+from __future__ import annotations
+
+from twisted.internet.testing import MemoryReactorClock
+
+from secdns import config as config_module
+from secdns.service import SecdnsService
+from secdns.zoneload import initial_zonedb
+
+ZONE = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n"
+
+
+def write_config(path, extra: str = "") -> None:
+    path.write_text(
+        f'[server]\nlisten = ["127.0.0.1:5399"]\nstate_dir = "var"\n{extra}\n'
+        '[[zone]]\nname = "example.org"\ntype = "primary"\nfile = "zone.db"\n'
+    )
+
+
+def test_reload_applies_server_limits(tmp_path):
+    """A reload takes new max_udp_size and transfers_out at once, without a restart."""
+    (tmp_path / "zone.db").write_text(ZONE)
+    path = tmp_path / "secdns.toml"
+    write_config(path)
+    config = config_module.load(str(path))
+    service = SecdnsService(config, initial_zonedb(config), MemoryReactorClock(), handle_signals=False)
+    write_config(path, "max_udp_size = 1400\ntransfers_out = 3")
+    assert service.reload()
+    assert service.handler.max_udp_size == 1400
+    assert service.transfers.max_transfers == 3
