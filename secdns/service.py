@@ -18,6 +18,7 @@ and are answered from the new map.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 
@@ -44,7 +45,7 @@ from secdns.requestor import Requestor
 from secdns.storage import Store
 from secdns.tsig import Keyring
 from secdns.xfrin import MasterClient
-from secdns.xfrout import TransferServer
+from secdns.xfrout import TransferServer, keep_transfer_blocks, transfer_blocks
 from secdns.zonedb import ZoneDB
 from secdns.zoneload import reloaded_zonedb
 
@@ -142,9 +143,11 @@ class SecdnsService(service.MultiService):
         for zone in self.zonedb:
             if zone.is_primary:
                 self.egress.record(zone, None)
+        _settle_heap()
         super().startService()
         for zone in self.zonedb:
             if zone.is_primary:
+                self._prepare_transfers(zone)
                 self.notifier.notify(zone)  # on start, as BIND does
         client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread, freeze=True)
         self.ingress = Ingress(self.store, self.reactor, client, self._in_thread)
@@ -206,7 +209,9 @@ class SecdnsService(service.MultiService):
         if self.ingress is not None:
             self.ingress.sync(zonedb, new)
         for zone in announce:
+            self._prepare_transfers(zone)
             self.notifier.notify(zone)
+        _settle_heap()
         log.info(
             "reloaded {source}: {count} zones ({added} added, {removed} removed, {changed} reconfigured)",
             source=new.source,
@@ -220,6 +225,15 @@ class SecdnsService(service.MultiService):
     def _in_thread(self, f, *args):
         """Run pure work (parsing a transfer, building a version) in the reactor's thread pool."""
         return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args)
+
+    def _prepare_transfers(self, zone) -> None:
+        """Render a primary zone's new version for transfers in a worker thread, before a downstream asks."""
+        if not zone.config.external_downstreams or zone.data is None:
+            return
+        data = zone.data
+        d = self._in_thread(transfer_blocks, data)
+        d.addCallback(lambda blocks: keep_transfer_blocks(data, blocks))
+        d.addErrback(lambda failure: log.failure("rendering {zone} for transfers", failure, zone=zone.label))
 
     def _secondary(self, name):
         return None if self.ingress is None else self.ingress.get(name)
@@ -264,3 +278,13 @@ class SecdnsService(service.MultiService):
                 log.warn("server.{key} changed; it takes effect at the next restart", key=key)
         if old.http != new.http:
             log.warn("http.listen changed; it takes effect at the next restart")
+
+
+def _settle_heap() -> None:
+    """
+    Move what the zones hold out of the garbage collector's sight: they live
+    until replaced, and each full collection would otherwise rescan every
+    record, a pause of the whole process that grows with the zones.
+    """
+    gc.collect()
+    gc.freeze()

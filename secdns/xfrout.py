@@ -38,7 +38,7 @@ from secdns.serial import serial_gt
 from secdns.zone import Zone
 from secdns.zonedata import ZoneData
 
-__all__ = ["TransferServer", "MAX_MESSAGE"]
+__all__ = ["TransferServer", "MAX_MESSAGE", "transfer_blocks", "keep_transfer_blocks"]
 
 log = Logger()
 
@@ -209,17 +209,50 @@ def _wire(origin: dns.name.Name, rrsets: Iterable[RRsetRef]) -> Iterator[Chunk]:
                 yield record, 1
 
 
+#: Octets of wire RRs per block of a version's kept wire form: a few
+#: thousand objects for a million records, where one per RRset cost ~100 MB.
+BLOCK = 8192
+
+
+def _blocks(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+    """Chunks joined into blocks of about L{BLOCK} octets."""
+    parts: list[bytes] = []
+    size = count = 0
+    for chunk, n in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        count += n
+        if size >= BLOCK:
+            yield b"".join(parts), count
+            parts, size, count = [], 0, 0
+    if parts:
+        yield b"".join(parts), count
+
+
+def transfer_blocks(data: ZoneData) -> list[Chunk]:
+    """
+    A version's AXFR in wire form, in blocks: pure, so it may run in a
+    worker thread when a version is made, before any downstream asks.
+    """
+    return list(_blocks(_wire(data.origin, _axfr_rrsets(data))))
+
+
+def keep_transfer_blocks(data: ZoneData, blocks: list[Chunk]) -> None:
+    """Keep C{blocks} as C{data}'s wire form, unless a transfer kept it first."""
+    if not data.transfer_wire:
+        data.transfer_wire.extend(blocks)
+
+
 def _zone_wire(data: ZoneData) -> Iterator[Chunk]:
-    """The version's AXFR in wire form: from its memo, or made (and memoised) now."""
+    """The version's AXFR in wire form: as kept, or made now (and kept)."""
     if data.transfer_wire:
         yield from data.transfer_wire
         return
     made = []
-    for chunk in _wire(data.origin, _axfr_rrsets(data)):
-        made.append(chunk)
-        yield chunk
-    if not data.transfer_wire:
-        data.transfer_wire.extend(made)
+    for block in _blocks(_wire(data.origin, _axfr_rrsets(data))):
+        made.append(block)
+        yield block
+    keep_transfer_blocks(data, made)
 
 
 def _render(message, q: Question, chunks: Iterable[Chunk], limit: int) -> Iterator[bytes]:
