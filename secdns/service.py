@@ -143,11 +143,13 @@ class SecdnsService(service.MultiService):
         for zone in self.zonedb:
             if zone.is_primary:
                 self.egress.record(zone, None)
+        for zone in self.zonedb:
+            if zone.is_primary:
+                self._prepare_transfers(zone)
         _settle_heap()
         super().startService()
         for zone in self.zonedb:
             if zone.is_primary:
-                self._prepare_transfers(zone)
                 self.notifier.notify(zone)  # on start, as BIND does
         client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread, freeze=True)
         self.ingress = Ingress(self.store, self.reactor, client, self._in_thread)
@@ -209,7 +211,6 @@ class SecdnsService(service.MultiService):
         if self.ingress is not None:
             self.ingress.sync(zonedb, new)
         for zone in announce:
-            self._prepare_transfers(zone)
             self.notifier.notify(zone)
         _settle_heap()
         log.info(
@@ -226,14 +227,14 @@ class SecdnsService(service.MultiService):
         """Run pure work (parsing a transfer, building a version) in the reactor's thread pool."""
         return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args)
 
-    def _prepare_transfers(self, zone) -> None:
-        """Render a primary zone's new version for transfers in a worker thread, before a downstream asks."""
-        if not zone.config.external_downstreams or zone.data is None:
-            return
-        data = zone.data
-        d = self._in_thread(transfer_blocks, data)
-        d.addCallback(lambda blocks: keep_transfer_blocks(data, blocks))
-        d.addErrback(lambda failure: log.failure("rendering {zone} for transfers", failure, zone=zone.label))
+    @staticmethod
+    def _prepare_transfers(zone) -> None:
+        """
+        Render a primary zone's new version for transfers now, with the
+        loading: its downstreams ask for it as soon as they are notified.
+        """
+        if zone.config.external_downstreams and zone.data is not None:
+            keep_transfer_blocks(zone.data, transfer_blocks(zone.data))
 
     def _secondary(self, name):
         return None if self.ingress is None else self.ingress.get(name)
@@ -256,6 +257,7 @@ class SecdnsService(service.MultiService):
             if previous is not zone.data:
                 if self.egress is not None:
                     self.egress.record(zone, previous)
+                self._prepare_transfers(zone)
                 announce.append(zone)
             elif old.config.external_downstreams != zone.config.external_downstreams:
                 announce.append(zone)
