@@ -75,7 +75,9 @@ class SecdnsService(service.MultiService):
         )
         self.store: Store | None = None  # opened in startService, as the user we run as
         self.egress: Egress | None = None
-        self.transfers = TransferServer(self._journal_of, max_transfers=config.server.transfers_out)
+        self.transfers = TransferServer(
+            self._journal_of, max_transfers=config.server.transfers_out, max_udp_size=config.server.max_udp_size
+        )
         self.requestor = Requestor(reactor, config.server.transfer_source)
         self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
         self.handler.handlers[dns.rdatatype.AXFR] = self.transfers
@@ -269,6 +271,7 @@ class SecdnsService(service.MultiService):
         if self.handler.max_udp_size != server.max_udp_size:
             self.handler.max_udp_size = server.max_udp_size
         self.transfers.max_transfers = server.transfers_out
+        self.transfers.max_udp_size = server.max_udp_size
         if self.egress is not None:
             self.egress.journal_entries = server.journal_entries
             self.egress.journal_bytes = server.journal_bytes

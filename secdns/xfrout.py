@@ -25,8 +25,8 @@ import attrs
 import dns.exception
 import dns.flags
 import dns.message
-import dns.rcode
 import dns.name
+import dns.rcode
 import dns.rdatatype
 from twisted.logger import Logger
 
@@ -57,12 +57,14 @@ class TransferServer:
 
     @ivar journal: the zone's journal, oldest changeset first.
     @ivar max_transfers: transfers out at once; more are refused.
+    @ivar max_udp_size: the largest IXFR response over UDP, whatever EDNS asks.
     @ivar active: transfers in progress now.
     @ivar completed: transfers sent in full, per zone label.
     """
 
     journal: Callable[[Zone], list[Changeset]]
     max_transfers: int = 10
+    max_udp_size: int = 1232
     active: int = 0
     completed: dict[str, int] = attrs.Factory(dict)
 
@@ -117,7 +119,7 @@ class TransferServer:
             style = "IXFR"
         if request.tcp:
             return self._stream(message, request, zone, data, q, reserve, style, chunks)
-        limit = _udp_limit(message) - reserve
+        limit = self._udp_limit(message) - reserve
         messages = _render_all(message, q, chunks, limit, single=True)
         if messages is None:  # does not fit: our SOA tells the client to use TCP
             return _render_all(message, q, soa_only, limit)[0]
@@ -149,6 +151,9 @@ class TransferServer:
                 outcome="finished" if finished else "cut short", messages=sent,
             )
 
+    def _udp_limit(self, message: dns.message.Message) -> int:
+        return 512 if message.edns < 0 else max(512, min(message.payload, self.max_udp_size))
+
     def _error(self, message, q: Question, rcode: int) -> bytes:
         return render_error(message.id, message.flags, q, rcode)
 
@@ -159,10 +164,6 @@ def _client_serial(message: dns.message.Message, zone: Zone) -> int | None:
         if rrset.rdtype == SOA and rrset.name == zone.name and len(rrset):
             return rrset[0].serial
     return None
-
-
-def _udp_limit(message: dns.message.Message) -> int:
-    return 512 if message.edns < 0 else max(512, min(message.payload, 1232))
 
 
 def _axfr_rrsets(data: ZoneData) -> Iterator[RRsetRef]:
@@ -183,7 +184,8 @@ def _ixfr_rrsets(ours: RRsetRef, changes: Changeset) -> Iterator[RRsetRef]:
 # dnspython's renderer: owner names are written relative to the question's
 # name (the zone apex, at offset 12 of every message, so a pointer to it is
 # valid in each), rdata uncompressed.  A zone version's wire form is kept
-# with it after the first transfer, so the next ones only join bytes.
+# with it (made when a primary zone is loaded, or by the first transfer),
+# so transfers only join bytes.
 
 _RR = struct.Struct("!HHIH")
 _HEADER = struct.Struct("!HHHHHH")
