@@ -148,6 +148,20 @@ class EgressCollector:
         yield from (served, active, answered, failed)
 
 
+class ServerCollector:
+    """What the server as a whole lost: UDP responses the socket would not take."""
+
+    def __init__(self, lost: Callable[[], int]) -> None:
+        self._lost = lost
+
+    def collect(self) -> Iterator[Metric]:
+        lost = CounterMetricFamily(
+            "secdns_udp_responses_lost", "UDP responses dropped because the socket's buffer was full."
+        )
+        lost.add_metric([], self._lost())
+        yield lost
+
+
 def registry_for(*collectors) -> CollectorRegistry:
     """A registry of our own (not the process-global one) holding C{collectors}."""
     registry = CollectorRegistry(auto_describe=False)

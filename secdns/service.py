@@ -36,7 +36,7 @@ from secdns.config import Config
 from secdns.errors import ConfigError
 from secdns.http import site
 from secdns.ingress import Ingress, NotifyHandler
-from secdns.metrics import EgressCollector, TransferCollector, ZoneCollector, registry_for
+from secdns.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
 from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.query import QueryHandler
 from secdns.egress import Egress
@@ -88,8 +88,10 @@ class SecdnsService(service.MultiService):
             ZoneCollector(lambda: self.handler.zonedb),
             TransferCollector(lambda: [] if self.ingress is None else self.ingress.statuses(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
+            ServerCollector(lambda: sum(p.lost for p in self.datagram_protocols)),
         )
         self._previous_sighup = None
+        self.datagram_protocols: list[DNSDatagramProtocol] = []
         self._add_listeners(config)
 
     @property
@@ -100,6 +102,7 @@ class SecdnsService(service.MultiService):
         streams = DNSStreamFactory(self.handler, config.server.tcp_idle_timeout, self.reactor)
         for endpoint in config.server.listen:
             datagrams = DNSDatagramProtocol(self.handler)  # a protocol has one transport
+            self.datagram_protocols.append(datagrams)
             udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
             tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
             udp.setName(f"server.listen {endpoint} (UDP)")

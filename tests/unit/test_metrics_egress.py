@@ -22,3 +22,11 @@ def test_egress_metrics_exposed():
     assert "secdns_transfers_out_active 1.0" in text
     assert 'secdns_notify_sent_total{zone="example.org"} 2.0' in text
     assert 'secdns_notify_failed_total{zone="example.net"} 1.0' in text
+
+
+def test_udp_lost_exposed():
+    """UDP responses the socket would not take are counted."""
+    from secdns.metrics import ServerCollector
+
+    text = exposition(registry_for(ServerCollector(lambda: 7))).decode()
+    assert "secdns_udp_responses_lost_total 7.0" in text
