@@ -123,12 +123,14 @@ def resolve(data: ZoneData, qname: dns.name.Name, qtype: int, dnssec: bool = Fal
     """
     step = _Step(data, dnssec and data.signed, qtype)
     answer: list[RRsetRef] = []
-    seen = {qname}
+    seen = None  # made for the first link followed: hashing a Name is slow
     name = qname
     for _ in range(MAX_CHAIN + 1):
         follow = step.one(name, answer)
         if follow is None or not follow.is_subdomain(data.origin):
             break
+        if seen is None:
+            seen = {qname}
         if follow in seen:
             step.rcode = dns.rcode.SERVFAIL  # a loop: no answer exists
             break
@@ -189,7 +191,7 @@ class _Step:
         closest = _closest_encloser(data, name)
         wildcard = dns.name.Name((WILDCARD,) + closest.labels)
         source = data.nodes.get(wildcard)
-        if source is not None and closest not in data.cuts:
+        if source is not None and not (data.cuts and closest in data.cuts):
             follow = self.at_node(name, wildcard, source, qtype, answer)
             if self.dnssec:
                 self.prove_wildcard(name, closest, wildcard)
@@ -208,16 +210,21 @@ class _Step:
         parent has one, RFC 4035 sections 2.3 and 3.1.4.1).
         """
         data = self.data
-        if not data.cuts and not data.dnames:
+        cuts, dnames = data.cut_keys, data.dname_keys
+        if not cuts and not dnames:
             return None
-        depth = len(name.labels) - len(data.origin.labels)
+        labels = name.labels
+        keys = _key(name)
+        depth = len(labels) - len(data.origin.labels)
         for extra in range(0, depth + 1):
-            ancestor = dns.name.Name(name.labels[depth - extra :])
+            key = keys[depth - extra :]
             at_name = extra == depth
-            if extra and ancestor in data.cuts and not (at_name and self.parent_side(ancestor, qtype)):
-                return ancestor, NS
-            if not at_name and ancestor in data.dnames:
-                return ancestor, DNAME
+            if extra and key in cuts:
+                ancestor = dns.name.Name(labels[depth - extra :])
+                if not (at_name and self.parent_side(ancestor, qtype)):
+                    return ancestor, NS
+            if not at_name and key in dnames:
+                return dns.name.Name(labels[depth - extra :]), DNAME
         return None
 
     def parent_side(self, cut: dns.name.Name, qtype: int) -> bool:
@@ -363,11 +370,18 @@ class _Step:
 
 
 def _closest_encloser(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
-    """The longest existing ancestor of a name that does not exist."""
-    ancestor = name.parent()
-    while ancestor not in data.existing:
-        ancestor = ancestor.parent()
-    return ancestor
+    """
+    The longest existing ancestor of a name that does not exist: C{parent()}
+    after C{parent()}, without the two name comparisons each makes.
+    """
+    labels = name.labels
+    while True:
+        if len(labels) <= 1:
+            raise dns.name.NoParent  # the root, as Name.parent says
+        labels = labels[1:]
+        ancestor = dns.name.Name(labels)
+        if ancestor in data.existing:
+            return ancestor
 
 
 def _closest_provable(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
@@ -391,7 +405,6 @@ def _additional(data, dnssec, answer, authority, kind) -> list[RRsetRef]:
     zone cut, in-domain or sibling (RFC 9471).  As BIND, a referral carries
     no addresses of NS targets that are authoritative data of the zone.
     """
-    present = {(name, rds.rdtype) for name, rds in answer}
     targets: dict[dns.name.Name, bool] = {}  # target to whether it is referral glue
     for name, rds in answer:
         for target in _targets(rds):
@@ -401,6 +414,9 @@ def _additional(data, dnssec, answer, authority, kind) -> list[RRsetRef]:
             if rds.rdtype == NS:
                 for target in _targets(rds):
                     targets[target] = True
+    if not targets:
+        return []
+    present = {(name, rds.rdtype) for name, rds in answer}
     additional: list[RRsetRef] = []
     for target, glue in targets.items():
         if not target.is_subdomain(data.origin) or target not in data.existing:
@@ -442,11 +458,17 @@ def _zero_ttl(rds: dns.rdataset.Rdataset) -> dns.rdataset.Rdataset:
 
 
 def _below_cut(data: ZoneData, name: dns.name.Name) -> bool:
-    if not data.cuts:
+    """Whether C{name}, at or below the apex, is at or below a zone cut."""
+    cuts = data.cut_keys
+    if not cuts:
         return False
-    ancestor = name
-    while ancestor != data.origin:
-        if ancestor in data.cuts:
-            return True
-        ancestor = ancestor.parent()
-    return False
+    keys = _key(name)
+    return any(keys[i:] in cuts for i in range(len(keys) - len(data.origin.labels)))
+
+
+def _key(name: dns.name.Name) -> tuple[bytes, ...]:
+    """
+    C{name}'s labels lowercased: equal when the names are, and hashed in C
+    (a C{Name} hashes in Python); each ancestor's key is a slice of it.
+    """
+    return tuple([label.lower() for label in name.labels])

@@ -13,9 +13,12 @@ Two paths:
     (one question, at most an OPT, no TSIG) and looks the response up in the
     zone version's memo of rendered answers, patching in the ID, the RD and
     CD bits and the question as the client wrote it;
-  - the slow path parses the whole message with dnspython, answers it
-    (L{secdns.lookup}, L{secdns.render}) and, when the response is the same
-    for every client, leaves it in the memo for the fast path.
+  - the slow path answers the query (L{secdns.lookup}, L{secdns.render})
+    and, when the response is the same for every client, leaves it in the
+    memo for the fast path.  A plain query is read from the bytes the fast
+    path parsed (L{QueryHandler._answer_plain}); anything else (TSIG,
+    NOTIFY, transfers, malformed messages) is parsed whole by dnspython
+    first.
 
 A memo entry is the response rendered with ID 0 and RD and CD clear, kept
 split: its header for each setting of RD and CD, and what follows the
@@ -46,6 +49,7 @@ import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 from twisted.internet.interfaces import IReactorTime
@@ -53,7 +57,7 @@ from twisted.logger import Logger
 
 from secdns import tsig
 from secdns.lookup import resolve
-from secdns.render import Edns, Question, render, render_error
+from secdns.render import OPT_SIZE, Edns, Question, render, render_error
 from secdns.zone import Zone
 from secdns.zonedb import ZoneDB
 
@@ -213,6 +217,8 @@ class QueryHandler:
     # -- the slow path
 
     def _answer_slowly(self, wire: bytes, request: Request, fast) -> bytes | None:
+        if fast is not None and _qtype(wire, fast) not in TRANSFER_TYPES and _options_read(wire, fast):
+            return self._answer_plain(wire, request, fast)
         if len(wire) < 12 or wire[2] & 0x80:
             return None  # no header to answer, or a response: never answer those
         query_id = int.from_bytes(wire[:2], "big")
@@ -234,9 +240,37 @@ class QueryHandler:
             return self._sign(self._respond(wire, message, request, None), verified)
         return self._respond(wire, message, request, fast)
 
+    def _answer_plain(self, wire: bytes, request: Request, fast) -> bytes | None:
+        """
+        Answer a plain query (L{_parse_plain_query}) from its bytes.  Once
+        its EDNS options are known to be readable (L{_options_read}),
+        C{dns.message.from_wire} cannot fail on such a query, and would find
+        in it only what is read here: the ID and flags, one question, and an
+        OPT of version 0 with its payload and DO bit, or none.  (Options
+        change no answer.)  Transfers are not read here: their handlers take
+        the parsed message.
+        """
+        key, name_end, question_end, payload = fast
+        question = Question(
+            dns.name.Name(_labels(wire)),
+            int.from_bytes(wire[question_end - 4 : question_end - 2], "big"),
+            int.from_bytes(wire[question_end - 2 : question_end], "big"),
+        )
+        state = key[-1:]
+        edns = None if state == _NO_EDNS else self._edns(state == _EDNS_DO)
+        return self._answer_query(
+            wire,
+            request,
+            fast,
+            int.from_bytes(wire[:2], "big"),
+            int.from_bytes(wire[2:4], "big"),
+            question,
+            edns,
+            max(512, min(payload, self.max_udp_size)),
+            self._zone_of(key, name_end),
+        )
+
     def _respond(self, wire: bytes, message: dns.message.Message, request: Request, fast):
-        query_id = message.id
-        query_flags = message.flags
         opcode = message.opcode()
         edns = self._edns_of(message)
         if message.edns > 0:
@@ -251,37 +285,67 @@ class QueryHandler:
             if handler is None:
                 return self._error(message, dns.rcode.NOTIMP, edns, question=False)
             return handler(message, request, self.zonedb.find(question.name))
+        return self._answer_query(
+            wire,
+            request,
+            fast,
+            message.id,
+            message.flags,
+            question,
+            edns,
+            self._udp_limit(message),
+            self.zonedb.find(question.name),
+            message,
+        )
 
+    def _answer_query(
+        self,
+        wire: bytes,
+        request: Request,
+        fast,
+        query_id: int,
+        query_flags: int,
+        question: Question,
+        edns: Edns | None,
+        udp_limit: int,
+        zone: Zone | None,
+        message: dns.message.Message | None = None,
+    ) -> bytes | None:
+        """
+        Answer a query (opcode QUERY) for C{question}, whose zone is C{zone}.
+
+        @param message: the parsed query, which transfer handlers take;
+            L{None} when it was read from its bytes, never a transfer.
+        """
         if question.rdtype in META_TYPES:
-            return self._error(message, dns.rcode.FORMERR, edns)
+            return render_error(query_id, query_flags, question, dns.rcode.FORMERR, edns)
         if question.rdtype in UNSUPPORTED_TYPES:
-            return self._error(message, dns.rcode.NOTIMP, edns)
-        if question.rdclass != IN:
-            return self._error(message, dns.rcode.REFUSED, edns)
-        zone = self.zonedb.find(question.name)
-        if zone is None:
-            return self._error(message, dns.rcode.REFUSED, edns)
+            return render_error(query_id, query_flags, question, dns.rcode.NOTIMP, edns)
+        if question.rdclass != IN or zone is None:
+            return render_error(query_id, query_flags, question, dns.rcode.REFUSED, edns)
         if question.rdtype in TRANSFER_TYPES:
             handler = self.handlers.get(question.rdtype)
             if handler is None:
-                return self._error(message, dns.rcode.REFUSED, edns)
+                return render_error(query_id, query_flags, question, dns.rcode.REFUSED, edns)
             return handler(message, request, zone)
         data = zone.data
         if data is None or zone.expired:
-            return self._servfail(message, edns, zone)
+            if edns is not None and zone.expired:
+                edns = attrs.evolve(edns, options=(dns.edns.EDEOption(ZONE_EXPIRED),))
+            return render_error(query_id, query_flags, question, dns.rcode.SERVFAIL, edns)
 
-        answer = resolve(data, question.name, question.rdtype, bool(message.ednsflags & DO))
-        limit = 65535 if request.tcp else self._udp_limit(message)
+        answer = resolve(data, question.name, question.rdtype, edns is not None and edns.dnssec_ok)
+        limit = 65535 if request.tcp else udp_limit
         if request.signature is not None:
             limit -= tsig.record_size(request.signature.key)
         if fast is not None:
             key, _, question_end, _ = fast
-            template = render(0, 0, question, answer, edns)
+            template = render(0, 0, question, answer, edns, cache=data.rrset_wire)
             _remember(data.answers, key, template)
             response = _patch(template, wire, question_end)
             if len(response) <= limit:
                 return response
-        return render(query_id, query_flags, question, answer, edns, limit)
+        return render(query_id, query_flags, question, answer, edns, limit, data.rrset_wire)
 
     def _udp_limit(self, message: dns.message.Message) -> int:
         if message.edns < 0:
@@ -291,7 +355,11 @@ class QueryHandler:
     def _edns_of(self, message: dns.message.Message) -> Edns | None:
         if message.edns < 0:
             return None
-        return Edns(self.max_udp_size, bool(message.ednsflags & DO))
+        return self._edns(bool(message.ednsflags & DO))
+
+    def _edns(self, dnssec_ok: bool) -> Edns:
+        """Our OPT (RFC 6891) for a query that has one, DO echoed."""
+        return Edns(self.max_udp_size, dnssec_ok)
 
     def _error(self, message, rcode, edns, question=True) -> bytes:
         q = None
@@ -301,11 +369,6 @@ class QueryHandler:
         return render_error(
             message.id, message.flags, q, rcode, edns, opcode=message.opcode()
         )
-
-    def _servfail(self, message, edns, zone) -> bytes:
-        if edns is not None and zone.expired:
-            edns = attrs.evolve(edns, options=(dns.edns.EDEOption(ZONE_EXPIRED),))
-        return self._error(message, dns.rcode.SERVFAIL, edns)
 
     # -- TSIG (RFC 8945 section 5.2)
 
@@ -403,6 +466,42 @@ def _parse_plain_query(wire: bytes):
     state = _EDNS_DO if wire[opt + 7] & 0x80 else _EDNS
     key = wire[12 : offset + 1].lower() + wire[offset + 1 : question_end] + state
     return key, name_end, question_end, payload
+
+
+def _options_read(wire: bytes, fast) -> bool:
+    """
+    Whether the EDNS options of a plain query (L{_parse_plain_query}), if
+    it has any, are ones dnspython reads: C{dns.message.from_wire} reads
+    them with the same function, and fails on the message when it fails.
+    """
+    question_end = fast[2]
+    options_at = question_end + OPT_SIZE
+    if len(wire) <= options_at:
+        return True  # no OPT, or one without options
+    payload = int.from_bytes(wire[question_end + 3 : question_end + 5], "big")
+    try:
+        dns.rdata.from_wire(payload, dns.rdatatype.OPT, wire, options_at, len(wire) - options_at)
+    except Exception:
+        return False
+    return True
+
+
+def _qtype(wire: bytes, fast) -> int:
+    question_end = fast[2]
+    return int.from_bytes(wire[question_end - 4 : question_end - 2], "big")
+
+
+def _labels(wire: bytes) -> tuple[bytes, ...]:
+    """The labels of the uncompressed name at offset 12, the end of a header, root included."""
+    labels = []
+    offset = 12
+    length = wire[12]
+    while length:
+        labels.append(wire[offset + 1 : offset + 1 + length])
+        offset += length + 1
+        length = wire[offset]
+    labels.append(b"")
+    return tuple(labels)
 
 
 def _patch(template: bytes, wire: bytes, question_end: int) -> bytes:

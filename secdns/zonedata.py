@@ -86,11 +86,16 @@ class ZoneData:
         so that empty non-terminals exist (RFC 4592 section 2.2.2).
     @ivar cuts: names below the apex that have NS records: delegations.
     @ivar dnames: names that have a DNAME record.
+    @ivar cut_keys: C{cuts}, each name as its labels lowercased (hashed in C,
+        where a C{Name} hashes in Python); made from C{cuts}.
+    @ivar dname_keys: C{dnames} likewise.
     @ivar nsec_owners: the NSEC owners in canonical order (empty when unsigned).
     @ivar nsec3: the NSEC3 chain, if the zone has one.
     @ivar signed: whether the zone is signed: a DNSKEY RRset at the apex and
         an NSEC or NSEC3 chain (NSEC3PARAM) there, as BIND decides it.
     @ivar answers: rendered responses for this version, filled by the query path.
+    @ivar rrset_wire: the wire form of this version's RRsets as answers
+        write them (L{secdns.wire.rrset_wire}), filled by the query path.
     @ivar transfer_wire: this version's RRsets in wire form, in transfer
         order, filled by the first transfer out (L{secdns.xfrout}).
     """
@@ -105,7 +110,14 @@ class ZoneData:
     nsec3: Nsec3Chain | None
     negative_soa: tuple[dns.rdataset.Rdataset, dns.rdataset.Rdataset | None]
     signed: bool = False
+    cut_keys: frozenset[tuple[bytes, ...]] = attrs.field(
+        init=False, repr=False, default=attrs.Factory(lambda self: _keys(self.cuts), takes_self=True)
+    )
+    dname_keys: frozenset[tuple[bytes, ...]] = attrs.field(
+        init=False, repr=False, default=attrs.Factory(lambda self: _keys(self.dnames), takes_self=True)
+    )
     answers: dict = attrs.field(factory=dict, repr=False)
+    rrset_wire: dict = attrs.field(factory=dict, repr=False)
     transfer_wire: list = attrs.field(factory=list, repr=False)
 
     @property
@@ -229,6 +241,10 @@ def from_rrsets(origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset]) -> Zon
         rds = node.find_rdataset(rrset.rdclass, rrset.rdtype, rrset.covers, create=True)
         rds.update(rrset)
     return from_zone(zone)
+
+
+def _keys(names: Iterable[dns.name.Name]) -> frozenset[tuple[bytes, ...]]:
+    return frozenset(tuple(label.lower() for label in name.labels) for name in names)
 
 
 def _only_nsec3(node: dns.node.Node) -> bool:

@@ -243,6 +243,65 @@ class TestEdns:
         assert answers(handler, wire) == [expected] * 3
 
 
+class TestPlainRead:
+    """
+    A plain query is read from its bytes, not parsed by dnspython; the
+    reference parses it (it is called without the fast parser's result).
+    """
+
+    OPTIONS = {
+        "cookie": [dns.edns.GenericOption(dns.edns.COOKIE, b"\x01" * 8)],
+        "client subnet": [dns.edns.ECSOption("192.0.2.0", 24)],
+        "NSID and padding": [dns.edns.GenericOption(dns.edns.NSID, b""), dns.edns.GenericOption(12, bytes(20))],
+        "unknown": [dns.edns.GenericOption(65001, b"xyz")],
+    }
+
+    @pytest.mark.parametrize("options", OPTIONS, ids=list(OPTIONS))
+    @pytest.mark.parametrize("qname, rdtype", QUESTIONS, ids=[" ".join(q) for q in QUESTIONS])
+    def test_edns_options(self, handler, qname, rdtype, options):
+        """With EDNS options dnspython reads, the answer is the one its parse gives."""
+        wire = wire_of(qname, rdtype, use_edns=0, payload=1232, want_dnssec=True, options=self.OPTIONS[options])
+        expected = reference(handler, wire)
+        assert handler.answer(wire, UDP) == expected
+        assert handler.answer(wire, TCP) == reference(handler, wire, TCP)
+
+    @pytest.mark.parametrize(
+        "option",
+        [
+            b"\x00\x08\x00\x04\x00\x09\x18\x00",  # client subnet of family 9
+            b"\x00\x08\x00\x03\x00\x01\x18",  # client subnet cut short
+            b"\x00\x0a\x00\x09" + bytes(9),  # a cookie too long for a client cookie
+            b"\x00\x0a\x00\x10" + bytes(4),  # an option longer than the OPT
+            b"\x00\x0a\x00",  # half an option header
+        ],
+    )
+    def test_options_dnspython_refuses(self, handler, option):
+        """EDNS options dnspython cannot read make a FORMERR, as its parse did."""
+        wire = bytearray(wire_of("web.example.org", "A", use_edns=0, payload=1232))
+        wire[-2:] = len(option).to_bytes(2, "big")
+        wire = bytes(wire) + option
+        expected = reference(handler, wire)
+        assert dns.message.from_wire(expected).rcode() == dns.rcode.FORMERR
+        assert [handler.answer(wire, UDP) for _ in range(2)] == [expected] * 2
+
+    @pytest.mark.parametrize(
+        "rdtype, rdclass",
+        [("OPT", "IN"), ("TSIG", "IN"), ("MAILA", "IN"), ("A", "CH"), ("A", "ANY"), ("TYPE65280", "IN"), ("AXFR", "IN")],
+    )
+    def test_odd_questions(self, handler, rdtype, rdclass):
+        """Meta types, other classes, unknown types and transfers get what the parsed query got."""
+        for edns in EDNS.values():
+            query = dns.message.make_query("Web.Example.org", rdtype, rdclass, **edns)
+            wire = query.to_wire()
+            assert [handler.answer(wire, UDP) for _ in range(2)] == [reference(handler, wire)] * 2
+
+    def test_name_outside_every_zone(self, handler):
+        """A name in no zone served, the root included, is refused as before."""
+        for qname in ("example.net", ".", "org", "xexample.org"):
+            wire = wire_of(qname, "A")
+            assert handler.answer(wire, UDP) == reference(handler, wire)
+
+
 class TestUdpLimit:
     @pytest.mark.parametrize(
         "qname, edns, truncated",
