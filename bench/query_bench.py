@@ -41,6 +41,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import dns.exception
 import dns.flags
@@ -147,13 +148,14 @@ def queries(rng: random.Random) -> list[str]:
     return lines
 
 
-def unique_queries(count: int) -> list[str]:
+def unique_queries(count: int, tag: str = "") -> list[str]:
     """
     Lines that never repeat (until dnsperf starts the file again): names
     under the wildcard and names that do not exist, each asked once, so no
-    memo of answers can help.
+    memo of answers can help.  Each C{tag} makes other names: every
+    measurement gets its own file, as dnsperf starts each at the top.
     """
-    return [f"u{i}.wild.{ORIGIN} A" if i % 2 else f"nx-u{i}.{ORIGIN} A" for i in range(count)]
+    return [f"u{tag}{i}.wild.{ORIGIN} A" if i % 2 else f"nx-u{tag}{i}.{ORIGIN} A" for i in range(count)]
 
 
 # -- what a correct server answers
@@ -518,13 +520,13 @@ def start(server: Server, work: Path, args) -> Daemon | str:
 
 
 def measure(
-    servers: dict[str, tuple[Server, Daemon]], queryfile: Path, measured: Path, args
+    servers: dict[str, tuple[Server, Daemon]], queryfile: Path, measured: Callable[[int, int], Path], args
 ) -> dict[str, dict[int, list[Result]]]:
     """
     Warm each server up with one pass through the query file, then measure
-    (with the C{measured} file) each -q setting, server after server,
-    C{args.repeat} times round, so that other load on the machine falls on
-    all servers alike.
+    (with the file C{measured(round, outstanding)}) each -q setting, server
+    after server, C{args.repeat} times round, so that other load on the
+    machine falls on all servers alike.
     """
     results: dict[str, dict[int, list[Result]]] = {name: {q: [] for q in args.outstanding} for name in servers}
     for name, (server, _) in servers.items():
@@ -532,10 +534,11 @@ def measure(
         print(f"  {name}: warmed up, {warm.rcodes}", flush=True)
     for round in range(args.repeat):
         for outstanding in args.outstanding:
+            measured_now = measured(round, outstanding)
             for name, (server, daemon) in servers.items():
                 if not daemon.running():
                     continue
-                result = dnsperf(server.port, measured, args, outstanding, args.duration, session=daemon.pid)
+                result = dnsperf(server.port, measured_now, args, outstanding, args.duration, session=daemon.pid)
                 print(
                     f"  {name}: -q {outstanding}: {result.qps:,.0f} q/s, {result.latency_ms:.3f} ms,"
                     f" {fmt_cpu(result.cpu_us)} CPU us/query, lost {result.lost}, {result.rcodes}",
@@ -622,10 +625,16 @@ def main(argv: list[str] | None = None) -> int:
         queryfile = work / "queries.txt"
         lines = queries(random.Random(SEED))
         queryfile.write_text("\n".join(lines) + "\n")
-        measured = queryfile
-        if args.unique:
-            measured = work / "unique.txt"
-            measured.write_text("\n".join(unique_queries(UNIQUE_QUERIES)) + "\n")
+
+        def measured(round: int, outstanding: int) -> Path:
+            if not args.unique:
+                return queryfile
+            # A file of its own for each measurement: were dnsperf to ask
+            # the names of an earlier one again, memos would answer them.
+            path = work / "unique.txt"
+            path.write_text("\n".join(unique_queries(UNIQUE_QUERIES, f"{round}q{outstanding}-")) + "\n")
+            return path
+
         print(f"{machine()}; load average {os.getloadavg()[0]:.2f}")
         print(
             f"zone {ORIGIN}: {NAMES} names; {len(lines)} queries ({len(set(lines))} distinct);"
