@@ -189,9 +189,13 @@ class _Step:
             return self.at_node(name, name, node, qtype, answer)
 
         closest = _closest_encloser(data, name)
-        wildcard = dns.name.Name((WILDCARD,) + closest.labels)
-        source = data.nodes.get(wildcard)
-        if source is not None and not (data.cuts and closest in data.cuts):
+        wildcard = source = None
+        if data.wildcard_keys:  # else no node is a wildcard: spare making and hashing its Name
+            closest_key = _key(closest)
+            if (WILDCARD,) + closest_key in data.wildcard_keys and closest_key not in data.cut_keys:
+                wildcard = dns.name.Name((WILDCARD,) + closest.labels)
+                source = data.nodes.get(wildcard)
+        if source is not None:
             follow = self.at_node(name, wildcard, source, qtype, answer)
             if self.dnssec:
                 self.prove_wildcard(name, closest, wildcard)
@@ -200,6 +204,8 @@ class _Step:
         self.rcode = dns.rcode.NXDOMAIN
         self.add_negative_soa(zero_ttl=qtype == SOA)
         if self.dnssec:
+            if wildcard is None:
+                wildcard = dns.name.Name((WILDCARD,) + closest.labels)
             self.prove_nxdomain(name, closest, wildcard)
         return None
 

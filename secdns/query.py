@@ -528,8 +528,11 @@ def _remember(memo: dict, key: bytes, template: bytes) -> None:
         memo.clear()
     question_end = 12 + len(key) - 1  # the key: name, type, class, EDNS state
     high, low = template[2], template[3]  # the two bytes of flags
-    heads = tuple(
-        bytes((high | (rd_cd & 0x01), low | ((rd_cd & 0x02) << 3))) + template[4:12]
-        for rd_cd in range(4)
+    counts = template[4:12]
+    heads = (
+        bytes((high, low)) + counts,
+        bytes((high | 0x01, low)) + counts,  # RD
+        bytes((high, low | 0x10)) + counts,  # CD
+        bytes((high | 0x01, low | 0x10)) + counts,
     )
     memo[key] = (heads, template[question_end:])

@@ -89,6 +89,7 @@ class ZoneData:
     @ivar cut_keys: C{cuts}, each name as its labels lowercased (hashed in C,
         where a C{Name} hashes in Python); made from C{cuts}.
     @ivar dname_keys: C{dnames} likewise.
+    @ivar wildcard_keys: likewise, the names of C{nodes} whose first label is C{*}.
     @ivar nsec_owners: the NSEC owners in canonical order (empty when unsigned).
     @ivar nsec3: the NSEC3 chain, if the zone has one.
     @ivar signed: whether the zone is signed: a DNSKEY RRset at the apex and
@@ -115,6 +116,13 @@ class ZoneData:
     )
     dname_keys: frozenset[tuple[bytes, ...]] = attrs.field(
         init=False, repr=False, default=attrs.Factory(lambda self: _keys(self.dnames), takes_self=True)
+    )
+    wildcard_keys: frozenset[tuple[bytes, ...]] = attrs.field(
+        init=False,
+        repr=False,
+        default=attrs.Factory(
+            lambda self: _keys(name for name in self.nodes if name.labels[:1] == (b"*",)), takes_self=True
+        ),
     )
     answers: dict = attrs.field(factory=dict, repr=False)
     rrset_wire: dict = attrs.field(factory=dict, repr=False)
