@@ -6,6 +6,7 @@ stopped by PID, and the rule that in CI a missing peer fails the test.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -42,17 +43,34 @@ def require(command: str) -> str:
     return path
 
 
+# Ports handed to daemons come from below the kernel's ephemeral range
+# (32768-60999 on Linux): a port from inside it can be taken, between our
+# check and the daemon's bind, as the source port of any outgoing socket.
+_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+_next_port = [random.randrange(len(_PORTS))]
+
+
+def _binds(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind((LOOPBACK, port))
+            except OSError:
+                return False
+    return True
+
+
 def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((LOOPBACK, 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((LOOPBACK, port))
-                except OSError:
-                    continue
+    """
+    A port free for both UDP and TCP on 127.0.0.1, outside the ephemeral
+    range, and never handed out twice in one test run.
+    """
+    for _ in range(len(_PORTS)):
+        port = _PORTS[_next_port[0] % len(_PORTS)]
+        _next_port[0] += 1
+        if port not in _handed_out and _binds(port):
+            _handed_out.add(port)
             return port
     raise RuntimeError("no free port on 127.0.0.1")
 
