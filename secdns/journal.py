@@ -15,6 +15,7 @@ import dns.rdataset
 import dns.rdatatype
 
 from secdns.lookup import RRsetRef
+from secdns.records import decode
 from secdns.zonedata import ZoneData
 
 __all__ = ["Changeset", "diff", "condense", "changes_since"]
@@ -43,30 +44,43 @@ _Record = tuple  # (owner, rdtype, covers, rdata)
 
 
 def diff(old: ZoneData, new: ZoneData) -> Changeset:
-    """The changes that turn C{old} into C{new}, as one changeset."""
-    before = _rdatasets(old)
-    after = _rdatasets(new)
+    """
+    The changes that turn C{old} into C{new}, as one changeset.  Owners
+    whose records are the same bytes in both are passed over unread.
+    """
     removed: list[RRsetRef] = [(old.origin, old.soa)]
     added: list[RRsetRef] = [(new.origin, new.soa)]
+    before, after = old.owners, new.owners
+    apex = old.origin_key
+    for key, blob in before.items():
+        other = after.get(key)
+        if other != blob:
+            old_name, new_name = old.name_of(key), new.name_of(key) if other is not None else None
+            _diff_owner(old_name, new_name, _rdatasets(blob, key == apex), _rdatasets(other, key == apex), removed, added)
+    for key, blob in after.items():
+        if key not in before:
+            _diff_owner(None, new.name_of(key), {}, _rdatasets(blob, key == apex), removed, added)
+    return Changeset(old.serial, new.serial, tuple(removed), tuple(added))
+
+
+def _diff_owner(old_name, new_name, before, after, removed, added) -> None:
+    """The changes of one owner's RRsets (by type and covered type)."""
     for key, rds in before.items():
         other = after.get(key)
-        if other is None:
-            removed.append((key[0], rds))
-        elif other.ttl != rds.ttl:
-            removed.append((key[0], rds))
+        if other is None or other.ttl != rds.ttl:
+            removed.append((old_name, rds))
         else:
             gone = _subset(rds, [r for r in rds if r not in other])
             if gone is not None:
-                removed.append((key[0], gone))
+                removed.append((old_name, gone))
     for key, rds in after.items():
         other = before.get(key)
         if other is None or other.ttl != rds.ttl:
-            added.append((key[0], rds))
+            added.append((new_name, rds))
         else:
             new_rdatas = _subset(rds, [r for r in rds if r not in other])
             if new_rdatas is not None:
-                added.append((key[0], new_rdatas))
-    return Changeset(old.serial, new.serial, tuple(removed), tuple(added))
+                added.append((new_name, new_rdatas))
 
 
 def condense(changesets: list[Changeset]) -> Changeset:
@@ -115,11 +129,14 @@ def changes_since(journal: list[Changeset], serial: int, current: int) -> Change
     return condense(chain)
 
 
-def _rdatasets(data: ZoneData) -> dict[tuple, dns.rdataset.Rdataset]:
+def _rdatasets(blob: bytes | None, apex: bool) -> dict[tuple[int, int], dns.rdataset.Rdataset]:
+    """An owner's RRsets by (type, covered type); at the apex, without the SOA (the changeset's ends)."""
+    if blob is None:
+        return {}
     return {
-        (name, rds.rdtype, rds.covers): rds
-        for name, rds in data.rrsets()
-        if not (rds.rdtype == dns.rdatatype.SOA and name == data.origin)
+        (rds.rdtype, rds.covers): rds
+        for rds in decode(blob)
+        if not (apex and rds.rdtype == dns.rdatatype.SOA)
     }
 
 

@@ -48,6 +48,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 
+from secdns.records import key_of
 from secdns.zonedata import ZoneData
 
 __all__ = ["Kind", "Answer", "resolve", "MAX_CHAIN"]
@@ -184,17 +185,16 @@ class _Step:
                 return None
             return self.dname(owner, name, answer)
 
-        if name in data.existing:
-            node = data.nodes.get(name)
-            return self.at_node(name, name, node, qtype, answer)
+        if data.exists(name):
+            return self.at_node(name, name, data.node(name), qtype, answer)
 
         closest = _closest_encloser(data, name)
         wildcard = source = None
         if data.wildcard_keys:  # else no node is a wildcard: spare making and hashing its Name
-            closest_key = _key(closest)
+            closest_key = key_of(closest)
             if (WILDCARD,) + closest_key in data.wildcard_keys and closest_key not in data.cut_keys:
                 wildcard = dns.name.Name((WILDCARD,) + closest.labels)
-                source = data.nodes.get(wildcard)
+                source = data.node(wildcard)
         if source is not None:
             follow = self.at_node(name, wildcard, source, qtype, answer)
             if self.dnssec:
@@ -220,7 +220,7 @@ class _Step:
         if not cuts and not dnames:
             return None
         labels = name.labels
-        keys = _key(name)
+        keys = key_of(name)
         depth = len(labels) - len(data.origin.labels)
         for extra in range(0, depth + 1):
             key = keys[depth - extra :]
@@ -297,7 +297,7 @@ class _Step:
 
     def prove_nodata(self, name: dns.name.Name, owner: dns.name.Name) -> None:
         data = self.data
-        if data.nsec_owners:
+        if data.nsec_order:
             self.add_proof(data.nsec_covering(owner), NSEC)
             if owner != name:  # wildcard no-data: also show the qname does not exist
                 self.add_proof(data.nsec_covering(name), NSEC)
@@ -314,7 +314,7 @@ class _Step:
 
     def prove_nxdomain(self, name, closest, wildcard) -> None:
         data = self.data
-        if data.nsec_owners:
+        if data.nsec_order:
             self.add_proof(data.nsec_covering(name), NSEC)
             self.add_proof(data.nsec_covering(wildcard), NSEC)
         elif data.nsec3 is not None:
@@ -326,7 +326,7 @@ class _Step:
         if self.kind is Kind.NODATA:
             return  # prove_nodata did it
         data = self.data
-        if data.nsec_owners:
+        if data.nsec_order:
             self.add_proof(data.nsec_covering(name), NSEC)
         elif data.nsec3 is not None:
             self.add_proof(data.nsec3.covering(_next_closer(name, closest)), NSEC3)
@@ -347,7 +347,7 @@ class _Step:
         ds = data.rdataset(cut, DS)
         if ds is not None:
             self.add(self.authority, cut, cut, ds)
-        elif data.nsec_owners:
+        elif data.nsec_order:
             self.add_proof(cut if data.rdataset(cut, NSEC) else None, NSEC)
         elif data.nsec3 is not None:
             matching = data.nsec3.matching(cut)
@@ -377,17 +377,17 @@ class _Step:
 
 def _closest_encloser(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
     """
-    The longest existing ancestor of a name that does not exist: C{parent()}
-    after C{parent()}, without the two name comparisons each makes.
+    The longest existing ancestor of a name that does not exist, found by
+    its key (hashed in C) rather than by a C{Name} made for each ancestor.
     """
     labels = name.labels
-    while True:
-        if len(labels) <= 1:
-            raise dns.name.NoParent  # the root, as Name.parent says
-        labels = labels[1:]
-        ancestor = dns.name.Name(labels)
-        if ancestor in data.existing:
-            return ancestor
+    keys = key_of(name)
+    owners, empty, hidden = data.owners, data.empty_nonterminals, data.hidden
+    for i in range(1, len(keys)):
+        key = keys[i:]
+        if key in owners and key not in hidden or key in empty:
+            return dns.name.Name(labels[i:])
+    raise dns.name.NoParent  # the root, as Name.parent says
 
 
 def _closest_provable(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
@@ -425,7 +425,7 @@ def _additional(data, dnssec, answer, authority, kind) -> list[RRsetRef]:
     present = {(name, rds.rdtype) for name, rds in answer}
     additional: list[RRsetRef] = []
     for target, glue in targets.items():
-        if not target.is_subdomain(data.origin) or target not in data.existing:
+        if not target.is_subdomain(data.origin) or not data.exists(target):
             continue
         if _below_cut(data, target) != glue:
             continue  # glue only in referrals, and referrals only glue
@@ -468,13 +468,5 @@ def _below_cut(data: ZoneData, name: dns.name.Name) -> bool:
     cuts = data.cut_keys
     if not cuts:
         return False
-    keys = _key(name)
+    keys = key_of(name)
     return any(keys[i:] in cuts for i in range(len(keys) - len(data.origin.labels)))
-
-
-def _key(name: dns.name.Name) -> tuple[bytes, ...]:
-    """
-    C{name}'s labels lowercased: equal when the names are, and hashed in C
-    (a C{Name} hashes in Python); each ancestor's key is a slice of it.
-    """
-    return tuple([label.lower() for label in name.labels])

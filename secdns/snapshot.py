@@ -1,9 +1,16 @@
 # -*- test-case-name: tests.unit.test_storage -*-
 """
-RRsets to bytes and back, for the store: zone snapshots and journal entries.
+Zone versions and RRsets to bytes and back, for the store.
 
-The format is DNS wire format grouped by RRset, so that an owner name is
-parsed once per RRset rather than once per record::
+A zone version (format 2) is its owners' compact forms
+(L{secdns.records}), each after its name, so that writing and reading it
+back make no object per record::
+
+    owner:  name (uncompressed wire name, original case)  length:u32  records
+
+Journal entries (and zone versions saved in format 1) are RRsets in DNS
+wire format, so that an owner name is parsed once per RRset rather than
+once per record::
 
     RRset:  owner (uncompressed wire name)  type:u16  class:u16  ttl:u32  count:u16
             count × ( rdlength:u16  rdata )
@@ -22,10 +29,60 @@ import dns.rdata
 import dns.rdataset
 import dns.rdatatype
 
-__all__ = ["dump_rrsets", "load_rrsets"]
+from secdns.records import OwnerKey, name_wire
+from secdns.zonedata import ZoneData
+
+__all__ = ["dump_rrsets", "load_rrsets", "dump_owners", "load_owners", "OWNERS_FORMAT", "RRSETS_FORMAT"]
+
+#: The formats of a stored zone version.
+RRSETS_FORMAT = 1
+OWNERS_FORMAT = 2
 
 _HEADER = struct.Struct("!HHIH")
 _LENGTH = struct.Struct("!H")
+_OWNER_LENGTH = struct.Struct("!I")
+
+
+def dump_owners(data: ZoneData) -> bytes:
+    """A zone version's owners, each name in its original case."""
+    out = []
+    cased = data.cased
+    pack = _OWNER_LENGTH.pack
+    for key, blob in data.owners.items():
+        name = cased.get(key)
+        out.append(name_wire(key if name is None else name.labels))
+        out.append(pack(len(blob)))
+        out.append(blob)
+    return b"".join(out)
+
+
+def load_owners(blob: bytes) -> tuple[dict[OwnerKey, bytes], dict[OwnerKey, dns.name.Name]]:
+    """
+    What L{dump_owners} wrote: owner key to compact form, and the names of
+    owners not all lowercase.
+    """
+    owners: dict[OwnerKey, bytes] = {}
+    cased: dict[OwnerKey, dns.name.Name] = {}
+    unpack = _OWNER_LENGTH.unpack_from
+    offset = 0
+    end = len(blob)
+    while offset < end:
+        labels = []
+        while True:
+            length = blob[offset]
+            labels.append(blob[offset + 1 : offset + 1 + length])
+            offset += length + 1
+            if not length:
+                break
+        spelled = tuple(labels)
+        key = tuple([label.lower() for label in spelled])
+        if key != spelled:
+            cased[key] = dns.name.Name(spelled)
+        (size,) = unpack(blob, offset)
+        offset += 4
+        owners[key] = blob[offset : offset + size]
+        offset += size
+    return owners, cased
 
 
 def dump_rrsets(rrsets: Iterable[tuple[dns.name.Name, dns.rdataset.Rdataset]]) -> bytes:

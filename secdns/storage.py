@@ -22,13 +22,13 @@ import dns.zone
 
 from secdns.errors import SecdnsError
 from secdns.journal import Changeset, condense
-from secdns.snapshot import dump_rrsets, load_rrsets
-from secdns.zonedata import ZoneData, from_zone
+from secdns.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
+from secdns.zonedata import ZoneData, from_owners, from_zone
 
 __all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "Snapshot", "STORE_FILE"]
 
 STORE_FILE = "secdns.sqlite"
-SCHEMA_VERSIONS = (1,)
+SCHEMA_VERSIONS = (1, 2)
 
 # Read at import, while twistd still runs as the user that installed us:
 # after --uid/--gid the package files may not be readable.
@@ -67,6 +67,7 @@ class Snapshot:
 
     blob: bytes = attrs.field(repr=False)
     records: int
+    format: int = OWNERS_FORMAT
 
 
 @attrs.frozen
@@ -122,7 +123,7 @@ class Store:
         What L{save_zone} writes for C{data}.  Pure, and the costly part of
         a save: a big zone's is made in a thread, then saved.
         """
-        return Snapshot(dump_rrsets(data.rrsets()), data.record_count)
+        return Snapshot(dump_owners(data), data.record_count)
 
     def save_zone(
         self, data: ZoneData, now: float, timers: ZoneTimers | None = None, snapshot: "Snapshot | None" = None
@@ -132,17 +133,26 @@ class Store:
             snapshot = self.snapshot(data)
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO zone (name, serial, records, snapshot, saved_at) VALUES (?, ?, ?, ?, ?)",
-                (_key(data.origin), data.serial, snapshot.records, snapshot.blob, now),
+                "INSERT OR REPLACE INTO zone (name, serial, records, snapshot, saved_at, format)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (_key(data.origin), data.serial, snapshot.records, snapshot.blob, now, snapshot.format),
             )
             if timers is not None:
                 self._write_timers(db, data.origin, timers)
 
     def load_zone(self, name: dns.name.Name) -> StoredZone | None:
-        row = self._db.execute("SELECT snapshot, saved_at FROM zone WHERE name = ?", (_key(name),)).fetchone()
+        row = self._db.execute(
+            "SELECT snapshot, saved_at, format, records FROM zone WHERE name = ?", (_key(name),)
+        ).fetchone()
         if row is None:
             return None
-        return StoredZone(data=build_zone(name, load_rrsets(row[0])), saved_at=row[1])
+        blob, saved_at, snapshot_format, records = row
+        if snapshot_format == RRSETS_FORMAT:
+            data = build_zone(name, load_rrsets(blob))
+        else:
+            owners, cased = load_owners(blob)
+            data = from_owners(name, owners, cased, records)
+        return StoredZone(data=data, saved_at=saved_at)
 
     def stored_serial(self, name: dns.name.Name) -> int | None:
         """The serial of the stored version, without reading it."""

@@ -6,9 +6,9 @@ L{Inbound} is the state machine, without I/O (as dnspython's
 C{dns.xfr.Inbound}): the messages of a response go in one at a time, and
 when the last one is in, L{Inbound.finish} returns a new L{ZoneData}.  The
 version being served is never touched: an IXFR is applied to a
-copy-on-write view of it (unchanged owners and RRsets are shared, touched
-ones copied), so until the new version is swapped in, queries keep
-reading the old one whole.
+copy of its owners (unchanged owners' records shared, touched ones made
+anew), so until the new version is swapped in, queries keep reading the
+old one whole.
 
 The records of an IXFR response (RFC 1995 section 4)::
 
@@ -31,9 +31,10 @@ What cannot be applied raises, and nothing is kept:
   - L{LimitExceeded}: more records or bytes than C{[transfer]} allows;
   - L{SerialNotNewer}: the master's version is older than ours.
 
-Messages are parsed here rather than by C{dns.message.from_wire}: only the
-answer section is read, owner names repeated through compression pointers
-are parsed once per message, and no RRset object is built per record.
+Messages are read by L{secdns.xfrwire} rather than by
+C{dns.message.from_wire}: a whole zone goes straight into the compact form
+a version keeps, with no dnspython object per record; only an IXFR's
+records become dnspython's objects, to be applied.
 
 L{MasterClient} is the thin I/O shell: an SOA query and a transfer to one
 master, through a L{secdns.requestor.Requestor}.
@@ -43,17 +44,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import socket
 import struct
 import threading
-from typing import Callable, Iterator
+from typing import Callable
 
 import attrs
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.node
 import dns.opcode
 import dns.rcode
 import dns.rdata
@@ -61,7 +60,6 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
-import dns.zone
 from twisted.internet import defer
 from zope.interface import Interface, implementer
 
@@ -69,7 +67,9 @@ from secdns.config import TransferConfig
 from secdns.errors import SecdnsError, ZoneLoadError
 from secdns.requestor import BadResponse, PeerRcode, Requestor, Target, check_rcode
 from secdns.serial import serial_gt
-from secdns.zonedata import ZoneData, from_zone
+from secdns.records import RECORD, OwnerKey, decode, encode, key_of, normalize
+from secdns.xfrwire import Owner, WireError, answer_records
+from secdns.zonedata import ZoneData, from_owners
 
 __all__ = [
     "Inbound",
@@ -90,13 +90,12 @@ __all__ = [
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
 NONE = dns.rdatatype.NONE
+RRSIG = dns.rdatatype.RRSIG
 
 AXFR = "AXFR"
 IXFR = "IXFR"
 UP_TO_DATE = "up to date"
 
-_RR = struct.Struct("!HHIH")
-_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
 _COUNTS = struct.Struct("!HHHH")
 
 
@@ -177,15 +176,18 @@ class Inbound:
         self.size = 0
         self.messages = 0
         self.kind = AXFR
-        self.new_soa: tuple[int, dns.rdata.Rdata] | None = None  # (ttl, rdata) of the first SOA
+        self.new_soa: tuple[int, dns.rdata.Rdata, bytes] | None = None  # TTL, rdata and record of the first SOA
         self.serial: int | None = None
         self.working_serial: int | None = None  # IXFR: the serial the diffs have reached
-        # AXFR: owner -> {(type, covers): rdataset}.  IXFR: the owners touched,
-        # over current.nodes, and the RRsets that are ours to change (copies,
-        # or new), by identity: the served version's are never changed.
-        self.owners: dict[dns.name.Name, dict[tuple[int, int], dns.rdataset.Rdataset]] = {}
-        self.ours: dict[int, dns.rdataset.Rdataset] = {}
-        self._origin_labels = tuple(label.lower() for label in origin.labels)
+        # AXFR: owner key -> its record, or its records while it has several
+        # (L{secdns.records} form).  IXFR: the owners touched, as dnspython's
+        # RRsets made from the served version (which is never changed), and
+        # how many records each had there.
+        self.whole: dict[OwnerKey, bytes | list[bytes]] = {}
+        self.touched: dict[OwnerKey, dict[tuple[int, int], dns.rdataset.Rdataset]] = {}
+        self.touched_before = 0
+        self.cased: dict[OwnerKey, dns.name.Name] = {}
+        self._origin_key = key_of(origin)
 
     # -- messages in
 
@@ -213,58 +215,84 @@ class Inbound:
         qdcount, ancount, _, _ = _COUNTS.unpack_from(wire, 4)
         if self.state == _DONE:
             raise BadTransfer("records after the final SOA")
+        if self.records + ancount > self.limits.max_records:
+            raise LimitExceeded(f"transfer exceeds transfer.max_records ({self.limits.max_records} records)")
+        self.records += ancount
+        whole = self.whole
+        cased = self.cased
+        origin_key = self._origin_key
+        depth = len(origin_key)
+        pack = RECORD.pack
         try:
-            for record in _answer_records(wire, qdcount, ancount):
+            for owner, rdtype, rdclass, ttl, rdata in answer_records(wire, qdcount, ancount):
+                key = owner[0]
+                if (
+                    self.state == _WHOLE
+                    and rdtype != SOA
+                    and rdclass == IN
+                    and key[len(key) - depth :] == origin_key  # a shorter slice is never equal
+                ):
+                    # Most of a big transfer: a record added to the whole zone.
+                    record = pack(rdtype, ttl, len(rdata)) + rdata
+                    held = whole.get(key)
+                    if held is None:
+                        whole[key] = record
+                    elif type(held) is bytes:
+                        whole[key] = [held, record]
+                    else:
+                        held.append(record)
+                    if owner[3]:
+                        cased[key] = dns.name.Name(owner[1])
+                    continue
                 if self.state == _DONE:
                     raise BadTransfer("records after the final SOA")
-                self._record(*record)
-        except (struct.error, IndexError, dns.exception.DNSException) as e:
+                self._record(owner, rdtype, rdclass, ttl, rdata)
+        except WireError as e:
             raise BadTransfer(f"message {self.messages} does not parse: {e}") from None
         if self.state == _SECOND and self.serial == self.current.serial:
             self.state = _DONE  # a lone SOA with our serial: nothing to do
             self.kind = UP_TO_DATE
         return self.state == _DONE
 
-    def _record(self, name: dns.name.Name, rdtype: int, rdclass: int, ttl: int, rdata) -> None:
-        self.records += 1
-        if self.records > self.limits.max_records:
-            raise LimitExceeded(f"transfer exceeds transfer.max_records ({self.limits.max_records} records)")
+    def _record(self, owner: Owner, rdtype: int, rdclass: int, ttl: int, rdata: bytes) -> None:
+        key = owner[0]
         if rdclass != IN:
-            raise BadTransfer(f"{name} {dns.rdataclass.to_text(rdclass)} {dns.rdatatype.to_text(rdtype)}: class is not IN")
-        if not self._inside(name):
-            raise BadTransfer(f"{name} {dns.rdatatype.to_text(rdtype)} is outside the zone {self.origin}")
+            raise BadTransfer(
+                f"{_text(owner)} {dns.rdataclass.to_text(rdclass)} {dns.rdatatype.to_text(rdtype)}: class is not IN"
+            )
+        if not self._inside(key):
+            raise BadTransfer(f"{_text(owner)} {dns.rdatatype.to_text(rdtype)} is outside the zone {self.origin}")
         state = self.state
         if rdtype == SOA:
-            self._soa(name, ttl, rdata)
+            self._soa(owner, ttl, rdata)
         elif state == _FIRST:
             raise BadTransfer(f"the transfer starts with {dns.rdatatype.to_text(rdtype)}, not the SOA")
         elif state == _WHOLE:
-            self._add_whole(name, rdtype, ttl, rdata)
-        elif state == _ADDING:
-            self._add(name, rdtype, ttl, rdata)
-        elif state == _DELETING:
-            self._delete(name, rdtype, rdata)
-        else:  # _SECOND, and not an SOA: the IXFR is a whole zone
-            self._start_whole()
-            self._add_whole(name, rdtype, ttl, rdata)
+            raise AssertionError("records of a whole zone are taken by process")
+        else:
+            if state == _SECOND:  # not an SOA: the IXFR is a whole zone
+                self._start_whole()
+                self._add_whole(key, rdtype, ttl, rdata)
+            elif state == _ADDING:
+                self._add(owner, rdtype, ttl, _rdata(rdtype, rdata))
+            else:
+                self._delete(owner, rdtype, _rdata(rdtype, rdata))
+            if owner[3]:
+                self.cased[key] = dns.name.Name(owner[1])
 
-    def _inside(self, name: dns.name.Name) -> bool:
-        """C{name.is_subdomain(origin)}, in a tenth of the time: labels compared as bytes."""
-        count = len(self._origin_labels)
-        labels = name.labels
-        if len(labels) < count:
-            return False
-        return tuple(label.lower() for label in labels[len(labels) - count :]) == self._origin_labels
+    def _inside(self, key: OwnerKey) -> bool:
+        return key[len(key) - len(self._origin_key) :] == self._origin_key  # a shorter slice is never equal
 
-    def _soa(self, name: dns.name.Name, ttl: int, rdata) -> None:
+    def _soa(self, owner: Owner, ttl: int, wire: bytes) -> None:
+        rdata = _rdata(SOA, wire)
         serial = rdata.serial
-        at_apex = name == self.origin
+        at_apex = owner[0] == self._origin_key
         state = self.state
         if state == _FIRST:
             if not at_apex:
-                raise BadTransfer(f"the transfer starts with the SOA of {name}, not of {self.origin}")
+                raise BadTransfer(f"the transfer starts with the SOA of {_text(owner)}, not of {self.origin}")
             self.serial = serial
-            self.new_soa = (ttl, rdata)
+            self.new_soa = (ttl, rdata, RECORD.pack(SOA, ttl, len(wire)) + wire)
             current = self.current
             if current is not None and not serial_gt(serial, current.serial) and serial != current.serial:
                 raise SerialNotNewer(f"master's serial {serial} is older than ours ({current.serial})")
@@ -275,8 +303,8 @@ class Inbound:
             return
         if not at_apex:
             if self.style == IXFR and state != _WHOLE:
-                raise IxfrUnusable(f"SOA at {name}, not at the apex")
-            raise BadTransfer(f"SOA at {name}, not at the apex")
+                raise IxfrUnusable(f"SOA at {_text(owner)}, not at the apex")
+            raise BadTransfer(f"SOA at {_text(owner)}, not at the apex")
         if state == _WHOLE:
             if serial != self.serial:
                 raise BadTransfer(f"the final SOA has serial {serial}, the first had {self.serial}")
@@ -306,73 +334,59 @@ class Inbound:
     def _start_whole(self) -> None:
         self.kind = AXFR
         self.state = _WHOLE
-        self.owners = {}
-        ttl, rdata = self.new_soa
-        self._add_whole(self.origin, SOA, ttl, rdata)
+        self.whole.clear()
+        self.touched = {}
+        self.cased.clear()
+        self.whole[self._origin_key] = self.new_soa[2]
+        if self.origin.labels != self._origin_key:
+            self.cased[self._origin_key] = self.origin
 
-    def _add_whole(self, name, rdtype, ttl, rdata) -> None:
-        rdatasets = self.owners.get(name)
-        if rdatasets is None:
-            rdatasets = self.owners[name] = {}
-        covers = rdata.covers() if rdtype == dns.rdatatype.RRSIG else NONE
-        rds = rdatasets.get((rdtype, covers))
-        if rds is None:
-            rds = rdatasets[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
-            rds.ttl = ttl
-        elif rdtype in _SINGLETONS:
-            rds.add(rdata, ttl)  # dnspython's rule: the last one stays
-            return
-        elif ttl < rds.ttl:
-            rds.ttl = ttl  # as Rdataset.update_ttl: an RRset has one TTL, the lowest
-        rds.items.setdefault(rdata)  # Rdataset.add without its checks: one hash, not two
+    def _add_whole(self, key: OwnerKey, rdtype: int, ttl: int, rdata: bytes) -> None:
+        record = RECORD.pack(rdtype, ttl, len(rdata)) + rdata
+        held = self.whole.get(key)
+        if held is None:
+            self.whole[key] = record
+        elif type(held) is bytes:
+            self.whole[key] = [held, record]
+        else:
+            held.append(record)
 
-    def _writable(self, name: dns.name.Name) -> dict[tuple[int, int], dns.rdataset.Rdataset]:
-        rdatasets = self.owners.get(name)
+    def _writable(self, key: OwnerKey) -> dict[tuple[int, int], dns.rdataset.Rdataset]:
+        """The RRsets of C{key}, ours to change: made from the served version's records."""
+        rdatasets = self.touched.get(key)
         if rdatasets is None:
-            node = self.current.nodes.get(name)
-            rdatasets = {} if node is None else {(rds.rdtype, rds.covers): rds for rds in node.rdatasets}
-            self.owners[name] = rdatasets
+            blob = self.current.owners.get(key)
+            found = decode(blob) if blob is not None else []
+            self.touched_before += sum(len(rds) for rds in found)
+            rdatasets = self.touched[key] = {(rds.rdtype, rds.covers): rds for rds in found}
         return rdatasets
 
-    def _copy(self, rdatasets, key) -> dns.rdataset.Rdataset | None:
-        """The RRset at C{key}, copied first if it is still the served version's."""
-        rds = rdatasets.get(key)
-        if rds is not None and id(rds) not in self.ours:
-            rds = rds.copy()
-            rdatasets[key] = rds
-            self.ours[id(rds)] = rds
-        return rds
-
-    def _delete(self, name, rdtype, rdata) -> None:
-        rdatasets = self._writable(name)
-        covers = rdata.covers() if rdtype == dns.rdatatype.RRSIG else NONE
+    def _delete(self, owner: Owner, rdtype: int, rdata) -> None:
+        rdatasets = self._writable(owner[0])
+        covers = rdata.covers() if rdtype == RRSIG else NONE
         rds = rdatasets.get((rdtype, covers))
         if rds is None or rdata not in rds:
             raise IxfrUnusable(
-                f"IXFR deletes {name} {dns.rdatatype.to_text(rdtype)} {rdata.to_text()[:80]}, which we do not have"
+                f"IXFR deletes {_text(owner)} {dns.rdatatype.to_text(rdtype)} {rdata.to_text()[:80]}, which we do not have"
             )
-        rds = self._copy(rdatasets, (rdtype, covers))
         rds.discard(rdata)
         if not rds:
             del rdatasets[(rdtype, covers)]
 
-    def _add(self, name, rdtype, ttl, rdata) -> None:
-        rdatasets = self._writable(name)
-        covers = rdata.covers() if rdtype == dns.rdatatype.RRSIG else NONE
-        rds = self._copy(rdatasets, (rdtype, covers))
+    def _add(self, owner: Owner, rdtype: int, ttl: int, rdata) -> None:
+        rdatasets = self._writable(owner[0])
+        covers = rdata.covers() if rdtype == RRSIG else NONE
+        rds = rdatasets.get((rdtype, covers))
         if rds is None:
             rds = rdatasets[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
-            self.ours[id(rds)] = rds
         rds.add(rdata)
         rds.ttl = ttl  # the TTL the diff sets is the RRset's from now on
 
     def _finish_soa(self) -> None:
-        ttl, rdata = self.new_soa
+        ttl, rdata, _ = self.new_soa
         rds = dns.rdataset.Rdataset(IN, SOA)
         rds.add(rdata, ttl)
-        rdatasets = self._writable(self.origin)
-        rdatasets[(SOA, NONE)] = rds
-        self.ours[id(rds)] = rds
+        self._writable(self._origin_key)[(SOA, NONE)] = rds
 
     # -- the result
 
@@ -381,7 +395,7 @@ class Inbound:
         The new version, built and checked.
 
         @raise BadTransfer: the response ended before the final SOA, or the
-            zone it holds is invalid (L{secdns.zonedata.from_zone}'s checks).
+            zone it holds is invalid (L{secdns.zonedata.from_owners}'s checks).
         @raise LimitExceeded: an IXFR left more records than allowed.
         @raise SerialNotNewer: the new serial is not newer than ours.
         """
@@ -392,20 +406,11 @@ class Inbound:
         if self.current is not None and not serial_gt(self.serial, self.current.serial):
             raise SerialNotNewer(f"master's serial {self.serial} is not newer than ours ({self.current.serial})")
         if self.kind == IXFR:
-            nodes = dict(self.current.nodes)
+            owners, cased, count = self._applied()
         else:
-            nodes = {}
-        for name, rdatasets in self.owners.items():
-            if rdatasets:
-                node = dns.node.Node()
-                node.rdatasets.extend(rdatasets.values())
-                nodes[name] = node
-            else:
-                nodes.pop(name, None)
-        zone = dns.zone.Zone(self.origin, relativize=False)
-        zone.nodes = nodes
+            owners, cased, count = self._whole_zone()
         try:
-            data = from_zone(zone)
+            data = from_owners(self.origin, owners, cased, count)
         except ZoneLoadError as e:
             raise BadTransfer(e.problem) from None
         if self.kind == IXFR and data.record_count > self.limits.max_records:
@@ -414,149 +419,45 @@ class Inbound:
             )
         return self._result(data)
 
+    def _whole_zone(self) -> tuple[dict, dict, int]:
+        """The AXFR's owners in compact form; duplicates dropped, RRsets made whole."""
+        owners = self.whole
+        count = len(owners)
+        for key, held in owners.items():
+            if type(held) is list:
+                owners[key], held_count = normalize(held)
+                count += held_count - 1
+        self.whole = {}
+        return owners, self.cased, count
+
+    def _applied(self) -> tuple[dict, dict, int]:
+        """The served version's owners with the IXFR's changes applied."""
+        owners = dict(self.current.owners)
+        cased = dict(self.current.cased)
+        cased.update(self.cased)
+        count = self.current.record_count - self.touched_before
+        for key, rdatasets in self.touched.items():
+            if rdatasets:
+                owners[key] = encode(rdatasets.values())
+                count += sum(len(rds) for rds in rdatasets.values())
+            else:
+                owners.pop(key, None)
+                cased.pop(key, None)
+        return owners, cased, count
+
     def _result(self, data: ZoneData | None) -> TransferResult:
         return TransferResult(self.kind, self.style, self.serial, data, self.records, self.size, self.messages)
 
 
-# -- parsing
+def _text(owner: Owner) -> str:
+    return str(dns.name.Name(owner[1]))
 
 
-def _answer_records(wire: bytes, qdcount: int, count: int) -> Iterator[tuple]:
-    """
-    The records of the answer section as (owner, type, class, TTL, rdata),
-    after the C{qdcount} questions.
-
-    Owner names are decompressed here, and a name met before in the message
-    (through a compression pointer, as most owners are) is not parsed
-    again; A and AAAA rdata, the bulk of big zones, are built directly.
-    """
-    names: dict[int, dns.name.Name] = {}
-    rdata_from_wire = dns.rdata.from_wire
-    fast = _FAST_RDATA
-    unpack = _RR.unpack_from
-    end = len(wire)
-    offset = 12
-    for _ in range(qdcount):
-        offset = _read_name(wire, offset, names)[1] + 4  # the zone's name: owners point to it
-    for _ in range(count):
-        name, offset = _read_name(wire, offset, names)
-        rdtype, rdclass, ttl, rdlength = unpack(wire, offset)
-        offset += 10
-        if offset + rdlength > end:
-            raise BadTransfer("a record runs past the end of the message")
-        build = fast.get(rdtype) if rdclass == IN else None
-        if build is not None and rdlength == build[1]:
-            rdata = build[0](wire[offset : offset + rdlength])
-        else:
-            rdata = rdata_from_wire(rdclass, rdtype, wire, offset, rdlength)
-        offset += rdlength
-        yield name, rdtype, rdclass, ttl, rdata
-
-
-def _read_name(wire: bytes, offset: int, names: dict[int, dns.name.Name]) -> tuple[dns.name.Name, int]:
-    """
-    The name at C{offset}, and the offset after it.  C{names} maps offsets
-    of names already read to them: it is used to end a name at a pointer
-    to one of them, and the name read is added to it.
-    """
-    labels: list[bytes] = []
-    starts: list[int] = []  # where each label read from the wire starts
-    after = None
-    position = offset
-    for _ in range(128):
-        length = wire[position]
-        if length >= 0xC0:
-            if after is None:
-                after = position + 2
-            target = ((length & 0x3F) << 8) | wire[position + 1]
-            known = names.get(target)
-            if known is not None:
-                labels.extend(known.labels)
-                break
-            if target >= (starts[-1] if starts else position):
-                raise BadTransfer("a compression pointer does not point back")
-            position = target
-            continue
-        if length > 63:
-            raise BadTransfer(f"label type {length >> 6} is not supported")
-        starts.append(position)
-        if length == 0:
-            labels.append(b"")
-            if after is None:
-                after = position + 1
-            break
-        labels.append(wire[position + 1 : position + 1 + length])
-        position += length + 1
-    else:
-        raise BadTransfer("a name has too many labels")
-    if sum(len(label) + 1 for label in labels) > 255:
-        raise BadTransfer("a name is longer than 255 octets")
-    name = _name(tuple(labels))
-    # Each label read starts a suffix that later pointers may name.
-    for i, start in enumerate(starts):
-        if start not in names and i < len(labels) - 1:
-            names[start] = name if i == 0 else _name(tuple(labels[i:]))
-    names.setdefault(offset, name)
-    return name, after
-
-
-# -- building names and rdata without dnspython's generic parsers
-#
-# dnspython's Name and A/AAAA constructors validate what the wire format
-# already guarantees, and A/AAAA go through text; at a million records that
-# is most of a transfer's time.  These build the same immutable objects
-# directly (their slots set as dnspython's own __init__ would), and are
-# only used if, at import, they give objects equal in every way that
-# matters to dnspython's own; otherwise the generic paths are used.
-
-
-def _name_direct(labels: tuple[bytes, ...]) -> dns.name.Name:
-    name = object.__new__(dns.name.Name)
-    object.__setattr__(name, "labels", labels)
-    return name
-
-
-def _address_builder(cls, rdtype, family):
-    def build(data: bytes):
-        rdata = object.__new__(cls)
-        object.__setattr__(rdata, "rdclass", dns.rdataclass.IN)
-        object.__setattr__(rdata, "rdtype", rdtype)
-        object.__setattr__(rdata, "rdcomment", None)
-        object.__setattr__(rdata, "address", socket.inet_ntop(family, data))
-        return rdata
-
-    return build
-
-
-def _same(fast, slow) -> bool:
-    return (
-        type(fast) is type(slow)
-        and fast == slow
-        and hash(fast) == hash(slow)
-        and fast.to_text() == slow.to_text()
-        and fast.to_wire() == slow.to_wire()
-    )
-
-
-def _checked_fast_paths():
-    """The direct builders that agree with dnspython here, else the generic ones."""
-    import dns.rdtypes.IN.A
-    import dns.rdtypes.IN.AAAA
-
-    name = dns.name.from_text("Www.Example.com")
-    name_builder = _name_direct if _same(_name_direct(name.labels), name) else dns.name.Name
-    rdata = {}
-    for cls, rdtype, family, sample in (
-        (dns.rdtypes.IN.A.A, dns.rdatatype.A, socket.AF_INET, b"\xc0\x00\x02\x01"),
-        (dns.rdtypes.IN.AAAA.AAAA, dns.rdatatype.AAAA, socket.AF_INET6, b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01"),
-    ):
-        build = _address_builder(cls, rdtype, family)
-        if _same(build(sample), dns.rdata.from_wire(IN, rdtype, sample, 0, len(sample))):
-            rdata[rdtype] = (build, len(sample))
-    return name_builder, rdata
-
-
-_name, _FAST_RDATA = _checked_fast_paths()
+def _rdata(rdtype: int, wire: bytes) -> dns.rdata.Rdata:
+    try:
+        return dns.rdata.from_wire(IN, rdtype, wire, 0, len(wire))
+    except (dns.exception.DNSException, ValueError) as e:
+        raise BadTransfer(f"{dns.rdatatype.to_text(rdtype)} record does not parse: {e}") from None
 
 
 # -- the I/O shell

@@ -27,12 +27,14 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 from twisted.logger import Logger
 
 from secdns import acl, tsig
 from secdns.journal import Changeset, changes_since
 from secdns.lookup import RRsetRef
+from secdns.records import RECORD, name_wire
 from secdns.render import Question, render_error
 from secdns.serial import serial_gt
 from secdns.zone import Zone
@@ -166,11 +168,6 @@ def _client_serial(message: dns.message.Message, zone: Zone) -> int | None:
     return None
 
 
-def _axfr_rrsets(data: ZoneData) -> Iterator[RRsetRef]:
-    yield from data.rrsets()
-    yield data.origin, data.soa
-
-
 def _ixfr_rrsets(ours: RRsetRef, changes: Changeset) -> Iterator[RRsetRef]:
     yield ours
     yield from changes.removed
@@ -180,12 +177,13 @@ def _ixfr_rrsets(ours: RRsetRef, changes: Changeset) -> Iterator[RRsetRef]:
 
 # -- wire form
 #
-# Transfers are assembled from RRsets in wire form rather than through
+# Transfers are assembled from records in wire form rather than through
 # dnspython's renderer: owner names are written relative to the question's
 # name (the zone apex, at offset 12 of every message, so a pointer to it is
-# valid in each), rdata uncompressed.  A zone version's wire form is kept
-# with it (made when a primary zone is loaded, or by the first transfer),
-# so transfers only join bytes.
+# valid in each), rdata uncompressed.  An AXFR is made from the version's
+# compact records (secdns.records) without an object per record; a
+# version's AXFR wire form is kept with it (made when a primary zone is
+# loaded, or by the first transfer), so transfers only join bytes.
 
 _RR = struct.Struct("!HHIH")
 _HEADER = struct.Struct("!HHHHHH")
@@ -210,6 +208,42 @@ def _wire(origin: dns.name.Name, rrsets: Iterable[RRsetRef]) -> Iterator[Chunk]:
             for record in records:
                 yield record, 1
 
+
+def _zone_chunks(data: ZoneData) -> Iterator[Chunk]:
+    """A version's AXFR records as wire chunks: the SOA, every owner's records, the SOA."""
+    soa = list(_wire(data.origin, [(data.origin, data.soa)]))
+    yield from soa
+    apex_key = data.origin_key
+    apex_labels = len(apex_key)
+    cased = data.cased
+    unpack = RECORD.unpack_from
+    for key, blob in data.owners.items():
+        name = cased.get(key)
+        labels = key if name is None else name.labels
+        owner = name_wire(labels[: len(labels) - apex_labels]) + _APEX_POINTER
+        if len(blob) == 8 + int.from_bytes(blob[6:8], "big"):  # one record: most owners
+            if key != apex_key or blob[:2] != _SOA_TYPE:
+                yield owner + blob[:2] + _CLASS_IN + blob[2:], 1
+            continue
+        records = []
+        offset = 0
+        end = len(blob)
+        while offset < end:
+            rdtype, _, length = unpack(blob, offset)
+            stop = offset + 8 + length
+            if not (rdtype == SOA and key == apex_key):
+                records.append(owner + blob[offset : offset + 2] + _CLASS_IN + blob[offset + 2 : stop])
+            offset = stop
+        if len(records) <= 64:
+            yield b"".join(records), len(records)
+        else:
+            for record in records:
+                yield record, 1
+    yield from soa
+
+
+_SOA_TYPE = SOA.to_bytes(2, "big")
+_CLASS_IN = dns.rdataclass.IN.to_bytes(2, "big")
 
 #: Octets of wire RRs per block of a version's kept wire form: a few
 #: thousand objects for a million records, where one per RRset cost ~100 MB.
@@ -236,7 +270,7 @@ def transfer_blocks(data: ZoneData) -> list[Chunk]:
     A version's AXFR in wire form, in blocks: pure, so it may run in a
     worker thread when a version is made, before any downstream asks.
     """
-    return list(_blocks(_wire(data.origin, _axfr_rrsets(data))))
+    return list(_blocks(_zone_chunks(data)))
 
 
 def keep_transfer_blocks(data: ZoneData, blocks: list[Chunk]) -> None:
@@ -251,7 +285,7 @@ def _zone_wire(data: ZoneData) -> Iterator[Chunk]:
         yield from data.transfer_wire
         return
     made = []
-    for block in _blocks(_wire(data.origin, _axfr_rrsets(data))):
+    for block in _blocks(_zone_chunks(data)):
         made.append(block)
         yield block
     keep_transfer_blocks(data, made)

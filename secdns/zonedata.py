@@ -8,6 +8,10 @@ zone swaps its reference to it in one assignment, so a query sees exactly
 one version.  The indexes a lookup needs (names that exist, zone cuts,
 DNAMEs, the NSEC and NSEC3 chains) are computed once, here.
 
+The records are kept in compact wire form, one C{bytes} per owner name
+(L{secdns.records}); dnspython's objects are made from it for the names
+queries ask about, and the last few thousand are kept (L{NodeCache}).
+
 Each version also carries C{answers}, a memo of rendered responses: it is
 dropped together with the version it belongs to, so a swap invalidates it.
 """
@@ -28,8 +32,9 @@ import dns.rrset
 import dns.zone
 
 from secdns.errors import ZoneLoadError
+from secdns.records import OwnerKey, decode, encode, key_of, node_of, rrset_types
 
-__all__ = ["ZoneData", "Nsec3Chain", "from_zone", "from_rrsets", "with_serial"]
+__all__ = ["ZoneData", "Nsec3Chain", "NodeCache", "from_zone", "from_owners", "from_rrsets", "with_serial"]
 
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
@@ -74,23 +79,55 @@ class Nsec3Chain:
         return self.owners[self.hashes[i]]  # i == -1 wraps to the last
 
 
+
+class NodeCache:
+    """
+    The nodes made for queries, by the labels of the name asked (a tuple:
+    hashed in C).  Two generations of L{SIZE}: when the young one is full
+    it becomes the old one, and a node found there moves back, so a node
+    used twice in one query is the same object both times.
+    """
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.young: dict[tuple[bytes, ...], dns.node.Node] = {}
+        self.old: dict[tuple[bytes, ...], dns.node.Node] = {}
+
+    def get(self, labels: tuple[bytes, ...]) -> dns.node.Node | None:
+        node = self.young.get(labels)
+        if node is None:
+            node = self.old.get(labels)
+            if node is not None:
+                self.keep(labels, node)
+        return node
+
+    def keep(self, labels: tuple[bytes, ...], node: dns.node.Node) -> None:
+        if len(self.young) >= self.SIZE:
+            self.old, self.young = self.young, {}
+        self.young[labels] = node
+
+
 @attrs.frozen(eq=False)
 class ZoneData:
     """
     The contents of one version of a zone, with the indexes lookups need.
 
     @ivar origin: the zone's apex.
-    @ivar nodes: owner name to dnspython node; never mutated once built.
+    @ivar owners: owner key to its records in compact form; never mutated once built.
     @ivar serial: the SOA serial of this version.
-    @ivar existing: every owner name and each of its ancestors up to the apex,
-        so that empty non-terminals exist (RFC 4592 section 2.2.2).
-    @ivar cuts: names below the apex that have NS records: delegations.
-    @ivar dnames: names that have a DNAME record.
-    @ivar cut_keys: C{cuts}, each name as its labels lowercased (hashed in C,
-        where a C{Name} hashes in Python); made from C{cuts}.
-    @ivar dname_keys: C{dnames} likewise.
-    @ivar wildcard_keys: likewise, the names of C{nodes} whose first label is C{*}.
-    @ivar nsec_owners: the NSEC owners in canonical order (empty when unsigned).
+    @ivar record_count: how many records C{owners} holds.
+    @ivar soa: the apex SOA RRset.
+    @ivar cased: the names of the owners whose name is not all lowercase.
+    @ivar empty_nonterminals: names that own nothing but have descendants:
+        they exist (RFC 4592 section 2.2.2).
+    @ivar hidden: owners of nothing but NSEC3 records (and their RRSIGs):
+        hashes, not names of the zone's tree (RFC 5155), so they do not exist.
+    @ivar cut_keys: owners below the apex that have NS records: delegations.
+    @ivar dname_keys: owners that have a DNAME record.
+    @ivar wildcard_keys: owners whose first label is C{*}.
+    @ivar nsec_order: the NSEC owners' keys, each reversed (the root label
+        first), sorted: the DNSSEC canonical order (RFC 4034 section 6.1).
     @ivar nsec3: the NSEC3 chain, if the zone has one.
     @ivar signed: whether the zone is signed: a DNSKEY RRset at the apex and
         an NSEC or NSEC3 chain (NSEC3PARAM) there, as BIND decides it.
@@ -99,47 +136,60 @@ class ZoneData:
         write them (L{secdns.wire.rrset_wire}), filled by the query path.
     @ivar transfer_wire: this version's RRsets in wire form, in transfer
         order, filled by the first transfer out (L{secdns.xfrout}).
+    @ivar nodes: the nodes queries asked for, filled by L{node}.
     """
 
     origin: dns.name.Name
-    nodes: Mapping[dns.name.Name, dns.node.Node]
+    owners: Mapping[OwnerKey, bytes] = attrs.field(repr=False)
     serial: int
-    existing: frozenset[dns.name.Name]
-    cuts: frozenset[dns.name.Name]
-    dnames: frozenset[dns.name.Name]
-    nsec_owners: tuple[dns.name.Name, ...]
-    nsec3: Nsec3Chain | None
-    negative_soa: tuple[dns.rdataset.Rdataset, dns.rdataset.Rdataset | None]
+    record_count: int
+    soa: dns.rdataset.Rdataset = attrs.field(repr=False)
+    cased: Mapping[OwnerKey, dns.name.Name] = attrs.field(repr=False)
+    empty_nonterminals: frozenset[OwnerKey] = attrs.field(repr=False)
+    hidden: frozenset[OwnerKey] = attrs.field(repr=False)
+    cut_keys: frozenset[OwnerKey] = attrs.field(repr=False)
+    dname_keys: frozenset[OwnerKey] = attrs.field(repr=False)
+    wildcard_keys: frozenset[OwnerKey] = attrs.field(repr=False)
+    nsec_order: tuple[OwnerKey, ...] = attrs.field(repr=False)
+    nsec3: Nsec3Chain | None = attrs.field(repr=False)
+    negative_soa: tuple[dns.rdataset.Rdataset, dns.rdataset.Rdataset | None] = attrs.field(repr=False)
     signed: bool = False
-    cut_keys: frozenset[tuple[bytes, ...]] = attrs.field(
-        init=False, repr=False, default=attrs.Factory(lambda self: _keys(self.cuts), takes_self=True)
-    )
-    dname_keys: frozenset[tuple[bytes, ...]] = attrs.field(
-        init=False, repr=False, default=attrs.Factory(lambda self: _keys(self.dnames), takes_self=True)
-    )
-    wildcard_keys: frozenset[tuple[bytes, ...]] = attrs.field(
-        init=False,
-        repr=False,
-        default=attrs.Factory(
-            lambda self: _keys(name for name in self.nodes if name.labels[:1] == (b"*",)), takes_self=True
-        ),
-    )
     answers: dict = attrs.field(factory=dict, repr=False)
     rrset_wire: dict = attrs.field(factory=dict, repr=False)
     transfer_wire: list = attrs.field(factory=list, repr=False)
+    nodes: NodeCache = attrs.field(factory=NodeCache, repr=False)
 
     @property
-    def soa(self) -> dns.rdataset.Rdataset:
-        return self.nodes[self.origin].find_rdataset(IN, SOA)
+    def origin_key(self) -> OwnerKey:
+        return key_of(self.origin)
 
-    @property
-    def record_count(self) -> int:
-        return sum(len(rds) for node in self.nodes.values() for rds in node.rdatasets)
+    def name_of(self, key: OwnerKey) -> dns.name.Name:
+        """The owner name of C{key}, in its original case."""
+        return _name(self.cased, key)
+
+    def exists(self, name: dns.name.Name) -> bool:
+        """Whether C{name} exists in the zone's tree: it owns records, or is an empty non-terminal."""
+        key = key_of(name)
+        if key in self.owners:
+            return key not in self.hidden
+        return key in self.empty_nonterminals
+
+    def node(self, name: dns.name.Name) -> dns.node.Node | None:
+        """The records of C{name}, if it owns any (the same object while it stays in L{nodes})."""
+        labels = name.labels
+        node = self.nodes.get(labels)
+        if node is None:
+            blob = self.owners.get(key_of(name))
+            if blob is None:
+                return None
+            node = node_of(blob)
+            self.nodes.keep(labels, node)
+        return node
 
     def rdataset(
         self, name: dns.name.Name, rdtype: int, covers: int = NONE
     ) -> dns.rdataset.Rdataset | None:
-        node = self.nodes.get(name)
+        node = self.node(name)
         if node is None:
             return None
         return node.get_rdataset(IN, rdtype, covers)
@@ -150,18 +200,23 @@ class ZoneData:
 
     def nsec_covering(self, name: dns.name.Name) -> dns.name.Name | None:
         """The owner of the NSEC record that matches or covers C{name}."""
-        if not self.nsec_owners:
+        if not self.nsec_order:
             return None
-        i = bisect.bisect_right(self.nsec_owners, name) - 1
-        return self.nsec_owners[i]
+        i = bisect.bisect_right(self.nsec_order, key_of(name)[::-1]) - 1
+        return self.name_of(self.nsec_order[i][::-1])
 
     def rrsets(self) -> Iterator[tuple[dns.name.Name, dns.rdataset.Rdataset]]:
-        """Every RRset, the apex SOA first (as a transfer sends them)."""
+        """
+        Every RRset, the apex SOA first (as a transfer sends them).  Made
+        afresh, not kept: this may run in another thread than queries.
+        """
         soa = self.soa
         yield self.origin, soa
-        for name, node in self.nodes.items():
-            for rds in node.rdatasets:
-                if rds is not soa:
+        origin_key = self.origin_key
+        for key, blob in self.owners.items():
+            name = self.name_of(key)
+            for rds in decode(blob):
+                if not (rds.rdtype == SOA and key == origin_key):
                     yield name, rds
 
 
@@ -172,10 +227,34 @@ def from_zone(zone: dns.zone.Zone) -> ZoneData:
     @raise ZoneLoadError: no SOA, several SOAs, no NS at the apex, or names
         outside the zone.
     """
-    origin = zone.origin
+    owners = {}
+    cased = {}
+    count = 0
+    for name, node in zone.nodes.items():
+        if not len(node.rdatasets):
+            continue
+        key = key_of(name)
+        owners[key] = encode(node.rdatasets)
+        if key != name.labels:
+            cased[key] = name
+        count += sum(len(rds) for rds in node.rdatasets)
+    return from_owners(zone.origin, owners, cased, count)
+
+
+def from_owners(
+    origin: dns.name.Name, owners: dict[OwnerKey, bytes], cased: Mapping[OwnerKey, dns.name.Name], record_count: int
+) -> ZoneData:
+    """
+    Build a version from owners' compact forms (L{secdns.records}),
+    taking C{owners}, checking it and computing its indexes.
+
+    @raise ZoneLoadError: no SOA, several SOAs, no NS at the apex, an SOA
+        elsewhere, or names outside the zone.
+    """
     label = origin.to_text(omit_final_dot=True)
-    nodes = {name: node for name, node in zone.nodes.items() if len(node.rdatasets)}
-    apex = nodes.get(origin)
+    origin_key = key_of(origin)
+    apex_blob = owners.get(origin_key)
+    apex = node_of(apex_blob) if apex_blob is not None else None
     soa = apex.get_rdataset(IN, SOA) if apex is not None else None
     if soa is None:
         raise ZoneLoadError(label, "", "no SOA record at the zone apex")
@@ -184,46 +263,68 @@ def from_zone(zone: dns.zone.Zone) -> ZoneData:
     if apex.get_rdataset(IN, NS) is None:
         raise ZoneLoadError(label, "", "no NS records at the zone apex")
 
-    existing = {origin}
+    depth = len(origin_key)
+    entry_depth = depth + 1  # a child of the apex: its only ancestor is the apex
+    plain = _PLAIN_SIZES
+    empty = set()
+    hidden = set()
     cuts = set()
     dnames = set()
-    nsec_owners = []
-    nsec3_records = {}
-    for name, node in nodes.items():
-        if not name.is_subdomain(origin):
-            raise ZoneLoadError(label, "", f"{name} is outside the zone")
-        if not _only_nsec3(node):
-            # NSEC3 owners are hashes, not names of the zone's tree (RFC 5155).
-            ancestor = name
-            while ancestor not in existing:
-                existing.add(ancestor)
-                ancestor = ancestor.parent()
-        for rds in node.rdatasets:
-            rdtype = rds.rdtype
-            if rdtype == NS and name != origin:
-                cuts.add(name)
+    wildcards = set()
+    nsec_keys = []
+    nsec3_keys = []
+    for key, blob in owners.items():
+        size = len(key)
+        if size < depth or key[size - depth :] != origin_key:
+            raise ZoneLoadError(label, "", f"{_name(cased, key)} is outside the zone")
+        if key[0] == b"*":
+            wildcards.add(key)
+        if plain.get(blob[:2]) == len(blob):
+            types = ()  # one A or AAAA record: nothing to index
+        else:
+            types = rrset_types(blob)
+            if all(NSEC3 in kind for kind in types):
+                hidden.add(key)
+                nsec3_keys.append(key)
+                continue  # a hash, not a name of the zone's tree
+        for rdtype, _ in types:
+            if rdtype == NS and size != depth:
+                cuts.add(key)
             elif rdtype == DNAME:
-                dnames.add(name)
+                dnames.add(key)
             elif rdtype == NSEC:
-                nsec_owners.append(name)
+                nsec_keys.append(key[::-1])
             elif rdtype == NSEC3:
-                nsec3_records[name] = rds[0]
-            elif rdtype == SOA and name != origin:
-                raise ZoneLoadError(label, "", f"SOA record at {name}, not at the apex")
+                nsec3_keys.append(key)
+            elif rdtype == SOA and size != depth:
+                raise ZoneLoadError(label, "", f"SOA record at {_name(cased, key)}, not at the apex")
+        if size > entry_depth:
+            for i in range(1, size - depth):
+                ancestor = key[i:]
+                if ancestor in owners and ancestor not in hidden or ancestor in empty:
+                    break
+                empty.add(ancestor)
 
-    nsec_owners.sort()
+    nsec_keys.sort()
+    signed = apex.get_rdataset(IN, DNSKEY) is not None and (
+        apex.get_rdataset(IN, NSEC) is not None or apex.get_rdataset(IN, NSEC3PARAM) is not None
+    )
     return ZoneData(
         origin=origin,
-        nodes=nodes,
+        owners=owners,
         serial=soa[0].serial,
-        existing=frozenset(existing),
-        cuts=frozenset(cuts),
-        dnames=frozenset(dnames),
-        nsec_owners=tuple(nsec_owners),
-        nsec3=_nsec3_chain(origin, apex, nsec3_records),
+        record_count=record_count,
+        soa=soa,
+        cased=cased,
+        empty_nonterminals=frozenset(empty),
+        hidden=frozenset(hidden),
+        cut_keys=frozenset(cuts),
+        dname_keys=frozenset(dnames),
+        wildcard_keys=frozenset(wildcards),
+        nsec_order=tuple(nsec_keys),
+        nsec3=_nsec3_chain(apex, nsec3_keys, owners, cased),
         negative_soa=_negative_soa(soa, apex.get_rdataset(IN, RRSIG, SOA)),
-        signed=apex.get_rdataset(IN, DNSKEY) is not None
-        and (apex.get_rdataset(IN, NSEC) is not None or apex.get_rdataset(IN, NSEC3PARAM) is not None),
+        signed=signed,
     )
 
 
@@ -232,13 +333,11 @@ def with_serial(data: ZoneData, serial: int) -> ZoneData:
     soa = data.soa
     new_soa = dns.rdataset.Rdataset(IN, SOA)
     new_soa.add(soa[0].replace(serial=serial), soa.ttl)
-    apex = dns.node.Node()
-    for rds in data.nodes[data.origin].rdatasets:
-        apex.rdatasets.append(new_soa if rds is soa else rds)
-    zone = dns.zone.Zone(data.origin, relativize=False)
-    zone.nodes.update(data.nodes)
-    zone.nodes[data.origin] = apex
-    return from_zone(zone)
+    origin_key = data.origin_key
+    apex = [new_soa if rds.rdtype == SOA else rds for rds in decode(data.owners[origin_key])]
+    owners = dict(data.owners)
+    owners[origin_key] = encode(apex)
+    return from_owners(data.origin, owners, data.cased, data.record_count)
 
 
 def from_rrsets(origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset]) -> ZoneData:
@@ -251,27 +350,32 @@ def from_rrsets(origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset]) -> Zon
     return from_zone(zone)
 
 
-def _keys(names: Iterable[dns.name.Name]) -> frozenset[tuple[bytes, ...]]:
-    return frozenset(tuple(label.lower() for label in name.labels) for name in names)
+#: The first two octets and the length of an owner's compact form that
+#: holds a single A or a single AAAA record, as most owners of big zones do.
+_PLAIN_SIZES = {dns.rdatatype.A.to_bytes(2, "big"): 12, dns.rdatatype.AAAA.to_bytes(2, "big"): 24}
 
 
-def _only_nsec3(node: dns.node.Node) -> bool:
-    return all(NSEC3 in (rds.rdtype, rds.covers) for rds in node.rdatasets)
-
-
-def _nsec3_chain(origin, apex, records) -> Nsec3Chain | None:
-    if not records:
+def _nsec3_chain(apex, keys, owners, cased) -> Nsec3Chain | None:
+    if not keys:
         return None
     param = apex.get_rdataset(IN, NSEC3PARAM)
-    source = param[0] if param is not None else next(iter(records.values()))
-    owners = {owner.labels[0].decode("ascii").lower(): owner for owner in records}
+    if param is not None:
+        source = param[0]
+    else:
+        source = node_of(owners[keys[0]]).get_rdataset(IN, NSEC3)[0]
+    names = {key[0].decode("ascii"): _name(cased, key) for key in keys}
     return Nsec3Chain(
         salt=source.salt,
         iterations=source.iterations,
         algorithm=source.algorithm,
-        hashes=tuple(sorted(owners)),
-        owners=owners,
+        hashes=tuple(sorted(names)),
+        owners=names,
     )
+
+
+def _name(cased, key: OwnerKey) -> dns.name.Name:
+    name = cased.get(key)
+    return name if name is not None else dns.name.Name(key)
 
 
 def _negative_soa(soa, signature):

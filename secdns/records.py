@@ -1,0 +1,214 @@
+# -*- test-case-name: tests.unit.test_records -*-
+"""
+An owner name's records in compact wire form: what a zone version keeps.
+
+Held as dnspython objects, a zone costs an object or more per record and
+per name: a million records took 1.7 GB and most of a transfer's time to
+build.  Held as one C{bytes} per owner name it costs some 200 bytes a
+record, a transfer is read into it without an object per record, and
+dnspython's objects are made only for the names a query asks about.
+
+The records of one owner, their RRsets one after another::
+
+    record:  type:u16  ttl:u32  rdlength:u16  rdata
+
+The records of an RRset are contiguous and share its TTL; each RDATA is
+in its uncompressed wire form, names in their original case (RFC 3597
+section 4), so what is read back is what was received.  The class is IN.
+
+An owner is keyed by its labels lowercased (L{OwnerKey}): equal when the
+names are equal, hashed in C (a C{Name} hashes in Python), and each
+ancestor's key is a slice of it.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Iterable
+
+import dns.name
+import dns.node
+import dns.rdata
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+
+__all__ = [
+    "OwnerKey",
+    "RECORD",
+    "key_of",
+    "name_wire",
+    "encode",
+    "decode",
+    "node_of",
+    "rrset_types",
+    "normalize",
+]
+
+IN = dns.rdataclass.IN
+RRSIG = dns.rdatatype.RRSIG
+NONE = dns.rdatatype.NONE
+
+#: An owner name's labels, lowercased, the root label (b"") last.
+OwnerKey = tuple[bytes, ...]
+
+#: A record's head: type, TTL, RDLENGTH.
+RECORD = struct.Struct("!HIH")
+
+_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
+
+
+def key_of(name: dns.name.Name) -> OwnerKey:
+    return tuple([label.lower() for label in name.labels])
+
+
+def name_wire(labels: Iterable[bytes]) -> bytes:
+    """The uncompressed wire form of an absolute name given by its labels."""
+    return b"".join([bytes((len(label),)) + label for label in labels])
+
+
+def encode(rdatasets: Iterable[dns.rdataset.Rdataset]) -> bytes:
+    """The compact form of an owner's RRsets (dnspython's)."""
+    parts = []
+    pack = RECORD.pack
+    for rds in rdatasets:
+        rdtype, ttl = rds.rdtype, rds.ttl
+        for rdata in rds:
+            data = rdata.to_wire()
+            parts.append(pack(rdtype, ttl, len(data)))
+            parts.append(data)
+    return b"".join(parts)
+
+
+def decode(blob: bytes) -> list[dns.rdataset.Rdataset]:
+    """The RRsets of an owner's compact form, as dnspython's objects."""
+    found: dict[tuple[int, int], dns.rdataset.Rdataset] = {}
+    unpack = RECORD.unpack_from
+    offset = 0
+    end = len(blob)
+    while offset < end:
+        rdtype, ttl, length = unpack(blob, offset)
+        offset += 8
+        fast = _FAST_RDATA.get(rdtype)
+        if fast is not None and length == fast[1]:
+            rdata = fast[0](blob[offset : offset + length])
+        else:
+            rdata = dns.rdata.from_wire(IN, rdtype, blob, offset, length)
+        offset += length
+        covers = rdata.covers() if rdtype == RRSIG else NONE
+        rds = found.get((rdtype, covers))
+        if rds is None:
+            rds = found[(rdtype, covers)] = dns.rdataset.Rdataset(IN, rdtype, covers)
+            rds.ttl = ttl
+        rds.items[rdata] = None
+    return list(found.values())
+
+
+def node_of(blob: bytes) -> dns.node.Node:
+    node = dns.node.Node()
+    node.rdatasets.extend(decode(blob))
+    return node
+
+
+def rrset_types(blob: bytes) -> list[tuple[int, int]]:
+    """The (type, covered type) of each RRset in an owner's compact form."""
+    types = []
+    unpack = RECORD.unpack_from
+    offset = 0
+    end = len(blob)
+    last = None
+    while offset < end:
+        rdtype, _, length = unpack(blob, offset)
+        kind = (rdtype, int.from_bytes(blob[offset + 8 : offset + 10], "big") if rdtype == RRSIG else NONE)
+        if kind != last:
+            types.append(kind)
+            last = kind
+        offset += 8 + length
+    return types
+
+
+def normalize(records: list[bytes]) -> tuple[bytes, int]:
+    """
+    Records of one owner (each a L{RECORD} head and its RDATA), in the
+    order a transfer sent them, as a compact form: grouped by RRset, each
+    record once, each RRset with the lowest TTL of its records (as
+    dnspython's C{Rdataset.update_ttl}), and for the types that hold one
+    record (SOA, CNAME ...) the last one received.
+
+    @return: the compact form, and how many records it holds.
+    """
+    groups: dict[tuple[int, bytes], dict[bytes, None]] = {}
+    ttls: dict[tuple[int, bytes], int] = {}
+    for record in records:
+        rdtype, ttl, _ = RECORD.unpack_from(record)
+        rdata = record[8:]
+        group = (rdtype, rdata[:2] if rdtype == RRSIG else b"")
+        members = groups.get(group)
+        if members is None:
+            members = groups[group] = {}
+            ttls[group] = ttl
+        elif rdtype in _SINGLETONS:
+            members.clear()
+            ttls[group] = ttl
+        elif ttl < ttls[group]:
+            ttls[group] = ttl
+        members[rdata] = None
+    parts = []
+    count = 0
+    for group, members in groups.items():
+        head_type, ttl = group[0], ttls[group]
+        for rdata in members:
+            parts.append(RECORD.pack(head_type, ttl, len(rdata)))
+            parts.append(rdata)
+        count += len(members)
+    return b"".join(parts), count
+
+
+# -- A and AAAA records without dnspython's generic parser
+#
+# dnspython's A and AAAA go through their text form when made from wire;
+# at a million records that was most of a transfer's time.  These build the
+# same immutable objects directly (their slots set as dnspython's own
+# __init__ would), and are only used if, at import, they give objects
+# equal in every way that matters to dnspython's own.
+
+
+def _address_builder(cls, rdtype, family):
+    def build(data: bytes):
+        rdata = object.__new__(cls)
+        object.__setattr__(rdata, "rdclass", IN)
+        object.__setattr__(rdata, "rdtype", rdtype)
+        object.__setattr__(rdata, "rdcomment", None)
+        object.__setattr__(rdata, "address", socket.inet_ntop(family, data))
+        return rdata
+
+    return build
+
+
+def _same(fast, slow) -> bool:
+    return (
+        type(fast) is type(slow)
+        and fast == slow
+        and hash(fast) == hash(slow)
+        and fast.to_text() == slow.to_text()
+        and fast.to_wire() == slow.to_wire()
+    )
+
+
+def _checked_fast_rdata():
+    import dns.rdtypes.IN.A
+    import dns.rdtypes.IN.AAAA
+
+    rdata = {}
+    for cls, rdtype, family, sample in (
+        (dns.rdtypes.IN.A.A, dns.rdatatype.A, socket.AF_INET, b"\xc0\x00\x02\x01"),
+        (dns.rdtypes.IN.AAAA.AAAA, dns.rdatatype.AAAA, socket.AF_INET6, b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01"),
+    ):
+        build = _address_builder(cls, rdtype, family)
+        if _same(build(sample), dns.rdata.from_wire(IN, rdtype, sample, 0, len(sample))):
+            rdata[rdtype] = (build, len(sample))
+    return rdata
+
+
+_FAST_RDATA = _checked_fast_rdata()
