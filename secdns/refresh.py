@@ -332,20 +332,24 @@ class SecondaryZone:
                 result = await self.client.transfer(target, self.name, current, AXFR)
         if result.kind == UP_TO_DATE:
             return None
-        snapshot = await self._worker(self.store.snapshot, result.data)
-        self._apply(target, result, snapshot, self._now() - started)
-        return result
-
-    def _apply(self, target: Target, result: TransferResult, snapshot, seconds: float) -> None:
-        """Store, then serve: the order that lets a restart serve what was served."""
-        now = self._now()
+        # Store, then serve: the order that lets a restart serve what was
+        # served.  A big zone's save takes a while: a worker does it.
         data = result.data
+        now = self._now()
         timers = self._timers_after_success(data, now, target)
         try:
-            self.store.save_zone(data, now, timers, snapshot)
+            await self._worker(self.store.save_zone, data, now, timers)
+        except defer.CancelledError:
+            raise
         except Exception as e:
             log.failure("zone {zone}: cannot store serial {serial}", zone=self.label, serial=data.serial)
             raise _NotStored(f"serial {data.serial} not applied: cannot store it ({e})") from None
+        self._apply(target, result, timers, self._now() - started)
+        return result
+
+    def _apply(self, target: Target, result: TransferResult, timers: ZoneTimers, seconds: float) -> None:
+        """Serve the new version, stored."""
+        data = result.data
         old = self.zone.serial
         self.zone.swap(data)
         self.timers = timers

@@ -3,10 +3,15 @@
 Zone versions and RRsets to bytes and back, for the store.
 
 A zone version (format 2) is its owners' compact forms
-(L{secdns.records}), each after its name, so that writing and reading it
-back make no object per record::
+(L{secdns.records}), each after its name relative to the apex, so that
+writing and reading it back make no object per record::
 
-    owner:  name (uncompressed wire name, original case)  length:u32  records
+    owner:  labels (wire form, original case)  0x00  length:u32  records
+
+(the apex itself is the 0x00 alone, the apex's labels in lowercase are
+implied), or for a name whose apex part is not in lowercase::
+
+    owner:  0xFF  name (uncompressed wire name)  length:u32  records
 
 Journal entries (and zone versions saved in format 1) are RRsets in DNS
 wire format, so that an owner name is parsed once per RRset rather than
@@ -29,7 +34,7 @@ import dns.rdata
 import dns.rdataset
 import dns.rdatatype
 
-from secdns.records import OwnerKey, name_wire
+from secdns.records import OwnerKey, key_of, name_wire
 from secdns.zonedata import ZoneData
 
 __all__ = ["dump_rrsets", "load_rrsets", "dump_owners", "load_owners", "OWNERS_FORMAT", "RRSETS_FORMAT"]
@@ -41,43 +46,69 @@ OWNERS_FORMAT = 2
 _HEADER = struct.Struct("!HHIH")
 _LENGTH = struct.Struct("!H")
 _OWNER_LENGTH = struct.Struct("!I")
+_OWNER_END = struct.Struct("!BI")  # the empty label that ends a relative name, and the records' length
+_LENGTHS = tuple(bytes((n,)) for n in range(64))
+_ABSOLUTE = b"\xff"  # not a label length: an absolute name follows (its apex part in another case)
 
 
 def dump_owners(data: ZoneData) -> bytes:
-    """A zone version's owners, each name in its original case."""
+    """A zone version's owners, each name relative to the apex, in its original case."""
     out = []
     cased = data.cased
-    pack = _OWNER_LENGTH.pack
+    depth = len(data.origin.labels)
+    child = depth + 1
+    lengths = _LENGTHS
+    apex = data.origin_key
     for key, blob in data.owners.items():
         name = cased.get(key)
-        out.append(name_wire(key if name is None else name.labels))
-        out.append(pack(len(blob)))
-        out.append(blob)
+        labels = key if name is None else name.labels
+        if name is not None and labels[len(labels) - depth :] != apex:  # the apex part not in lowercase
+            out.append(_ABSOLUTE + name_wire(labels) + _OWNER_LENGTH.pack(len(blob)) + blob)
+            continue
+        if len(labels) == child:  # most owners: one label below the apex
+            relative = lengths[len(labels[0])] + labels[0]
+        else:
+            relative = name_wire(labels[: len(labels) - depth])  # the apex's labels are implied
+        out.append(relative + _OWNER_END.pack(0, len(blob)) + blob)
     return b"".join(out)
 
 
-def load_owners(blob: bytes) -> tuple[dict[OwnerKey, bytes], dict[OwnerKey, dns.name.Name]]:
+def load_owners(origin: dns.name.Name, blob: bytes) -> tuple[dict[OwnerKey, bytes], dict[OwnerKey, dns.name.Name]]:
     """
     What L{dump_owners} wrote: owner key to compact form, and the names of
     owners not all lowercase.
     """
     owners: dict[OwnerKey, bytes] = {}
     cased: dict[OwnerKey, dns.name.Name] = {}
+    apex_key = key_of(origin)
     unpack = _OWNER_LENGTH.unpack_from
     offset = 0
     end = len(blob)
     while offset < end:
-        labels = []
-        while True:
-            length = blob[offset]
-            labels.append(blob[offset + 1 : offset + 1 + length])
-            offset += length + 1
-            if not length:
-                break
-        spelled = tuple(labels)
-        key = tuple([label.lower() for label in spelled])
-        if key != spelled:
-            cased[key] = dns.name.Name(spelled)
+        length = blob[offset]
+        if length == _ABSOLUTE[0]:
+            name, used = dns.name.from_wire(blob, offset + 1)
+            offset += 1 + used
+            key = key_of(name)
+            cased[key] = name
+        elif length and not blob[offset + 1 + length]:  # one label below the apex
+            label = blob[offset + 1 : offset + 1 + length]
+            offset += length + 2
+            lowered = label.lower()
+            key = (lowered,) + apex_key
+            if lowered != label:
+                cased[key] = dns.name.Name((label,) + apex_key)
+        else:
+            labels = []
+            while length:
+                labels.append(blob[offset + 1 : offset + 1 + length])
+                offset += length + 1
+                length = blob[offset]
+            offset += 1
+            spelled = tuple(labels) + apex_key
+            key = tuple([label.lower() for label in spelled])
+            if key != spelled:
+                cased[key] = dns.name.Name(spelled)
         (size,) = unpack(blob, offset)
         offset += 4
         owners[key] = blob[offset : offset + size]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from importlib import resources
 from typing import Iterable
 
@@ -88,7 +89,10 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # Used from the reactor's thread and, for a big zone's save,
+            # from a worker thread: one at a time, under _lock.
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._lock = threading.RLock()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
@@ -101,7 +105,8 @@ class Store:
         return cls(os.path.join(state_dir, STORE_FILE))
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
@@ -113,7 +118,7 @@ class Store:
             self._db.executescript(f"BEGIN;\n{_SCHEMAS[target]}\nPRAGMA user_version = {target};\nCOMMIT;")
 
     def _transaction(self):
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._lock)
 
     # -- zones
 
@@ -141,22 +146,24 @@ class Store:
                 self._write_timers(db, data.origin, timers)
 
     def load_zone(self, name: dns.name.Name) -> StoredZone | None:
-        row = self._db.execute(
-            "SELECT snapshot, saved_at, format, records FROM zone WHERE name = ?", (_key(name),)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT snapshot, saved_at, format, records FROM zone WHERE name = ?", (_key(name),)
+            ).fetchone()
         if row is None:
             return None
         blob, saved_at, snapshot_format, records = row
         if snapshot_format == RRSETS_FORMAT:
             data = build_zone(name, load_rrsets(blob))
         else:
-            owners, cased = load_owners(blob)
+            owners, cased = load_owners(name, blob)
             data = from_owners(name, owners, cased, records)
         return StoredZone(data=data, saved_at=saved_at)
 
     def stored_serial(self, name: dns.name.Name) -> int | None:
         """The serial of the stored version, without reading it."""
-        row = self._db.execute("SELECT serial FROM zone WHERE name = ?", (_key(name),)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT serial FROM zone WHERE name = ?", (_key(name),)).fetchone()
         return None if row is None else row[0]
 
     def forget_zone(self, name: dns.name.Name) -> None:
@@ -179,11 +186,12 @@ class Store:
         )
 
     def load_timers(self, name: dns.name.Name) -> ZoneTimers | None:
-        row = self._db.execute(
-            "SELECT last_success, next_refresh, expire_at, last_master, last_failure, failure_reason"
-            " FROM timers WHERE name = ?",
-            (_key(name),),
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT last_success, next_refresh, expire_at, last_master, last_failure, failure_reason"
+                " FROM timers WHERE name = ?",
+                (_key(name),),
+            ).fetchone()
         return None if row is None else ZoneTimers(*row)
 
     # -- journal
@@ -236,9 +244,10 @@ class Store:
 
     def journal(self, name: dns.name.Name) -> list[Changeset]:
         """Every changeset kept for the zone, oldest first."""
-        rows = self._db.execute(
-            "SELECT serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq", (_key(name),)
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq", (_key(name),)
+            ).fetchall()
         return [_changeset(row) for row in rows]
 
     def clear_journal(self, name: dns.name.Name) -> None:
@@ -247,17 +256,26 @@ class Store:
 
 
 class _Transaction:
-    """C{BEGIN IMMEDIATE} ... C{COMMIT}, or C{ROLLBACK} on any error."""
+    """C{BEGIN IMMEDIATE} ... C{COMMIT}, or C{ROLLBACK} on any error; the store's lock held meanwhile."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
         self._db = db
+        self._lock = lock
 
     def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
         return self._db
 
     def __exit__(self, kind, value, traceback) -> None:
-        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+        try:
+            self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+        finally:
+            self._lock.release()
 
 
 def _changeset(row) -> Changeset:
