@@ -51,6 +51,7 @@ __all__ = [
     "Signed",
     "Signature",
     "split_tsig",
+    "split_last_tsig",
     "verify",
     "sign",
     "error_record",
@@ -264,6 +265,37 @@ def split_tsig(wire: bytes) -> Signed | None:
     return Signed(unsigned, key_name, record)
 
 
+def split_last_tsig(wire: bytes, key_name: dns.name.Name) -> Signed | None:
+    """
+    L{split_tsig} for a response to a request we signed with C{key_name}:
+    the TSIG record is looked for from the end of the message, its owner
+    the key's name uncompressed (as peers write it), so that the hundreds
+    of records of a transfer's message are not walked one by one.  When it
+    is not found so, L{split_tsig} decides.  (A TSIG record elsewhere in
+    the message then goes unnoticed here: it would be a record of class
+    ANY in the transfer, which is refused there.)
+    """
+    if len(wire) > 12 and wire[10:12] != b"\x00\x00":
+        marker = key_name.to_wire() + _TSIG_HEAD
+        start = wire.rfind(marker)
+        if start > 12:
+            rdata_start = start + len(marker) + 2
+            (rdlength,) = struct.unpack_from("!H", wire, rdata_start - 2)
+            if rdata_start + rdlength == len(wire):
+                try:
+                    record = dns.rdata.from_wire(_ANY, _TSIG, wire, rdata_start, rdlength)
+                except dns.exception.DNSException as e:
+                    raise MalformedTsig(f"TSIG record does not parse: {e}") from None
+                arcount = struct.unpack_from("!H", wire, 10)[0] - 1
+                unsigned = wire[:10] + struct.pack("!H", arcount) + wire[12:start]
+                return Signed(unsigned, key_name, record)
+    return split_tsig(wire)
+
+
+#: A TSIG record's type, class (ANY) and TTL (0), after its owner name.
+_TSIG_HEAD = struct.pack("!HHI", 250, 255, 0)
+
+
 def _skip_name(wire: bytes, offset: int) -> int:
     for _ in range(128):
         length = wire[offset]
@@ -469,7 +501,7 @@ class StreamVerifier:
         @raise TsigError: with a reason an operator can act on.
         """
         try:
-            signed = split_tsig(wire)
+            signed = split_last_tsig(wire, self.key.name)
         except MalformedTsig as e:
             raise MalformedTsig(f"{self.peer}: {e.reason}") from None
         first = self._previous is None

@@ -9,6 +9,7 @@ import time
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import pytest
@@ -271,3 +272,24 @@ def test_secrets_never_in_repr_or_errors():
     for text in texts:
         assert encoded not in text
         assert SECRET.decode() not in text
+
+
+def test_last_tsig_found_from_the_end_as_split_tsig_finds_it():
+    """A transfer message's TSIG, found from its end, is the one split_tsig finds walking every record."""
+    k = key()
+    response = dns.message.make_response(dns.message.make_query("example.org.", "AXFR"))
+    for i in range(50):
+        response.answer.append(dns.rrset.from_text(f"h{i}.example.org.", 300, "IN", "A", f"192.0.2.{i}"))
+    signed, _ = tsig.sign(response.to_wire(), k, 1000, b"", full=True)
+    fast = tsig.split_last_tsig(signed, k.name)
+    slow = tsig.split_tsig(signed)
+    assert (fast.unsigned, fast.key_name, fast.record) == (slow.unsigned, slow.key_name, slow.record)
+
+
+def test_last_tsig_of_another_key_is_left_to_split_tsig():
+    """Signed with another key, or not signed: split_tsig's answer."""
+    other = key(name=dns.name.from_text("other-key."))
+    wire = dns.message.make_response(dns.message.make_query("example.org.", "AXFR")).to_wire()
+    signed, _ = tsig.sign(wire, other, 1000, b"", full=True)
+    assert tsig.split_last_tsig(signed, NAME).key_name == other.name
+    assert tsig.split_last_tsig(wire, NAME) is None
