@@ -233,14 +233,7 @@ class Inbound:
                     and key[len(key) - depth :] == origin_key  # a shorter slice is never equal
                 ):
                     # Most of a big transfer: a record added to the whole zone.
-                    record = pack(rdtype, ttl, len(rdata)) + rdata
-                    held = whole.get(key)
-                    if held is None:
-                        whole[key] = record
-                    elif type(held) is bytes:
-                        whole[key] = [held, record]
-                    else:
-                        held.append(record)
+                    _hold(whole, key, pack(rdtype, ttl, len(rdata)) + rdata)
                     if owner[3]:
                         cased[key] = dns.name.Name(owner[1])
                     continue
@@ -272,7 +265,7 @@ class Inbound:
         else:
             if state == _SECOND:  # not an SOA: the IXFR is a whole zone
                 self._start_whole()
-                self._add_whole(key, rdtype, ttl, rdata)
+                _hold(self.whole, key, RECORD.pack(rdtype, ttl, len(rdata)) + rdata)
             elif state == _ADDING:
                 self._add(owner, rdtype, ttl, _rdata(rdtype, rdata))
             else:
@@ -340,16 +333,6 @@ class Inbound:
         self.whole[self._origin_key] = self.new_soa[2]
         if self.origin.labels != self._origin_key:
             self.cased[self._origin_key] = self.origin
-
-    def _add_whole(self, key: OwnerKey, rdtype: int, ttl: int, rdata: bytes) -> None:
-        record = RECORD.pack(rdtype, ttl, len(rdata)) + rdata
-        held = self.whole.get(key)
-        if held is None:
-            self.whole[key] = record
-        elif type(held) is bytes:
-            self.whole[key] = [held, record]
-        else:
-            held.append(record)
 
     def _writable(self, key: OwnerKey) -> dict[tuple[int, int], dns.rdataset.Rdataset]:
         """The RRsets of C{key}, ours to change: made from the served version's records."""
@@ -447,6 +430,17 @@ class Inbound:
 
     def _result(self, data: ZoneData | None) -> TransferResult:
         return TransferResult(self.kind, self.style, self.serial, data, self.records, self.size, self.messages)
+
+
+def _hold(whole: dict, key: OwnerKey, record: bytes) -> None:
+    """Add C{record} to C{key}'s in C{whole}: a list only for owners of several."""
+    held = whole.get(key)
+    if held is None:
+        whole[key] = record
+    elif type(held) is bytes:
+        whole[key] = [held, record]
+    else:
+        held.append(record)
 
 
 def _text(owner: Owner) -> str:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from importlib import resources
 
 import dns.name
 import dns.zone
 import pytest
 
 from secdns.journal import Changeset
+from secdns.snapshot import dump_rrsets
 from secdns.storage import Store, ZoneTimers
 from secdns.zonedata import from_zone
 
@@ -49,6 +52,22 @@ def test_zone_round_trip(tmp_path):
     assert texts(stored.data) == texts(data)
     names = {name.to_text() for name, _ in stored.data.rrsets()}
     assert "Www.Example.ORG." in names
+
+
+def test_version_saved_in_format_1_still_reads(tmp_path):
+    """A store written before schema 2 (RRsets in wire form, format 1) is upgraded and its zone read back."""
+    data = make_data()
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(resources.files("secdns").joinpath("schema/v1.sql").read_text() + "PRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO zone (name, serial, records, snapshot, saved_at) VALUES (?, ?, ?, ?, ?)",
+        ("example.org.", 7, data.record_count, dump_rrsets(data.rrsets()), 1000.0),
+    )
+    db.commit()
+    db.close()
+    stored = Store(str(path)).load_zone(dns.name.from_text("example.org."))
+    assert stored.data.serial == 7 and stored.data.owners == data.owners
 
 
 def test_missing_zone():
