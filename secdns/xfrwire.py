@@ -112,13 +112,11 @@ def _read_owner(wire: bytes, offset: int, names: dict[int, Owner]) -> tuple[Owne
         if length >= 0xC0:
             if after is None:
                 after = position + 2
-            target = ((length & 0x3F) << 8) | wire[position + 1]
+            target = _pointer(wire, position, starts[-1] if starts else position)
             found = names.get(target)
             if found is not None:
                 known = found
                 break
-            if target >= (starts[-1] if starts else position):
-                raise WireError("a compression pointer does not point back")
             position = target
             continue
         if length > 63:
@@ -160,10 +158,7 @@ def expand_name(wire: bytes, offset: int) -> tuple[bytes, int]:
         if length >= 0xC0:
             if after is None:
                 after = position + 2
-            target = ((length & 0x3F) << 8) | wire[position + 1]
-            if target >= lowest:
-                raise WireError("a compression pointer does not point back")
-            position = lowest = target
+            position = lowest = _pointer(wire, position, lowest)
             continue
         if length > 63:
             raise WireError(f"label type {length >> 6} is not supported")
@@ -175,6 +170,14 @@ def expand_name(wire: bytes, offset: int) -> tuple[bytes, int]:
             return b"".join(parts), after if after is not None else position + 1
         position += length + 1
     raise WireError("a name has too many labels")
+
+
+def _pointer(wire: bytes, position: int, limit: int) -> int:
+    """The target of the compression pointer at C{position}: before C{limit}, so that no name loops."""
+    target = ((wire[position] & 0x3F) << 8) | wire[position + 1]
+    if target >= limit:
+        raise WireError("a compression pointer does not point back")
+    return target
 
 
 def _rdata(wire: bytes, offset: int, stop: int, rdtype: int, rdclass: int) -> bytes:

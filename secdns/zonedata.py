@@ -10,7 +10,7 @@ DNAMEs, the NSEC and NSEC3 chains) are computed once, here.
 
 The records are kept in compact wire form, one C{bytes} per owner name
 (L{secdns.records}); dnspython's objects are made from it for the names
-queries ask about, and the last few thousand are kept (L{NodeCache}).
+queries ask about, and those of the names asked last are kept (L{NodeCache}).
 
 Each version also carries C{answers}, a memo of rendered responses: it is
 dropped together with the version it belongs to, so a swap invalidates it.
@@ -77,7 +77,6 @@ class Nsec3Chain:
         h = self.hash_of(name)
         i = bisect.bisect_left(self.hashes, h) - 1
         return self.owners[self.hashes[i]]  # i == -1 wraps to the last
-
 
 
 class NodeCache:
