@@ -26,7 +26,7 @@ from secdns.journal import Changeset, condense
 from secdns.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
 from secdns.zonedata import ZoneData, from_owners, from_zone
 
-__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "Snapshot", "STORE_FILE"]
+__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
 
 STORE_FILE = "secdns.sqlite"
 SCHEMA_VERSIONS = (1, 2)
@@ -60,15 +60,6 @@ class ZoneTimers:
     last_master: str | None = None
     last_failure: float | None = None
     failure_reason: str | None = None
-
-
-@attrs.frozen
-class Snapshot:
-    """A zone version in the store's format, and its record count."""
-
-    blob: bytes = attrs.field(repr=False)
-    records: int
-    format: int = OWNERS_FORMAT
 
 
 @attrs.frozen
@@ -122,25 +113,18 @@ class Store:
 
     # -- zones
 
-    @staticmethod
-    def snapshot(data: ZoneData) -> "Snapshot":
+    def save_zone(self, data: ZoneData, now: float, timers: ZoneTimers | None = None) -> None:
         """
-        What L{save_zone} writes for C{data}.  Pure, and the costly part of
-        a save: a big zone's is made in a thread, then saved.
+        Store C{data} as the zone's version (and its timers), atomically.
+        A million records take about a second: secondaries call this from
+        a worker thread (the store serialises its users).
         """
-        return Snapshot(dump_owners(data), data.record_count)
-
-    def save_zone(
-        self, data: ZoneData, now: float, timers: ZoneTimers | None = None, snapshot: "Snapshot | None" = None
-    ) -> None:
-        """Store C{data} as the zone's version (and its timers), atomically."""
-        if snapshot is None:
-            snapshot = self.snapshot(data)
+        snapshot = dump_owners(data)
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO zone (name, serial, records, snapshot, saved_at, format)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (_key(data.origin), data.serial, snapshot.records, snapshot.blob, now, snapshot.format),
+                (_key(data.origin), data.serial, data.record_count, snapshot, now, OWNERS_FORMAT),
             )
             if timers is not None:
                 self._write_timers(db, data.origin, timers)
