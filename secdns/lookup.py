@@ -48,7 +48,7 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 
-from secdns.records import key_of
+from secdns.records import key_of, name_from_labels
 from secdns.zonedata import ZoneData
 
 __all__ = ["Kind", "Answer", "resolve", "MAX_CHAIN"]
@@ -193,7 +193,7 @@ class _Step:
         if data.wildcard_keys:  # else no node is a wildcard: spare making and hashing its Name
             closest_key = key_of(closest)
             if (WILDCARD,) + closest_key in data.wildcard_keys and closest_key not in data.cut_keys:
-                wildcard = dns.name.Name((WILDCARD,) + closest.labels)
+                wildcard = name_from_labels((WILDCARD,) + closest.labels)
                 source = data.node(wildcard)
         if source is not None:
             follow = self.at_node(name, wildcard, source, qtype, answer)
@@ -205,7 +205,7 @@ class _Step:
         self.add_negative_soa(zero_ttl=qtype == SOA)
         if self.dnssec:
             if wildcard is None:
-                wildcard = dns.name.Name((WILDCARD,) + closest.labels)
+                wildcard = name_from_labels((WILDCARD,) + closest.labels)
             self.prove_nxdomain(name, closest, wildcard)
         return None
 
@@ -226,11 +226,11 @@ class _Step:
             key = keys[depth - extra :]
             at_name = extra == depth
             if extra and key in cuts:
-                ancestor = dns.name.Name(labels[depth - extra :])
+                ancestor = name_from_labels(labels[depth - extra :])
                 if not (at_name and self.parent_side(ancestor, qtype)):
                     return ancestor, NS
             if not at_name and key in dnames:
-                return dns.name.Name(labels[depth - extra :]), DNAME
+                return name_from_labels(labels[depth - extra :]), DNAME
         return None
 
     def parent_side(self, cut: dns.name.Name, qtype: int) -> bool:
@@ -386,7 +386,7 @@ def _closest_encloser(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
     for i in range(1, len(keys)):
         key = keys[i:]
         if key in owners and key not in hidden or key in empty:
-            return dns.name.Name(labels[i:])
+            return name_from_labels(labels[i:])
     raise dns.name.NoParent  # the root, as Name.parent says
 
 
@@ -400,7 +400,7 @@ def _closest_provable(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
 
 def _next_closer(name: dns.name.Name, closest: dns.name.Name) -> dns.name.Name:
     """The ancestor of C{name} one label longer than its closest encloser."""
-    return dns.name.Name(name.labels[-(len(closest.labels) + 1) :])
+    return name_from_labels(name.labels[-(len(closest.labels) + 1) :])
 
 
 def _additional(data, dnssec, answer, authority, kind) -> list[RRsetRef]:

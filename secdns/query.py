@@ -57,6 +57,7 @@ from twisted.logger import Logger
 
 from secdns import tsig
 from secdns.lookup import resolve
+from secdns.records import name_from_labels
 from secdns.render import OPT_SIZE, Edns, Question, render, render_error
 from secdns.zone import Zone
 from secdns.zonedb import ZoneDB
@@ -252,7 +253,7 @@ class QueryHandler:
         """
         key, name_end, question_end, payload = fast
         question = Question(
-            dns.name.Name(_labels(wire)),
+            name_from_labels(_labels(wire)),  # checked by _parse_plain_query
             int.from_bytes(wire[question_end - 4 : question_end - 2], "big"),
             int.from_bytes(wire[question_end - 2 : question_end], "big"),
         )

@@ -32,7 +32,7 @@ import dns.rrset
 import dns.zone
 
 from secdns.errors import ZoneLoadError
-from secdns.records import OwnerKey, decode, encode, key_of, node_of, rrset_types
+from secdns.records import OwnerKey, decode, encode, key_of, name_from_labels, node_of, rrset_types
 
 __all__ = ["ZoneData", "Nsec3Chain", "NodeCache", "from_zone", "from_owners", "from_rrsets", "with_serial"]
 
@@ -376,7 +376,7 @@ def _nsec3_chain(apex, keys, owners, cased) -> Nsec3Chain | None:
 
 def _name(cased, key: OwnerKey) -> dns.name.Name:
     name = cased.get(key)
-    return name if name is not None else dns.name.Name(key)
+    return name if name is not None else name_from_labels(key)
 
 
 def _negative_soa(soa, signature):

@@ -69,3 +69,14 @@ def test_keys_and_names():
 def test_fast_address_rdata_in_use():
     """The direct A and AAAA builders agree with dnspython here, so they are used."""
     assert set(_FAST_RDATA) == {dns.rdatatype.A, dns.rdatatype.AAAA}
+
+
+def test_names_from_labels_are_dnspython_names():
+    """The direct Name builder is in use here and makes names equal to dnspython's in every way."""
+    from secdns.records import name_from_labels
+
+    name = dns.name.from_text("*.Sub.example.ORG.")
+    built = name_from_labels(name.labels)
+    assert name_from_labels is not dns.name.Name
+    assert built == name and hash(built) == hash(name) and built.labels == name.labels
+    assert built.to_wire() == name.to_wire() and str(built) == str(name) and built.is_wild()
