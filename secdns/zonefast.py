@@ -5,21 +5,26 @@ Simple zone files read without dnspython's zone file parser.
 dnspython's parser costs over 100 us a record (a tokenizer that reads one
 character at a time, an object per record, a transaction step per
 record): a zone file of a million records took minutes to load.  Big zone
-files are mostly simple: one record a line, no parentheses, no quotes, no
-escapes.  L{read} reads such a text a line at a time straight into the
-compact form (L{secdns.records}), over twenty times as fast.
+files are mostly simple: one record a line (but for an SOA or another
+record spread over lines in parentheses), no quotes, no escapes.  L{read}
+reads such a text a line at a time straight into the compact form
+(L{secdns.records}), over twenty times as fast.
 
 It reads only what it can read exactly as dnspython 2.9's
 C{dns.zonefile.Reader} does: C{$ORIGIN}, C{$TTL}, comments, and records of
 class IN whose owner is a plain name (absolute, relative, C{@}, or left
 out: the previous owner), with a TTL (seconds or BIND units) and the class
-in either order or left out.  A and AAAA addresses in their canonical form
-are packed here; all other RDATA is dnspython's own (C{dns.rdata.from_text}).
-The TTLs a record without one gets, and how records make RRsets, are
-dnspython's rules, restated here (L{_Reader._implicit_ttl}, L{_rrsets}).
+in either order or left out, on one line or on several in parentheses
+(L{_joined}).  A and AAAA addresses in their canonical form, and the plain
+names of NS, CNAME, PTR, DNAME and MX records (L{_SIMPLE}), are packed
+here; all other RDATA, and any of these this module doubts, is dnspython's
+own (C{dns.rdata.from_text}).  The TTLs a record without one gets, and how
+records make RRsets, are dnspython's rules, restated here
+(L{_Reader._implicit_ttl}, L{_rrsets}).
 
-Anything else (parentheses, quotes, escapes, C{$INCLUDE}, C{$GENERATE},
-another class, a name outside the zone, any error) and it gives up:
+Anything else (nested or unbalanced parentheses, quotes, escapes,
+C{$INCLUDE}, C{$GENERATE}, another class, a name outside the zone, any
+error) and it gives up:
 L{read} returns C{None} and the caller reads the text with dnspython, so
 that what a file means, and the message an operator gets for a bad one,
 stay dnspython's.
@@ -29,6 +34,8 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
+from typing import Callable, Iterator
 
 import dns.exception
 import dns.name
@@ -38,7 +45,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.ttl
 
-from secdns.records import RECORD, OwnerKey, key_of
+from secdns.records import RECORD, OwnerKey, key_of, name_wire
 
 __all__ = ["read"]
 
@@ -47,10 +54,24 @@ A = dns.rdatatype.A
 AAAA = dns.rdatatype.AAAA
 SOA = dns.rdatatype.SOA
 RRSIG = dns.rdatatype.RRSIG
+MX = dns.rdatatype.MX
 
 #: A character this reader leaves to dnspython where it is not in a comment:
-#: not printable ASCII (nor a tab), or one that quotes, escapes or continues.
-_UNSAFE = re.compile(r'[^\t -~]|["()\\]')
+#: not printable ASCII (nor a tab), or one that quotes or escapes.
+_UNSAFE = re.compile(r'[^\t -~]|["\\]')
+
+#: L{_UNSAFE} but for line ends, which no line holds: a text without any
+#: of these has no line with an unsafe character.
+_UNSAFE_IN_TEXT = re.compile(r'[^\t\n\r -~]|["\\]')
+
+#: The parentheses of a line, for L{_joined} to count.
+_PARENTHESES = re.compile(r"[()]")
+
+#: What L{_joined} makes of a parenthesis: whitespace (both are delimiters
+#: to dnspython's tokenizer, which only counts them).
+_UNPARENTHESISE = str.maketrans("()", "  ")
+
+_PREFERENCE = struct.Struct("!H")
 
 _UPPERCASE = re.compile(rb"[A-Z]")
 
@@ -153,6 +174,89 @@ def _address(family: int, text: str) -> bytes | None:
 _FAMILIES = {A: socket.AF_INET, AAAA: socket.AF_INET6}
 
 
+def _target(text: str, origin: tuple[bytes, ...], room: int) -> bytes | None:
+    """
+    The wire form of the name C{text} in a record's RDATA, as dnspython's
+    C{to_wire()} gives it (uncompressed, case kept); C{None} for a name
+    dnspython refuses (L{_labels}), which is left to it and its message.
+    """
+    try:
+        return name_wire(_labels(text, origin, room))
+    except _Refused:
+        return None
+
+
+def _one_name(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+    """The RDATA of an NS, CNAME, PTR or DNAME record: one name (L{_target})."""
+    if len(tokens) != 1:
+        return None
+    return _target(tokens[0], origin, room)
+
+
+def _mx(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+    """
+    The RDATA of an MX record: a preference of ASCII digits (as
+    dnspython's C{Tokenizer.as_int} takes it: leading zeros too) up to
+    65535, and a name (L{_target}).
+    """
+    if len(tokens) != 2:
+        return None
+    preference, name = tokens
+    if not (preference.isdigit() and preference.isascii()):
+        return None
+    value = int(preference)
+    wire = _target(name, origin, room)
+    if value > 65535 or wire is None:
+        return None
+    return _PREFERENCE.pack(value) + wire
+
+
+#: The types whose plain RDATA is packed here rather than by dnspython: a
+#: function of the RDATA's tokens, the origin's labels and L{_room}, which
+#: gives the wire form or C{None} (then dnspython reads it).
+_SIMPLE: dict[int, Callable[[list[str], tuple[bytes, ...], int], bytes | None]] = {
+    dns.rdatatype.NS: _one_name,
+    dns.rdatatype.CNAME: _one_name,
+    dns.rdatatype.PTR: _one_name,
+    dns.rdatatype.DNAME: _one_name,
+    MX: _mx,
+}
+
+
+def _joined(code: str, lines: Iterator[str], unsafe: Callable | None) -> str:
+    """
+    A record with parentheses (C{code}, its first line, comment cut off)
+    as one line, taking from C{lines} the lines it goes on over.
+
+    dnspython's tokenizer takes a parenthesis as a delimiter that it only
+    counts, and a line end while one is open as whitespace (a comment
+    still ends at its line's end), so the record means what its lines
+    cut of their comments and joined, parentheses made spaces, mean.
+    Unbalanced parentheses (dnspython's error), nested ones (which its
+    tokenizer takes, but no zone file needs), a directive in parentheses,
+    and a line that starts with a parenthesis (which dnspython reads as
+    naming an owner, not as one of the last owner) are left to dnspython.
+    """
+    if code[0] in "()$":
+        raise _Refused()
+    parts = []
+    depth = 0
+    while True:
+        for parenthesis in _PARENTHESES.findall(code):
+            depth += 1 if parenthesis == "(" else -1
+            if depth not in (0, 1):
+                raise _Refused()
+        parts.append(code)
+        if not depth:
+            return " ".join(parts).translate(_UNPARENTHESISE)
+        line = next(lines, None)
+        if line is None:
+            raise _Refused()  # dnspython: unbalanced parentheses
+        code = line.partition(";")[0]
+        if unsafe is not None and unsafe(code):
+            raise _Refused()
+
+
 def _word(token: str) -> tuple[int | None, int | None, int | None]:
     """
     What dnspython's C{_rr_line} makes of C{token} where a record's TTL,
@@ -208,15 +312,21 @@ class _Reader:
     def read(self, text: str) -> tuple[dict[OwnerKey, bytes], dict[OwnerKey, dns.name.Name], int]:
         """
         Read C{text} a line at a time (a line's comment cut off first):
-        a directive, a record naming its owner, or one of the last owner.
-        Lines are searched for L{_UNSAFE} characters only if the text
-        holds any (in comments, most likely).
+        a directive, a record naming its owner, or one of the last owner;
+        a record in parentheses is joined from its lines first
+        (L{_joined}).  Lines are searched for L{_UNSAFE} characters, and
+        for parentheses, only if the text holds any (in comments, most
+        likely, or one multi-line SOA).
         """
-        unsafe = _UNSAFE.search if _UNSAFE.search(text) else None
-        for line in _lines(text):
+        unsafe = _UNSAFE.search if _UNSAFE_IN_TEXT.search(text) else None
+        parenthesised = "(" in text or ")" in text
+        lines = iter(_lines(text))
+        for line in lines:
             code = line.partition(";")[0]
             if unsafe is not None and unsafe(code):
                 raise _Refused()
+            if parenthesised and ("(" in code or ")" in code):
+                code = _joined(code, lines, unsafe)
             fields = code.split()
             if not fields:
                 continue
@@ -351,13 +461,19 @@ class _Reader:
 
     def _rdata(self, rdtype: int, tokens: list[str]) -> bytes:
         """
-        The wire form of a record's RDATA: an address packed here, the rest
-        by dnspython, remembered (under this origin) for the lines that
-        repeat it, as delegations' NS and many CNAME and MX lines do.
+        The wire form of a record's RDATA: an address, or the names of a
+        L{_SIMPLE} type, packed here (a few microseconds, where dnspython
+        takes some 70); the rest by dnspython, remembered (under this
+        origin) for the lines that repeat it.
         """
         family = _FAMILIES.get(rdtype)
         if family is not None and len(tokens) == 1:
             packed = _address(family, tokens[0])
+            if packed is not None:
+                return packed
+        simple = _SIMPLE.get(rdtype)
+        if simple is not None:
+            packed = simple(tokens, self.origin.labels, self.room)
             if packed is not None:
                 return packed
         text = " ".join(tokens)

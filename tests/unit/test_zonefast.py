@@ -14,6 +14,9 @@ import itertools
 import random
 
 import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import pytest
 
 from secdns import zonefast
@@ -88,11 +91,72 @@ TAKEN = {
     "long names": HEAD + ("a" * 63 + ".") * 3 + "b" * 45 + " A 192.0.2.1\n",
     "invalid zone: no NS": "$ORIGIN example.org.\n$TTL 1\n@ SOA ns1 host 1 2 3 4 5\n",
     "invalid zone: no SOA": "$ORIGIN example.org.\n$TTL 1\n@ NS ns1\n",
+    "multi-line SOA": "$ORIGIN example.org.\n$TTL 300\n"
+    + "@ IN SOA ns1.example.org. hostmaster.example.org. (\n        2024010101 ; serial\n"
+    + "        3600       ; refresh\n        600 86400 300 )\n        IN NS ns1\nns1 A 192.0.2.1\n",
+    "multi-line SOA, no $TTL": "$ORIGIN example.org.\n@ SOA ns1 host (\n 1 ; serial (the first)\n 2 3 4\n"
+    + " 55 ; minimum\n)\n@ NS ns1\nwww A 192.0.2.1\n",
+    "SOA closed on its own line": "$ORIGIN example.org.\n$TTL 60\n@ 3600 IN SOA ns1 host (\n\t1\n\t2\n\t3\n\t4\n"
+    + "\t5\n\t)\n  NS ns1\n",
+    "SOA in parentheses on one line": "$ORIGIN example.org.\n$TTL 60\n@ SOA ns1 host ( 1 2 3 4 5 ) ; c\n@ NS ns1\n",
+    "SOA with a blank line and comments inside": "$ORIGIN example.org.\n$TTL 60\n@ SOA ns1 host (\n\n  ; all of it\n"
+    + "   \n 1 2 3 4 5 ) ; end\n@ NS ns1\n",
+    "records in parentheses": HEAD
+    + "www ( 60 IN A 192.0.2.1 )\n  ( A 192.0.2.2 )\nx(A 192.0.2.3)\ny A(192.0.2.4)\n@ MX ( 10\n  mail )\n"
+    + "@ MX ( 20 ) ( mail2 ) ; two pairs\nt TXT ( a ; one\n b ) c\ne A () 192.0.2.5\nf (\n IN\n 60\n A\n 192.0.2.6 )\n"
+    + "g CNAME (\n www )\n",
+    "after a record in parentheses": HEAD + "www MX ( 10\n mail )\n  A 192.0.2.1\n$TTL 7\nx A 192.0.2.2\n",
+    "parentheses and CRLF": (HEAD + "www MX ( 10 ; c\n mail\n)\n  A 192.0.2.1\n").replace("\n", "\r\n"),
+    "parentheses in comments only": HEAD + "www A 192.0.2.1 ; (not\nx A 192.0.2.2 ; these) ) (\n",
+    "name targets": HEAD
+    + "n NS ns1\nn NS ns2.example.net.\nn NS @\nn NS Ns3.Sub\nn NS NS4.EXAMPLE.NET.\n"
+    + "c CNAME Target.Example.Net.\nc2 CNAME @\nc3 CNAME .\nc4 CNAME *.w\n"
+    + "1.2 PTR www\n3.2 PTR Host.Example.COM.\n4.2 PTR @\n"
+    + "d DNAME example.net.\nd2 DNAME Sub\nd3 DNAME @\n"
+    + "m MX 0 .\nm MX 65535 mail\nm MX 010 Mail.Example.NET.\nm MX 00 @\n",
+    "name targets under mixed case $ORIGIN": HEAD
+    + "$ORIGIN Sub.Example.ORG.\nn NS ns1\nc CNAME Www\nm MX 5 @\np PTR host.\nd DNAME x.y\n",
+    "name targets as long as may be": HEAD
+    + "x CNAME "
+    + ("a" * 63 + ".") * 3
+    + "b" * 49
+    + "\ny NS "
+    + ("a" * 63 + ".") * 3
+    + "b" * 61
+    + ".\nz MX 1 "
+    + ("A" * 63 + ".") * 3
+    + "b" * 49
+    + "\n",
+    "name targets equal but for case": HEAD + "n NS NS1\nn NS ns1\nm MX 1 Mail\nm MX 1 mail\nd DNAME A.\nd DNAME a.\n",
+    "name targets beside other RDATA": HEAD + "s SRV 0 5 5060 sip\nm MX 10 mail\nm TXT mail\n",
 }
 
 #: Texts the fast reader leaves to dnspython, each something it does not read.
 LEFT = {
-    "parentheses": "$ORIGIN example.org.\n$TTL 300\n@ SOA ns1 host (\n 1 ; serial\n 2 3 4 5 )\n@ NS ns1\n",
+    "parentheses not closed": HEAD + "www MX ( 10\n mail\n",
+    "parentheses not closed, comment last": HEAD + "www MX ( 10 mail ; the end",
+    "parentheses not opened": HEAD + "www MX 10 mail )\n",
+    "parenthesis closed on a later record": HEAD + "www MX 10 mail )\nx ( A 192.0.2.1\n",
+    "nested parentheses": HEAD + "@ 60 SOA ns1 host ( 1 ( 2 ) 3 4 5 )\n",
+    "nested parentheses on two lines": HEAD + "@ 60 SOA ns1 host ((\n 1 2 3 4 5 ))\n",
+    "two records in one pair of parentheses": HEAD + "www ( A 192.0.2.1\n www2 A 192.0.2.2 )\n",
+    "line starting with a parenthesis": HEAD + "(www A 192.0.2.1)\n",
+    "line starting with a closing parenthesis": HEAD + ")\n",
+    "directive in parentheses": HEAD + "$TTL ( 60 )\nwww A 192.0.2.1\n",
+    "quotes in parentheses": HEAD + 't TXT (\n "a b" )\n',
+    "escape on a later line": HEAD + "t TXT (\n a\\059b )\n",
+    "target label too long": HEAD + "x CNAME " + "a" * 64 + "\n",
+    "target name too long": HEAD + "x NS " + ("a" * 63 + ".") * 3 + "b" * 50 + "\n",
+    "absolute target name too long": HEAD + "x PTR " + ("a" * 63 + ".") * 3 + "b" * 62 + ".\n",
+    "target empty label": HEAD + "x NS a..b\n",
+    "target starting with a dot": HEAD + "x DNAME .a\n",
+    "target escaped": HEAD + "x CNAME a\\.b\n",
+    "MX preference out of range": HEAD + "x MX 65536 mail\n",
+    "MX preference negative": HEAD + "x MX -1 mail\n",
+    "MX preference not a number": HEAD + "x MX ten mail\n",
+    "MX without a name": HEAD + "x MX 10\n",
+    "NS with more": HEAD + "x NS a b\n",
+    "CNAME without a name": HEAD + "x CNAME\n",
     "quotes": HEAD + 'txt TXT "hello world"\n',
     "quoted semicolon": HEAD + 'txt TXT "a;b"\n',
     "escape": HEAD + "a\\.b A 192.0.2.1\n",
@@ -216,12 +280,71 @@ def test_rdata_memo_full(load, monkeypatch):
     assert loaded == by_dnspython
 
 
+#: Names as the reader passes them (no escapes, quotes, parentheses or
+#: other than ASCII: the reader turns them away), valid or not, and of every
+#: length about the longest a name may be.
+NAME_TEXTS = [
+    "@", ".", "ns1", "NS1", "a.b", "A.b.", "mail.example.net.", "*", "*.w", "_sip._tcp", "-", "a" * 63,
+    "a" * 64, "a" * 64 + ".", "a..b", ".a", "a.", "..", "@.x", "x.@", "$x", "0", "a.b" * 40,
+    *[("b" * 63 + ".") * 3 + "c" * length + end for length in range(40, 64) for end in ("", ".")],
+]
+
+PREFERENCES = ["0", "10", "010", "65535", "65536", "99999999999999999999", "-1", "+1", "1e3", "0x10", "ten", ""]
+
+
+@pytest.mark.parametrize("origin", ["example.org.", "Sub.Example.ORG.", "."])
+def test_simple_rdata_as_dnspython(origin):
+    """
+    The RDATA of NS, CNAME, PTR, DNAME and MX packed here is dnspython's
+    C{to_wire()} of it; what is not packed here dnspython refuses (so
+    that the file is dnspython's, with its message).
+    """
+    origin = dns.name.from_text(origin)
+    room = zonefast._room(origin.labels)
+    cases = [(rdtype, [name]) for rdtype in ("NS", "CNAME", "PTR", "DNAME") for name in NAME_TEXTS]
+    cases += [("MX", [preference, name]) for preference in PREFERENCES for name in ["mail", "a" * 64]]
+    cases += [("MX", [name]) for name in NAME_TEXTS] + [("NS", ["a", "b"]), ("NS", []), ("MX", ["1", "a", "b"])]
+    for rdtype, tokens in cases:
+        rdtype = dns.rdatatype.from_text(rdtype)
+        packed = zonefast._SIMPLE[rdtype]([token for token in tokens if token], origin.labels, room)
+        try:
+            rdata = dns.rdata.from_text(dns.rdataclass.IN, rdtype, " ".join(tokens), origin, False, origin)
+        except Exception:
+            assert packed is None, (rdtype, tokens)
+        else:
+            assert packed == rdata.to_wire(), (rdtype, tokens)
+
+
 def test_big_simple_file(load):
     """A file as bench/xfr_bench.py writes them is read by the fast reader."""
     lines = [f"h{i} A 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}\n" for i in range(3000)]
     fast, loaded, by_dnspython = load(HEAD + "".join(lines))
     assert fast is not None
     assert fast[2] == 3003
+    assert loaded == by_dnspython
+
+
+def test_big_file_with_names(load):
+    """
+    A file as bench/xfr_bench.py writes them, but with a multi-line SOA
+    and a fifth of its records NS, MX and CNAME, is read by the fast
+    reader, those packed here.
+    """
+    soa = "@ IN SOA ns1 hostmaster (\n 1 ; serial\n 3600 ; refresh\n 600 86400 60 )\n"
+    lines = []
+    for i in range(3000):
+        kind = i % 15
+        if kind == 0:
+            lines.append(f"d{i} NS ns{i % 7}.d{i}\n")
+        elif kind == 1:
+            lines.append(f"h{i} MX 10 mail{i}.example.net.\n")
+        elif kind == 2:
+            lines.append(f"c{i} CNAME h{i - 1}\n")
+        else:
+            lines.append(f"h{i} A 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}\n")
+    fast, loaded, by_dnspython = load("$ORIGIN example.org.\n$TTL 300\n" + soa + "@ NS ns1\n" + "".join(lines))
+    assert fast is not None
+    assert fast[2] == 3002
     assert loaded == by_dnspython
 
 
@@ -247,23 +370,48 @@ def random_owner(rng: random.Random, rdtype: str, alias_last: bool) -> str:
 
 
 def random_record(rng: random.Random, owner: str, rdtype: str, rdata: str) -> str:
-    """A record line: a TTL and class or not, in either order, spaces or tabs, a comment or not."""
+    """
+    A record line: a TTL and class or not, in either order, spaces or
+    tabs, a comment or not; now and then in parentheses, over lines.
+    """
     head = [rng.choice(["60", "300", "1h", "2D", "0", "1w2d"])] if rng.random() < 0.4 else []
     if rng.random() < 0.5:
         head.insert(rng.randrange(len(head) + 1), rng.choice(["IN", "in"]))
     sep = rng.choice([" ", "\t", "  "])
-    return sep.join([owner, *head, rdtype, rdata]) + rng.choice(["", "", " ; c", ";c"])
+    fields = [owner, *head, rdtype, *rdata.split(" ")]
+    if rng.random() < 0.2:
+        fields = parenthesised(rng, fields)
+    return sep.join(fields) + rng.choice(["", "", " ; c", ";c"])
 
+
+def parenthesised(rng: random.Random, fields: list[str]) -> list[str]:
+    """
+    C{fields} with one pair of parentheses after the owner, line ends
+    (with a comment or not) inside them, the closing one on a line of
+    its own or not.
+    """
+    opening = rng.randrange(1, len(fields))
+    closing = rng.randrange(opening, len(fields)) + 1
+    inside = fields[opening:closing]
+    for _ in range(rng.randrange(3)):
+        inside.insert(rng.randrange(len(inside) + 1), rng.choice(["\n", "; c (\n", "\n\n"]))
+    return [*fields[:opening], "(", *inside, rng.choice([")", "\n)", "\n\t)"]), *fields[closing:]]
+
+
+#: Names in RDATA: relative, absolute, the origin, the root, in either case, long.
+TARGETS = ["@", ".", "ns1", "Ns1", "a.B", "Mail.Example.NET.", "x.example.org.", "*.w", "a" * 63 + ".b"]
 
 RANDOM_RDATA = [
     lambda rng: ("A", f"192.0.2.{rng.randrange(4)}"),
     lambda rng: ("A", f"10.0.{rng.randrange(2)}.{rng.randrange(3)}"),
     lambda rng: ("AAAA", rng.choice(["2001:db8::1", "2001:DB8::1", "2001:db8:0:0:0:0:0:2", "::ffff:192.0.2.1"])),
     lambda rng: ("MX", f"{rng.randrange(3) * 10} {rng.choice(['mail', 'Mail', 'mail.example.net.'])}"),
+    lambda rng: ("MX", f"{rng.choice(['0', '010', '65535'])} {rng.choice(TARGETS)}"),
     lambda rng: ("NS", rng.choice(["ns1", "NS1", "ns2.example.net."])),
+    lambda rng: (rng.choice(["NS", "PTR", "DNAME"]), rng.choice(TARGETS)),
     lambda rng: ("TXT", rng.choice(["a", "a b", "A"])),
     lambda rng: ("SRV", f"0 {rng.randrange(3)} 5060 sip"),
-    lambda rng: ("CNAME", rng.choice(["www", "target.example.net."])),
+    lambda rng: ("CNAME", rng.choice(["www", "target.example.net.", *TARGETS])),
     lambda rng: ("CAA", "0 issue ca.example.net"),
     lambda rng: ("RRSIG", SIGNATURE),
     lambda rng: ("SOA", f"ns1 host {rng.randrange(5)} 2 3 4 {rng.randrange(100)}"),
@@ -271,10 +419,14 @@ RANDOM_RDATA = [
 
 
 def random_zone(rng: random.Random) -> str:
-    """A zone text: an apex SOA and NS (with or without a $TTL before them), then random lines."""
+    """
+    A zone text: an apex SOA (on one line or several) and NS, with or
+    without a $TTL before them, then random lines.
+    """
     ttl = rng.choice(["$TTL 300\n", "$TTL 2h\n", ""])
     soa_ttl = rng.choice(["", "3600 "])
-    lines = [f"$ORIGIN example.org.\n{ttl}@ {soa_ttl}SOA ns1 host 1 2 3 4 {rng.randrange(1000)}\n@ NS ns1"]
+    soa = rng.choice(["ns1 host 1 2 3 4 {}", "ns1 host (\n 1 ; serial\n 2 3 4\n {} )", "ns1 host ( 1 2 3 4 {}\n)"])
+    lines = [f"$ORIGIN example.org.\n{ttl}@ {soa_ttl}SOA {soa.format(rng.randrange(1000))}\n@ NS ns1"]
     alias_last = False
     for _ in range(rng.randrange(5, 40)):
         roll = rng.random()
@@ -288,7 +440,7 @@ def random_zone(rng: random.Random) -> str:
             alias_last = rdtype == "CNAME"
             lines.append(random_record(rng, owner, rdtype, rdata))
     newline = rng.choice(["\n", "\n", "\r\n"])
-    return newline.join(lines) + newline
+    return ("\n".join(lines) + "\n").replace("\n", newline)
 
 
 def test_random_zones(load):
