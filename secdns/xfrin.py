@@ -260,18 +260,18 @@ class Inbound:
             self._soa(owner, ttl, rdata)
         elif state == _FIRST:
             raise BadTransfer(f"the transfer starts with {dns.rdatatype.to_text(rdtype)}, not the SOA")
-        elif state == _WHOLE:
-            raise AssertionError("records of a whole zone are taken by process")
-        else:
-            if state == _SECOND:  # not an SOA: the IXFR is a whole zone
+        elif state in (_WHOLE, _SECOND):  # _SECOND, and not an SOA: the IXFR is a whole zone
+            if state == _SECOND:
                 self._start_whole()
-                _hold(self.whole, key, RECORD.pack(rdtype, ttl, len(rdata)) + rdata)
-            elif state == _ADDING:
-                self._add(owner, rdtype, ttl, _rdata(rdtype, rdata))
+            _hold(self.whole, key, RECORD.pack(rdtype, ttl, len(rdata)) + rdata)
+        else:
+            record = _rdata(rdtype, rdata)
+            if state == _ADDING:
+                self._add(owner, rdtype, ttl, record)
             else:
-                self._delete(owner, rdtype, _rdata(rdtype, rdata))
-            if owner[3]:
-                self.cased[key] = dns.name.Name(owner[1])
+                self._delete(owner, rdtype, record)
+        if owner[3]:
+            self.cased[key] = dns.name.Name(owner[1])
 
     def _inside(self, key: OwnerKey) -> bool:
         return key[len(key) - len(self._origin_key) :] == self._origin_key  # a shorter slice is never equal

@@ -355,3 +355,12 @@ def test_compression_pointer_loop_is_refused():
     inbound = Inbound(ORIGIN, AXFR, None)
     with pytest.raises(BadTransfer, match="does not point back"):
         inbound.process(looping)
+
+
+def test_owner_case_kept_through_ixfr_answered_whole():
+    """An IXFR answered AXFR-style keeps owners' case from its very first record on."""
+    inbound = Inbound(ORIGIN, IXFR, zone_of(7))
+    run(inbound, message(soa(8), "Mixed.example.com. 300 IN A 192.0.2.9", *BASE, soa(8), rdtype=dns.rdatatype.IXFR))
+    data = inbound.finish().data
+    names = {name.to_text() for name, _ in data.rrsets()}
+    assert "Mixed.example.com." in names
