@@ -139,13 +139,14 @@ def normalize(records: list[bytes]) -> tuple[bytes, int]:
     """
     Records of one owner (each a L{RECORD} head and its RDATA), in the
     order a transfer sent them, as a compact form: grouped by RRset, each
-    record once, each RRset with the lowest TTL of its records (as
-    dnspython's C{Rdataset.update_ttl}), and for the types that hold one
-    record (SOA, CNAME ...) the last one received.
+    record once (records equal but for the case of the names in them are
+    one, the first received, as in dnspython's RRsets), each RRset with the
+    lowest TTL of its records (as dnspython's C{Rdataset.update_ttl}), and
+    for the types that hold one record (SOA, CNAME ...) the last one received.
 
     @return: the compact form, and how many records it holds.
     """
-    groups: dict[tuple[int, bytes], dict[bytes, None]] = {}
+    groups: dict[tuple[int, bytes], dict[bytes, bytes]] = {}
     ttls: dict[tuple[int, bytes], int] = {}
     for record in records:
         rdtype, ttl, _ = RECORD.unpack_from(record)
@@ -160,16 +161,31 @@ def normalize(records: list[bytes]) -> tuple[bytes, int]:
             ttls[group] = ttl
         elif ttl < ttls[group]:
             ttls[group] = ttl
-        members[rdata] = None
+        names_at = _NAMES_AT.get(rdtype)
+        same = rdata if names_at is None else rdata[:names_at] + rdata[names_at:].lower()
+        members.setdefault(same, rdata)
     parts = []
     count = 0
     for group, members in groups.items():
         head_type, ttl = group[0], ttls[group]
-        for rdata in members:
+        for rdata in members.values():
             parts.append(RECORD.pack(head_type, ttl, len(rdata)))
             parts.append(rdata)
         count += len(members)
     return b"".join(parts), count
+
+
+#: Types whose RDATA ends with names and nothing else, by where the names
+#: start: lowercased from there, two such records compare as dnspython
+#: compares them.  (A label's length octet, under 64, is no letter.)
+_NAMES_AT = {
+    dns.rdatatype.NS: 0,
+    dns.rdatatype.CNAME: 0,
+    dns.rdatatype.PTR: 0,
+    dns.rdatatype.DNAME: 0,
+    dns.rdatatype.MX: 2,
+    dns.rdatatype.SRV: 6,
+}
 
 
 # -- A and AAAA records without dnspython's generic parser

@@ -80,3 +80,19 @@ def test_names_from_labels_are_dnspython_names():
     assert name_from_labels is not dns.name.Name
     assert built == name and hash(built) == hash(name) and built.labels == name.labels
     assert built.to_wire() == name.to_wire() and str(built) == str(name) and built.is_wild()
+
+
+def test_normalize_merges_records_equal_but_for_name_case():
+    """NS NS1.example. and NS ns1.example. are one record, the first, as dnspython has them; MX preferences are not names."""
+    blob, count = normalize(
+        [
+            record("NS", 300, "NS1.example."),
+            record("NS", 300, "ns1.example."),
+            record("MX", 300, "65 mail.example."),  # 65 is "A" as an octet
+            record("MX", 300, "97 mail.example."),  # and 97 "a": two records
+        ]
+    )
+    rrsets = {r.rdtype: r for r in decode(blob)}
+    assert count == 3
+    assert [str(r.target) for r in rrsets[dns.rdatatype.NS]] == ["NS1.example."]
+    assert sorted(r.preference for r in rrsets[dns.rdatatype.MX]) == [65, 97]
