@@ -98,9 +98,12 @@ def decode(blob: bytes) -> list[dns.rdataset.Rdataset]:
         rdtype, ttl, length = unpack(blob, offset)
         offset += 8
         fast = _FAST_RDATA.get(rdtype)
+        rdata = None
         if fast is not None and length == fast[1]:
             rdata = fast[0](blob[offset : offset + length])
-        else:
+        elif fast is not None and fast[1] is None:
+            rdata = fast[0](blob[offset : offset + length])  # None if not the simple form it reads
+        if rdata is None:
             rdata = dns.rdata.from_wire(IN, rdtype, blob, offset, length)
         offset += length
         covers = rdata.covers() if rdtype == RRSIG else NONE
@@ -188,23 +191,62 @@ _NAMES_AT = {
 }
 
 
-# -- A and AAAA records without dnspython's generic parser
+# -- common records without dnspython's generic parser
 #
-# dnspython's A and AAAA go through their text form when made from wire;
-# at a million records that was most of a transfer's time.  These build the
-# same immutable objects directly (their slots set as dnspython's own
-# __init__ would), and are only used if, at import, they give objects
-# equal in every way that matters to dnspython's own.
+# dnspython makes A and AAAA records from wire through their text form, and
+# names through a parser that checks what the compact form already
+# guarantees; at a million records that was most of a transfer's time,
+# and it is the cost of each node a query makes.  These build the same
+# immutable objects directly (their slots set as dnspython's own __init__
+# would), and are only used if, at import, they give objects equal in
+# every way that matters to dnspython's own.
+
+
+def _set(rdata, rdtype: int, **fields):
+    object.__setattr__(rdata, "rdclass", IN)
+    object.__setattr__(rdata, "rdtype", rdtype)
+    object.__setattr__(rdata, "rdcomment", None)
+    for field, value in fields.items():
+        object.__setattr__(rdata, field, value)
+    return rdata
 
 
 def _address_builder(cls, rdtype, family):
     def build(data: bytes):
-        rdata = object.__new__(cls)
-        object.__setattr__(rdata, "rdclass", IN)
-        object.__setattr__(rdata, "rdtype", rdtype)
-        object.__setattr__(rdata, "rdcomment", None)
-        object.__setattr__(rdata, "address", socket.inet_ntop(family, data))
-        return rdata
+        return _set(object.__new__(cls), rdtype, address=socket.inet_ntop(family, data))
+
+    return build
+
+
+def _name_at(data: bytes, offset: int) -> dns.name.Name | None:
+    """The uncompressed name that ends C{data} from C{offset}, or L{None}."""
+    labels = []
+    end = len(data)
+    while offset < end:
+        length = data[offset]
+        if length > 63:
+            return None
+        labels.append(data[offset + 1 : offset + 1 + length])
+        offset += length + 1
+        if not length:
+            return name_from_labels(tuple(labels)) if offset == end else None
+    return None
+
+
+def _target_builder(cls, rdtype):
+    def build(data: bytes):
+        target = _name_at(data, 0)
+        return None if target is None else _set(object.__new__(cls), rdtype, target=target)
+
+    return build
+
+
+def _mx_builder(cls, rdtype):
+    def build(data: bytes):
+        exchange = _name_at(data, 2)
+        if exchange is None:
+            return None
+        return _set(object.__new__(cls), rdtype, preference=int.from_bytes(data[:2], "big"), exchange=exchange)
 
     return build
 
@@ -233,17 +275,37 @@ name_from_labels = _checked_name_builder()
 
 
 def _checked_fast_rdata():
+    """Type to (builder, RDATA length or None for any): those that agree with dnspython here."""
+    import dns.rdtypes.ANY.CNAME
+    import dns.rdtypes.ANY.DNAME
+    import dns.rdtypes.ANY.MX
+    import dns.rdtypes.ANY.NS
+    import dns.rdtypes.ANY.PTR
     import dns.rdtypes.IN.A
     import dns.rdtypes.IN.AAAA
 
-    rdata = {}
-    for cls, rdtype, family, sample in (
-        (dns.rdtypes.IN.A.A, dns.rdatatype.A, socket.AF_INET, b"\xc0\x00\x02\x01"),
-        (dns.rdtypes.IN.AAAA.AAAA, dns.rdatatype.AAAA, socket.AF_INET6, b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01"),
+    target = dns.name.from_text("Mail.Example.com").to_wire()
+    candidates = [
+        (dns.rdatatype.A, _address_builder(dns.rdtypes.IN.A.A, dns.rdatatype.A, socket.AF_INET), 4, b"\xc0\x00\x02\x01"),
+        (
+            dns.rdatatype.AAAA,
+            _address_builder(dns.rdtypes.IN.AAAA.AAAA, dns.rdatatype.AAAA, socket.AF_INET6),
+            16,
+            b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01",
+        ),
+        (dns.rdatatype.MX, _mx_builder(dns.rdtypes.ANY.MX.MX, dns.rdatatype.MX), None, b"\x00\x0a" + target),
+    ]
+    for cls, rdtype in (
+        (dns.rdtypes.ANY.NS.NS, dns.rdatatype.NS),
+        (dns.rdtypes.ANY.CNAME.CNAME, dns.rdatatype.CNAME),
+        (dns.rdtypes.ANY.PTR.PTR, dns.rdatatype.PTR),
+        (dns.rdtypes.ANY.DNAME.DNAME, dns.rdatatype.DNAME),
     ):
-        build = _address_builder(cls, rdtype, family)
+        candidates.append((rdtype, _target_builder(cls, rdtype), None, target))
+    rdata = {}
+    for rdtype, build, size, sample in candidates:
         if _same(build(sample), dns.rdata.from_wire(IN, rdtype, sample, 0, len(sample))):
-            rdata[rdtype] = (build, len(sample))
+            rdata[rdtype] = (build, size)
     return rdata
 
 

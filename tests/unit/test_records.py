@@ -7,6 +7,7 @@ import dns.rdata
 import dns.rdataset
 import dns.rdatatype
 import dns.rrset
+import pytest
 
 from secdns.records import _FAST_RDATA, RECORD, decode, encode, key_of, name_wire, normalize, rrset_types
 
@@ -66,9 +67,40 @@ def test_keys_and_names():
     assert name_wire(name.labels) == name.to_wire()
 
 
-def test_fast_address_rdata_in_use():
-    """The direct A and AAAA builders agree with dnspython here, so they are used."""
-    assert set(_FAST_RDATA) == {dns.rdatatype.A, dns.rdatatype.AAAA}
+def test_fast_rdata_in_use():
+    """The direct builders agree with dnspython here, so they are used."""
+    assert set(_FAST_RDATA) == {
+        dns.rdatatype.A,
+        dns.rdatatype.AAAA,
+        dns.rdatatype.NS,
+        dns.rdatatype.CNAME,
+        dns.rdatatype.PTR,
+        dns.rdatatype.DNAME,
+        dns.rdatatype.MX,
+    }
+
+
+@pytest.mark.parametrize(
+    "rdtype, text",
+    [
+        ("A", "192.0.2.1"),
+        ("AAAA", "2001:db8::1"),
+        ("NS", "Ns1.Example.org."),
+        ("CNAME", "."),
+        ("PTR", "host.example."),
+        ("DNAME", "target.example."),
+        ("MX", "65535 Mail.example."),
+        ("MX", "0 ."),
+    ],
+)
+def test_fast_rdata_equal_to_dnspython(rdtype, text):
+    """Records made by the direct builders equal dnspython's, hash alike and write alike."""
+    expected = dns.rdata.from_text("IN", rdtype, text)
+    (rds,) = decode(record(rdtype, 300, text))
+    (made,) = rds
+    assert made == expected and hash(made) == hash(expected)
+    assert made.to_text() == expected.to_text() and made.to_wire() == expected.to_wire()
+    assert type(made) is type(expected)
 
 
 def test_names_from_labels_are_dnspython_names():
