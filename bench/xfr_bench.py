@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -83,6 +82,10 @@ external_masters = [ {{ address = "127.0.0.1", port = {master}, tsig_key = "{KEY
 """
 
 
+#: The small zone whose queries a probe times while the big one moves.
+OTHER_ZONE = "$ORIGIN other.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.80\n"
+
+
 class Probe(threading.Thread):
     """Queries the small zone every 10 ms; keeps the slowest answer and the longest gap between answers."""
 
@@ -113,6 +116,13 @@ class Probe(threading.Thread):
             self.stop.wait(PROBE_INTERVAL)
 
 
+    def summary(self) -> str:
+        return (
+            f"other zone meanwhile: {self.answered} answers, {self.lost} lost, slowest {self.worst * 1000:.0f} ms, "
+            f"longest gap between answers {self.gap * 1000:.0f} ms"
+        )
+
+
 def peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
@@ -139,9 +149,7 @@ def main() -> None:
         tmp = Path(tmp)
         zone = tmp / "big.zone"
         write_zone(zone, args.records)
-        (tmp / "other.zone").write_text(
-            "$ORIGIN other.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.80\n"
-        )
+        (tmp / "other.zone").write_text(OTHER_ZONE)
         port = free_port()
         kind = {"bind": Bind, "knot": Knot}[args.primary]
         primary = kind(tmp, free_port(), zones=[PeerZone(ORIGIN, file=zone, downstreams=((LOOPBACK, port),), key=KEY.name)], keys=[KEY])
@@ -170,10 +178,7 @@ def main() -> None:
             print(f"serving serial 1 {elapsed:.1f} s after start (including secdns's own start-up)")
             print(f"secdns log: {line.group(0) if line else '-'}")
             print(f"peak RSS of secdns: {rss:.0f} MB")
-            print(
-                f"other zone meanwhile: {probe.answered} answers, {probe.lost} lost, slowest {probe.worst * 1000:.0f} ms, "
-                f"longest gap between answers {probe.gap * 1000:.0f} ms"
-            )
+            print(probe.summary())
         finally:
             if probe is not None:
                 probe.stop.set()

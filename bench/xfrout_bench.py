@@ -34,12 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.xfr_bench import ORIGIN, Probe, peak_rss_mb, serial_of, write_zone  # noqa: E402
+from bench.xfr_bench import ORIGIN, OTHER_ZONE, Probe, peak_rss_mb, write_zone  # noqa: E402
 from tests.peers import Bind, PeerZone  # noqa: E402
 from tests.support import LOOPBACK, Secdns, free_port, require  # noqa: E402
-
-OTHER_ZONE = "$ORIGIN other.test.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.80\n"
-
 
 def secdns_config(port: int, downstream: int) -> str:
     return f"""
@@ -113,10 +110,7 @@ def main() -> None:
             probe.stop.set()
             probe.join()
             print(f"secdns RSS: {before:.0f} MB before the transfers, {after:.0f} MB after, peak {peak_rss_mb(secdns.pid):.0f} MB")
-            print(
-                f"other zone meanwhile: {probe.answered} answers, {probe.lost} lost, slowest {probe.worst * 1000:.0f} ms, "
-                f"longest gap between answers {probe.gap * 1000:.0f} ms"
-            )
+            print(probe.summary())
             for line in re.findall(r"AXFR of .* finished.*", secdns.log()):
                 print(f"secdns log: {line}")
         finally:

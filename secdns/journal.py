@@ -65,22 +65,23 @@ def diff(old: ZoneData, new: ZoneData) -> Changeset:
 
 def _diff_owner(old_name, new_name, before, after, removed, added) -> None:
     """The changes of one owner's RRsets (by type and covered type)."""
-    for key, rds in before.items():
-        other = after.get(key)
+    _only_in(old_name, before, after, removed)
+    _only_in(new_name, after, before, added)
+
+
+def _only_in(name, these, others, out: list) -> None:
+    """
+    Add to C{out} what of C{these} RRsets C{others} lacks: a whole RRset
+    when its TTL differs (an RRset has one TTL), else its missing records.
+    """
+    for key, rds in these.items():
+        other = others.get(key)
         if other is None or other.ttl != rds.ttl:
-            removed.append((old_name, rds))
+            out.append((name, rds))
         else:
-            gone = _subset(rds, [r for r in rds if r not in other])
-            if gone is not None:
-                removed.append((old_name, gone))
-    for key, rds in after.items():
-        other = before.get(key)
-        if other is None or other.ttl != rds.ttl:
-            added.append((new_name, rds))
-        else:
-            new_rdatas = _subset(rds, [r for r in rds if r not in other])
-            if new_rdatas is not None:
-                added.append((new_name, new_rdatas))
+            missing = _subset(rds, [r for r in rds if r not in other])
+            if missing is not None:
+                out.append((name, missing))
 
 
 def condense(changesets: list[Changeset]) -> Changeset:

@@ -239,7 +239,6 @@ class _Step:
 
     def at_node(self, name, owner, node, qtype, answer) -> dns.name.Name | None:
         """Answer from C{node} (at C{owner}) for C{name}: hit, CNAME or no data."""
-        data = self.data
         rdatasets = node.rdatasets if node is not None else ()
         if qtype == ANY and rdatasets:
             # Every RRset, RRSIGs too: ANY asks for them explicitly (RFC 3225 section 3).

@@ -37,6 +37,7 @@ import dns.rdatatype
 __all__ = [
     "OwnerKey",
     "RECORD",
+    "SINGLETONS",
     "key_of",
     "name_from_labels",
     "name_wire",
@@ -57,7 +58,8 @@ OwnerKey = tuple[bytes, ...]
 #: A record's head: type, TTL, RDLENGTH.
 RECORD = struct.Struct("!HIH")
 
-_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
+#: Types of which an RRset holds one record (SOA, CNAME ...): dnspython keeps the last.
+SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
 
 
 def key_of(name: dns.name.Name) -> OwnerKey:
@@ -159,7 +161,7 @@ def normalize(records: list[bytes]) -> tuple[bytes, int]:
         if members is None:
             members = groups[group] = {}
             ttls[group] = ttl
-        elif rdtype in _SINGLETONS:
+        elif rdtype in SINGLETONS:
             members.clear()
             ttls[group] = ttl
         elif ttl < ttls[group]:

@@ -28,7 +28,6 @@ import dns.rdatatype
 from twisted.application import internet, service
 from twisted.internet import threads
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from secdns import config as config_module

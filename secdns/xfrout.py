@@ -198,15 +198,19 @@ def _wire(origin: dns.name.Name, rrsets: Iterable[RRsetRef]) -> Iterator[Chunk]:
     for name, rds in rrsets:
         if name is not last_name:  # the RRsets of a node come together
             labels = name.labels[: len(name.labels) - apex_labels]
-            owner = b"".join(bytes((len(label),)) + label for label in labels) + _APEX_POINTER
+            owner = name_wire(labels) + _APEX_POINTER
             last_name = name
         head = (rds.rdtype, rds.rdclass, rds.ttl)
-        records = [owner + _RR.pack(*head, len(w)) + w for w in (rdata.to_wire() for rdata in rds)]
-        if len(records) <= 64:
-            yield b"".join(records), len(records)
-        else:
-            for record in records:
-                yield record, 1
+        yield from _chunks([owner + _RR.pack(*head, len(w)) + w for w in (rdata.to_wire() for rdata in rds)])
+
+
+def _chunks(records: list[bytes]) -> Iterator[Chunk]:
+    """An RRset's (or an owner's) wire records as one chunk, or one chunk each when there are many."""
+    if len(records) <= 64:
+        yield b"".join(records), len(records)
+    else:
+        for record in records:
+            yield record, 1
 
 
 def _zone_chunks(data: ZoneData) -> Iterator[Chunk]:
@@ -234,11 +238,7 @@ def _zone_chunks(data: ZoneData) -> Iterator[Chunk]:
             if not (rdtype == SOA and key == apex_key):
                 records.append(owner + blob[offset : offset + 2] + _CLASS_IN + blob[offset + 2 : stop])
             offset = stop
-        if len(records) <= 64:
-            yield b"".join(records), len(records)
-        else:
-            for record in records:
-                yield record, 1
+        yield from _chunks(records)
     yield from soa
 
 

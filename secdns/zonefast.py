@@ -45,7 +45,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.ttl
 
-from secdns.records import RECORD, OwnerKey, key_of, name_wire
+from secdns.records import RECORD, SINGLETONS, OwnerKey, key_of, name_wire
 
 __all__ = ["read"]
 
@@ -75,7 +75,6 @@ _PREFERENCE = struct.Struct("!H")
 
 _UPPERCASE = re.compile(rb"[A-Z]")
 
-_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
 
 #: How many RDATA texts L{_Reader._rdata} remembers at most.
 _MEMO_SIZE = 4096
@@ -538,7 +537,7 @@ def _rrsets(records: list[bytes]) -> tuple[bytes, int]:
         else:
             ttl = min(ttl, held[0])
             members = held[1]
-            if rdtype in _SINGLETONS:
+            if rdtype in SINGLETONS:
                 members.clear()
         members.setdefault(_identity(rdtype, rdata), rdata)
         groups[group] = (ttl, members)
