@@ -3,7 +3,7 @@ In-process cost of the query slow path: microseconds per query that no memo
 answers.
 
 This builds the zone of C{query_bench.py} (10,000 names), a
-L{secdns.query.QueryHandler} over it, and the query wires beforehand; then
+L{secdns.server.dispatch.QueryHandler} over it, and the query wires beforehand; then
 it times C{handler.answer(wire, request)} on each, emptying the zone
 version's memo of rendered answers before every call, so each query takes
 the slow path (parse, zone, lookup, render).  No sockets, no reactor: what
@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from query_bench import ORIGIN, SEED, queries, unique_queries, zone_text  # noqa: E402
 
 from secdns.config import ZoneConfig  # noqa: E402
-from secdns.query import QueryHandler, Request  # noqa: E402
-from secdns.zone import Zone  # noqa: E402
-from secdns.zonedata import from_zone  # noqa: E402
-from secdns.zonedb import ZoneDB  # noqa: E402
+from secdns.server.dispatch import QueryHandler, Request  # noqa: E402
+from secdns.zones.zone import Zone  # noqa: E402
+from secdns.zones.version import from_zone  # noqa: E402
+from secdns.zones.zonemap import ZoneDB  # noqa: E402
 
 COUNT = 20_000
 

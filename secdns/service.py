@@ -33,20 +33,21 @@ from twisted.logger import Logger
 from secdns import config as config_module
 from secdns.config import Config
 from secdns.errors import ConfigError
-from secdns.http import site
-from secdns.ingress import Ingress, NotifyHandler
-from secdns.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
-from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
-from secdns.query import QueryHandler
-from secdns.egress import Egress
-from secdns.notifier import Notifier
-from secdns.requestor import Requestor
-from secdns.storage import Store
-from secdns.tsig import Keyring
-from secdns.xfrin import MasterClient
-from secdns.xfrout import TransferServer, keep_transfer_blocks, transfer_blocks
-from secdns.zonedb import ZoneDB
-from secdns.zoneload import reloaded_zonedb
+from secdns.ops.http import site
+from secdns.core.ingress import Ingress
+from secdns.server.notify_in import NotifyHandler
+from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
+from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
+from secdns.server.dispatch import QueryHandler
+from secdns.core.egress import Egress
+from secdns.transfer.notify_out import Notifier
+from secdns.transfer.requestor import Requestor
+from secdns.store.database import Store
+from secdns.wire.tsig import Keyring
+from secdns.transfer.transfer_in import MasterClient
+from secdns.server.transfer_out import TransferServer, keep_transfer_blocks, transfer_blocks
+from secdns.zones.zonemap import ZoneDB
+from secdns.core.loading import reloaded_zonedb
 
 __all__ = ["SecdnsService"]
 
@@ -189,7 +190,7 @@ class SecdnsService(service.MultiService):
 
         Zone files that fail to load, or whose serial did not grow, are
         logged and their zones keep serving what they served (see
-        L{secdns.zoneload}).
+        L{secdns.core.loading}).
 
         @return: whether the new config was taken.
         """

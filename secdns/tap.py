@@ -20,7 +20,7 @@ from twisted.python import usage
 from secdns import config as config_module
 from secdns.errors import ConfigError, ZoneLoadError
 from secdns.service import SecdnsService
-from secdns.zoneload import initial_zonedb
+from secdns.core.loading import initial_zonedb
 
 __all__ = ["Options", "makeService"]
 

@@ -20,8 +20,8 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock
 from zope.interface import implementer
 
-from secdns.requestor import ConnectionClosed, RequestTimeout
-from secdns.xfrin import IXFR, IMasterClient, Inbound, Limits
+from secdns.transfer.requestor import ConnectionClosed, RequestTimeout
+from secdns.transfer.transfer_in import IXFR, IMasterClient, Inbound, Limits
 
 __all__ = ["FakeDatagramTransport", "FakeReactor", "ScriptedMaster", "FakeMasterClient"]
 
@@ -88,7 +88,7 @@ class FakeMasterClient:
     """
     Masters without a network: SOA queries answered from each
     L{ScriptedMaster}, and transfers fed through the real
-    L{secdns.xfrin.Inbound}, one message per clock turn.
+    L{secdns.transfer.transfer_in.Inbound}, one message per clock turn.
 
     @ivar requests: (address, "SOA" | "AXFR" | "IXFR") in the order asked.
     """

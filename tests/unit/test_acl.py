@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dns.name
 
-from secdns.acl import Action, check
+from secdns.zones.acl import Action, check
 from secdns.config import PRIMARY, SECONDARY, PeerConfig, ZoneConfig
 
 KEY = dns.name.from_text("transfer-key.")

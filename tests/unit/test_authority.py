@@ -11,10 +11,10 @@ from twisted.names import error
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from secdns.authority import ZoneAuthority, resolver_chain
+from secdns.ops.resolver import ZoneAuthority, resolver_chain
 from secdns.config import PRIMARY, ZoneConfig
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
 
 ZONE = """
 $TTL 300

@@ -11,10 +11,10 @@ import dns.zone
 import pytest
 
 from secdns.config import ZoneConfig
-from secdns.query import QueryHandler, Request
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
-from secdns.zonedb import ZoneDB
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
+from secdns.zones.zonemap import ZoneDB
 
 ORIGIN = dns.name.from_text("example.org")
 MAX_UDP = 1232

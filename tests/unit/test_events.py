@@ -1,4 +1,4 @@
-"""secdns.events: the per-zone event table, driven by a fake clock."""
+"""secdns.transfer.schedule: the per-zone event table, driven by a fake clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from secdns.events import Event, ZoneEvents
+from secdns.transfer.schedule import Event, ZoneEvents
 
 
 class Recorder:

@@ -1,4 +1,4 @@
-"""secdns.ingress: NOTIFY in, and keeping one refresh controller per secondary zone across reloads."""
+"""secdns.core.ingress: NOTIFY in, and keeping one refresh controller per secondary zone across reloads."""
 
 from __future__ import annotations
 
@@ -16,14 +16,15 @@ import dns.tsig
 from twisted.internet.task import Clock
 
 from secdns.config import Config, PeerConfig, TimersConfig, TsigKeyConfig, ZoneConfig
-from secdns.ingress import Ingress, NotifyHandler
-from secdns.metrics import TransferCollector, exposition, registry_for
-from secdns.query import QueryHandler, Request
-from secdns.storage import Store
+from secdns.core.ingress import Ingress
+from secdns.server.notify_in import NotifyHandler
+from secdns.ops.metrics import TransferCollector, exposition, registry_for
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.store.database import Store
 from secdns.testing import FakeMasterClient, ScriptedMaster
-from secdns.tsig import Keyring, split_tsig
-from secdns.zone import Zone
-from secdns.zonedb import ZoneDB
+from secdns.wire.tsig import Keyring, split_tsig
+from secdns.zones.zone import Zone
+from secdns.zones.zonemap import ZoneDB
 from tests.unit.test_refresh import axfr
 
 ORIGIN = dns.name.from_text("example.com")

@@ -6,8 +6,8 @@ import dns.name
 import dns.rdatatype
 import dns.zone
 
-from secdns.journal import Changeset, changes_since, condense, diff
-from secdns.zonedata import ZoneData, from_zone
+from secdns.zones.journal import Changeset, changes_since, condense, diff
+from secdns.zones.version import ZoneData, from_zone
 
 ORIGIN = dns.name.from_text("example.org.")
 BASE = """

@@ -1,5 +1,5 @@
 """
-L{secdns.lookup.resolve}: one zone version in, a classified answer out.
+L{secdns.zones.lookup.resolve}: one zone version in, a classified answer out.
 
 Most of these pin down behaviour the differential test against BIND 9
 (C{tests/integration/test_differential.py}) found wrong; each says which.
@@ -12,8 +12,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.zone
 
-from secdns.lookup import MAX_CHAIN, Kind, resolve
-from secdns.zonedata import ZoneData, from_zone
+from secdns.zones.lookup import MAX_CHAIN, Kind, resolve
+from secdns.zones.version import ZoneData, from_zone
 
 ORIGIN = "example.test."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from secdns.metrics import EgressCollector, exposition, registry_for
+from secdns.ops.metrics import EgressCollector, exposition, registry_for
 
 
 class Transfers:
@@ -26,7 +26,7 @@ def test_egress_metrics_exposed():
 
 def test_udp_lost_exposed():
     """UDP responses the socket would not take are counted."""
-    from secdns.metrics import ServerCollector
+    from secdns.ops.metrics import ServerCollector
 
     text = exposition(registry_for(ServerCollector(lambda: 7))).decode()
     assert "secdns_udp_responses_lost_total 7.0" in text

@@ -9,13 +9,13 @@ import dns.opcode
 import dns.rcode
 import dns.zone
 
-from secdns import tsig
+from secdns.wire import tsig
 from secdns.config import PRIMARY, PeerConfig, TsigKeyConfig, ZoneConfig
-from secdns.notifier import Notifier
-from secdns.requestor import Requestor
+from secdns.transfer.notify_out import Notifier
+from secdns.transfer.requestor import Requestor
 from secdns.testing import FakeReactor
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
 
 ORIGIN = dns.name.from_text("example.org.")
 KEY = tsig.Key.from_config(TsigKeyConfig(dns.name.from_text("transfer-key."), "hmac-sha256", b"k" * 32))

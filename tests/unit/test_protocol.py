@@ -1,4 +1,4 @@
-"""secdns.protocol: DNS over TCP (RFC 7766) framing, idle timeout and failure isolation, on fakes."""
+"""secdns.server.protocol: DNS over TCP (RFC 7766) framing, idle timeout and failure isolation, on fakes."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.web.test.requesthelper import DummyRequest
 
 from secdns.config import ZoneConfig
-from secdns.http import site
-from secdns.metrics import registry_for
-from secdns.protocol import DNSDatagramProtocol, DNSStreamFactory
-from secdns.query import QueryHandler
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
-from secdns.zonedb import ZoneDB
+from secdns.ops.http import site
+from secdns.ops.metrics import registry_for
+from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
+from secdns.server.dispatch import QueryHandler
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
+from secdns.zones.zonemap import ZoneDB
 
 IDLE = 30.0
 ORIGIN = dns.name.from_text("example.org")

@@ -1,5 +1,5 @@
 """
-secdns.query's fast path: the memos of rendered answers (per zone version)
+secdns.server.dispatch's fast path: the memos of rendered answers (per zone version)
 and of whole datagrams (per zone map) answer byte for byte what the slow
 path would, whatever the client's ID, RD, CD, case and EDNS, and never
 outlive the version or the zone map they were made from.
@@ -28,13 +28,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.internet.testing import FakeDatagramTransport
 from twisted.logger import capturedLogs
 
-from secdns import query as query_module
+from secdns.server import dispatch as query_module
 from secdns.config import ZoneConfig
-from secdns.protocol import DNSDatagramProtocol
-from secdns.query import QueryHandler, Request
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
-from secdns.zonedb import ZoneDB
+from secdns.server.protocol import DNSDatagramProtocol
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
+from secdns.zones.zonemap import ZoneDB
 
 ORIGIN = dns.name.from_text("example.org")
 ZONE = """\

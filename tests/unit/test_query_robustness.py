@@ -1,5 +1,5 @@
 """
-secdns.query under malformed input: whatever the bytes, QueryHandler.answer
+secdns.server.dispatch under malformed input: whatever the bytes, QueryHandler.answer
 returns nothing or a well-formed response, and never raises.
 
 The random messages are seeded, and bounded in number, so a failure
@@ -23,10 +23,10 @@ import dns.zone
 import pytest
 
 from secdns.config import ZoneConfig
-from secdns.query import QueryHandler, Request
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
-from secdns.zonedb import ZoneDB
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
+from secdns.zones.zonemap import ZoneDB
 
 SEED = 1035
 MUTATED = 3000

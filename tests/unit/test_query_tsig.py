@@ -12,12 +12,12 @@ import dns.zone
 import pytest
 from twisted.internet.task import Clock
 
-from secdns import tsig
+from secdns.wire import tsig
 from secdns.config import PRIMARY, TsigKeyConfig, ZoneConfig
-from secdns.query import QueryHandler, Request
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
-from secdns.zonedb import ZoneDB
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
+from secdns.zones.zonemap import ZoneDB
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 KEY = tsig.Key.from_config(TsigKeyConfig(dns.name.from_text("transfer-key."), "hmac-sha256", SECRET))

@@ -1,4 +1,4 @@
-"""secdns.records: an owner's records in compact wire form, and back."""
+"""secdns.wire.compact: an owner's records in compact wire form, and back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from secdns.records import _FAST_RDATA, RECORD, decode, encode, key_of, name_wire, normalize, rrset_types
+from secdns.wire.compact import _FAST_RDATA, RECORD, decode, encode, key_of, name_wire, normalize, rrset_types
 
 
 def rdataset(rdtype: str, ttl: int, *texts: str) -> dns.rdataset.Rdataset:
@@ -105,7 +105,7 @@ def test_fast_rdata_equal_to_dnspython(rdtype, text):
 
 def test_names_from_labels_are_dnspython_names():
     """The direct Name builder is in use here and makes names equal to dnspython's in every way."""
-    from secdns.records import name_from_labels
+    from secdns.wire.compact import name_from_labels
 
     name = dns.name.from_text("*.Sub.example.ORG.")
     built = name_from_labels(name.labels)

@@ -1,4 +1,4 @@
-"""secdns.refresh: the refresh state machine of a secondary zone, with a Clock and scripted masters."""
+"""secdns.transfer.refresh: the refresh state machine of a secondary zone, with a Clock and scripted masters."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import pytest
 from twisted.internet.task import Clock
 
 from secdns.config import PeerConfig, TimersConfig, ZoneConfig
-from secdns.events import Event
-from secdns.refresh import JITTER, SecondaryZone, soa_timers
-from secdns.storage import Store
+from secdns.transfer.schedule import Event
+from secdns.transfer.refresh import JITTER, SecondaryZone, soa_timers
+from secdns.store.database import Store
 from secdns.testing import FakeMasterClient, ScriptedMaster
-from secdns.xfrin import Limits
-from secdns.zone import Zone, ZoneState
-from secdns.zonedata import from_zone
+from secdns.transfer.transfer_in import Limits
+from secdns.zones.zone import Zone, ZoneState
+from secdns.zones.version import from_zone
 
 ORIGIN = dns.name.from_text("example.com")
 START = 1_700_000_000.0

@@ -1,5 +1,5 @@
 """
-L{secdns.render} writes with L{secdns.wire.Writer} exactly the bytes
+L{secdns.server.render} writes with L{secdns.wire.writer.Writer} exactly the bytes
 dnspython's C{dns.renderer.Renderer} wrote before it: the same compression
 pointers, the same sizes, so the same truncation at every size limit.
 
@@ -30,10 +30,10 @@ import dns.zone
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from secdns import wire
-from secdns.lookup import Answer, Kind, resolve
-from secdns.render import Edns, Question, render, render_error
-from secdns.zonedata import from_zone
+from secdns.wire import writer as wire
+from secdns.zones.lookup import Answer, Kind, resolve
+from secdns.server.render import Edns, Question, render, render_error
+from secdns.zones.version import from_zone
 
 ORIGIN = dns.name.from_text("Example.ORG")
 ZONE = """\
@@ -106,7 +106,7 @@ EDNS = [
 
 
 def reference_render(id, query_flags, question, answer, edns, max_size=65535) -> bytes:
-    """secdns.render.render as it was, with dnspython's Renderer."""
+    """secdns.server.render.render as it was, with dnspython's Renderer."""
     flags = QR | (query_flags & FLAGS_COPIED) | (answer.rcode & 0xF)
     if answer.authoritative:
         flags |= AA
@@ -130,7 +130,7 @@ def reference_render(id, query_flags, question, answer, edns, max_size=65535) ->
 
 
 def reference_render_error(id, query_flags, question, rcode, edns=None, opcode=dns.opcode.QUERY, flags=None) -> bytes:
-    """secdns.render.render_error as it was, with dnspython's Renderer."""
+    """secdns.server.render.render_error as it was, with dnspython's Renderer."""
     if flags is None:
         flags = QR | (query_flags & FLAGS_COPIED) | dns.opcode.to_flags(opcode) | (rcode & 0xF)
     renderer = dns.renderer.Renderer(id, flags, 65535)

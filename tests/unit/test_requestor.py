@@ -1,4 +1,4 @@
-"""secdns.requestor: requests to peers over UDP and TCP, with timeouts and TSIG, on a fake reactor."""
+"""secdns.transfer.requestor: requests to peers over UDP and TCP, with timeouts and TSIG, on a fake reactor."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from twisted.internet.error import ConnectionRefusedError, TimeoutError
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from secdns import tsig
-from secdns.requestor import (
+from secdns.wire import tsig
+from secdns.transfer.requestor import (
     READ_AHEAD,
     BadResponse,
     ConnectFailed,

@@ -6,7 +6,7 @@ from twisted.internet.testing import MemoryReactorClock
 
 from secdns import config as config_module
 from secdns.service import SecdnsService
-from secdns.zoneload import initial_zonedb
+from secdns.core.loading import initial_zonedb
 
 ZONE = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n"
 

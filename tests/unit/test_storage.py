@@ -15,10 +15,10 @@ import dns.name
 import dns.zone
 import pytest
 
-from secdns.journal import Changeset
-from secdns.snapshot import dump_rrsets
-from secdns.storage import Store, ZoneTimers
-from secdns.zonedata import from_zone
+from secdns.zones.journal import Changeset
+from secdns.store.snapshot import dump_rrsets
+from secdns.store.database import Store, ZoneTimers
+from secdns.zones.version import from_zone
 
 ORIGIN = dns.name.from_text("Example.ORG.")
 ZONE = """
@@ -59,7 +59,7 @@ def test_version_saved_in_format_1_still_reads(tmp_path):
     data = make_data()
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    db.executescript(resources.files("secdns").joinpath("schema/v1.sql").read_text() + "PRAGMA user_version = 1;")
+    db.executescript(resources.files("secdns.store").joinpath("schema/v1.sql").read_text() + "PRAGMA user_version = 1;")
     db.execute(
         "INSERT INTO zone (name, serial, records, snapshot, saved_at) VALUES (?, ?, ?, ?, ?)",
         ("example.org.", 7, data.record_count, dump_rrsets(data.rrsets()), 1000.0),
@@ -93,7 +93,7 @@ def test_timers_round_trip():
 
 
 def versions(count: int):
-    from secdns.journal import diff
+    from secdns.zones.journal import diff
 
     zones = [
         from_zone(dns.zone.from_text(ZONE.replace(" 7 ", f" {s} ") + f"v{s} 300 A 192.0.2.{s}\n", origin=ORIGIN, relativize=False))
@@ -110,7 +110,7 @@ def test_journal_merges_oldest_past_its_count():
         store.append_journal(ORIGIN, changeset, max_entries=3)
     journal = store.journal(ORIGIN)
     assert [(c.serial_from, c.serial_to) for c in journal] == [(1, 4), (4, 5), (5, 6)]
-    from secdns.journal import changes_since, diff
+    from secdns.zones.journal import changes_since, diff
 
     reached = changes_since(journal, 1, 6)
     direct = diff(zones[0], zones[-1])
@@ -141,7 +141,7 @@ def test_newer_schema_refused(tmp_path):
     """A store written by a newer secdns is refused with a clear error."""
     import sqlite3
 
-    from secdns.storage import StoreError
+    from secdns.store.database import StoreError
 
     path = tmp_path / "secdns.sqlite"
     sqlite3.connect(path).execute("PRAGMA user_version = 99")
@@ -152,8 +152,8 @@ def test_newer_schema_refused(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys, dns.zone, dns.name
-    from secdns.storage import Store
-    from secdns.zonedata import from_zone
+    from secdns.store.database import Store
+    from secdns.zones.version import from_zone
     origin = dns.name.from_text("example.org.")
     store = Store.open(sys.argv[1])
     body = "\\n".join(["@ 300 NS ns1"] + ["n%d 300 TXT %s" % (i, "x" * 200) for i in range(3000)])

@@ -14,7 +14,7 @@ import dns.tsig
 import dns.tsigkeyring
 import pytest
 
-from secdns import tsig
+from secdns.wire import tsig
 from secdns.config import TSIG_ALGORITHMS, TsigKeyConfig, parse
 
 SECRET = b"0123456789abcdef0123456789abcdef"

@@ -1,4 +1,4 @@
-"""secdns.xfrin: the inbound transfer state machine, fed with messages written by hand."""
+"""secdns.transfer.transfer_in: the inbound transfer state machine, fed with messages written by hand."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from secdns.requestor import PeerRcode
-from secdns.xfrin import (
+from secdns.transfer.requestor import PeerRcode
+from secdns.transfer.transfer_in import (
     AXFR,
     IXFR,
     UP_TO_DATE,
@@ -22,8 +22,8 @@ from secdns.xfrin import (
     Limits,
     SerialNotNewer,
 )
-from secdns.records import key_of
-from secdns.zonedata import from_zone
+from secdns.wire.compact import key_of
+from secdns.zones.version import from_zone
 
 ORIGIN = dns.name.from_text("example.com")
 

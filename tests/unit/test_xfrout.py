@@ -15,15 +15,15 @@ import dns.zone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from secdns import tsig
+from secdns.wire import tsig
 from secdns.config import PRIMARY, PeerConfig, TsigKeyConfig, ZoneConfig
-from secdns.journal import diff
-from secdns.protocol import DNSStreamFactory
-from secdns.query import QueryHandler, Request
-from secdns.xfrout import TransferServer
-from secdns.zone import Zone
-from secdns.zonedata import from_zone
-from secdns.zonedb import ZoneDB
+from secdns.zones.journal import diff
+from secdns.server.protocol import DNSStreamFactory
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.server.transfer_out import TransferServer
+from secdns.zones.zone import Zone
+from secdns.zones.version import from_zone
+from secdns.zones.zonemap import ZoneDB
 
 ORIGIN = dns.name.from_text("example.org.")
 KEY = tsig.Key.from_config(TsigKeyConfig(dns.name.from_text("transfer-key."), "hmac-sha256", b"s" * 32))

@@ -1,4 +1,4 @@
-"""secdns.xfrwire: transfer messages read into compact records, checked against dnspython's reading."""
+"""secdns.wire.xfr_parser: transfer messages read into compact records, checked against dnspython's reading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from secdns.xfrwire import WireError, answer_records, expand_name
+from secdns.wire.xfr_parser import WireError, answer_records, expand_name
 
 ORIGIN = dns.name.from_text("example.com")
 

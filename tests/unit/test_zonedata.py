@@ -1,4 +1,4 @@
-"""secdns.zonedata: versions in compact form, their indexes, and the nodes made for queries."""
+"""secdns.zones.version: versions in compact form, their indexes, and the nodes made for queries."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import dns.zone
 import pytest
 
 from secdns.errors import ZoneLoadError
-from secdns.records import encode, key_of
-from secdns.zonedata import NodeCache, from_owners, from_zone
+from secdns.wire.compact import encode, key_of
+from secdns.zones.version import NodeCache, from_owners, from_zone
 
 ORIGIN = dns.name.from_text("example.org.")
 ZONE = """

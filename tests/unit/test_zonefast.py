@@ -1,5 +1,5 @@
 """
-secdns.zonefast: simple zone files read as dnspython reads them, and the
+secdns.wire.zonefile_parser: simple zone files read as dnspython reads them, and the
 rest left to dnspython.
 
 Each zone text is loaded twice with L{read_zone_file}: as it is (the fast
@@ -19,9 +19,9 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from secdns import zonefast
+from secdns.wire import zonefile_parser as zonefast
 from secdns.errors import ZoneLoadError
-from secdns.zonefile import read_zone_file
+from secdns.zones.zonefile import read_zone_file
 
 ORIGIN = dns.name.from_text("example.org")
 

@@ -1,4 +1,4 @@
-"""secdns.zonefile: RFC 1035 zone files, their directives, and the stamp of the files read."""
+"""secdns.zones.zonefile: RFC 1035 zone files, their directives, and the stamp of the files read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import dns.rdatatype
 import pytest
 
 from secdns.errors import ZoneLoadError
-from secdns.zonefile import MAX_INCLUDE_DEPTH, load_zone_file, read_zone_file
+from secdns.zones.zonefile import MAX_INCLUDE_DEPTH, load_zone_file, read_zone_file
 
 ORIGIN = dns.name.from_text("example.org")
 

@@ -1,4 +1,4 @@
-"""secdns.zoneload: the zone map at start and after a reload, from config text and zone files on disk."""
+"""secdns.core.loading: the zone map at start and after a reload, from config text and zone files on disk."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from twisted.logger import capturedLogs, formatEvent
 
 from secdns.config import parse
 from secdns.errors import ConfigError
-from secdns.zone import ZoneState
-from secdns.zoneload import initial_zonedb, reloaded_zonedb
+from secdns.zones.zone import ZoneState
+from secdns.core.loading import initial_zonedb, reloaded_zonedb
 
 ORG = dns.name.from_text("example.org")
 NET = dns.name.from_text("example.net")
@@ -258,7 +258,7 @@ def test_serial_policy_serves_changed_file_with_new_serial(site, policy):
 
 def test_next_serial_wraps_and_prefers_time():
     """next_serial adds one on the RFC 1982 circle, and unixtime takes the clock when it is ahead."""
-    from secdns.zoneload import next_serial
+    from secdns.core.loading import next_serial
 
     assert next_serial("increment", 2**32 - 1, 0) == 0
     assert next_serial("unixtime", 5, 1_800_000_000) == 1_800_000_000

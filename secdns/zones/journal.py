@@ -14,9 +14,9 @@ import dns.name
 import dns.rdataset
 import dns.rdatatype
 
-from secdns.lookup import RRsetRef
-from secdns.records import decode
-from secdns.zonedata import ZoneData
+from secdns.zones.lookup import RRsetRef
+from secdns.wire.compact import decode
+from secdns.zones.version import ZoneData
 
 __all__ = ["Changeset", "diff", "condense", "changes_since"]
 

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.unit.test_xfrwire -*-
 """
 The answer records of a transfer message, read straight into the compact
-form a zone version keeps (L{secdns.records}).
+form a zone version keeps (L{secdns.wire.compact}).
 
 C{dns.message.from_wire} makes a C{Name}, an RRset and an rdata object per
 record; at a million records that was most of a transfer's time and
@@ -28,7 +28,7 @@ import dns.name
 import dns.rdata
 import dns.rdatatype
 
-from secdns.records import OwnerKey
+from secdns.wire.compact import OwnerKey
 
 __all__ = ["WireError", "Owner", "answer_records"]
 

@@ -27,9 +27,9 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from secdns.config import PeerConfig
-from secdns.requestor import PeerRcode, Requestor, Target, check_rcode
-from secdns.tsig import Keyring
-from secdns.zone import Zone
+from secdns.transfer.requestor import PeerRcode, Requestor, Target, check_rcode
+from secdns.wire.tsig import Keyring
+from secdns.zones.zone import Zone
 
 __all__ = ["Notifier", "ATTEMPTS", "FIRST_TIMEOUT", "notify_message"]
 

@@ -14,7 +14,7 @@ import attrs
 import dns.name
 
 from secdns.config import PRIMARY, ZoneConfig
-from secdns.zonedata import ZoneData
+from secdns.zones.version import ZoneData
 
 __all__ = ["Zone", "ZoneState", "zone_label"]
 

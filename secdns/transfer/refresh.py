@@ -3,7 +3,7 @@
 Keeping a secondary zone's copy fresh (RFC 1034 section 4.3.5, RFC 1996).
 
 One L{SecondaryZone} per secondary zone drives the zone's event table
-(L{secdns.events}) with two events, REFRESH and EXPIRE.  A refresh, as
+(L{secdns.transfer.schedule}) with two events, REFRESH and EXPIRE.  A refresh, as
 Knot's C{refresh.c} draws it::
 
     BEGIN ──> for each master (the one that last worked, or that sent the
@@ -54,14 +54,14 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from secdns import tsig
+from secdns.wire import tsig
 from secdns.config import PeerConfig, TimersConfig
-from secdns.events import Event, ZoneEvents
-from secdns.requestor import Target
-from secdns.serial import serial_gt
-from secdns.storage import Store, ZoneTimers
-from secdns.xfrin import AXFR, IXFR, UP_TO_DATE, IMasterClient, IxfrUnusable, TransferResult
-from secdns.zone import Zone
+from secdns.transfer.schedule import Event, ZoneEvents
+from secdns.transfer.requestor import Target
+from secdns.zones.serial import serial_gt
+from secdns.store.database import Store, ZoneTimers
+from secdns.transfer.transfer_in import AXFR, IXFR, UP_TO_DATE, IMasterClient, IxfrUnusable, TransferResult
+from secdns.zones.zone import Zone
 
 __all__ = ["SecondaryZone", "SecondaryStatus", "MasterStatus", "soa_timers", "JITTER", "UNLOADED_RETRY"]
 

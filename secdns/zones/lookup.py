@@ -48,8 +48,8 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 
-from secdns.records import key_of, name_from_labels
-from secdns.zonedata import ZoneData
+from secdns.wire.compact import key_of, name_from_labels
+from secdns.zones.version import ZoneData
 
 __all__ = ["Kind", "Answer", "resolve", "MAX_CHAIN"]
 

@@ -43,7 +43,7 @@ from twisted.logger import Logger
 from twisted.protocols.basic import Int16StringReceiver
 from twisted.python.failure import Failure
 
-from secdns import tsig
+from secdns.wire import tsig
 from secdns.addresses import canonical
 from secdns.errors import PeerError, SecdnsError
 

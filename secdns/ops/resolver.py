@@ -6,7 +6,7 @@ L{ZoneAuthority} provides L{twisted.internet.interfaces.IResolver} over a
 zone's current version, so a zone plugs into
 L{twisted.names.resolve.ResolverChain} and can be asked from Python (or the
 manhole console) like any Twisted resolver.  It reads the same L{ZoneData}
-through the same L{secdns.lookup.resolve} as the DNS server: one source of
+through the same L{secdns.zones.lookup.resolve} as the DNS server: one source of
 truth, two faces.  Records become Twisted's record classes only here, by
 way of their wire form, so types Twisted does not know (RRSIG, NSEC, ...)
 arrive as L{twisted.names.dns.UnknownRecord}.
@@ -28,8 +28,8 @@ from twisted.names import error
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from secdns.lookup import RRsetRef, resolve
-from secdns.zone import Zone
+from secdns.zones.lookup import RRsetRef, resolve
+from secdns.zones.zone import Zone
 
 __all__ = ["ZoneAuthority", "to_rrheaders", "resolver_chain"]
 

@@ -8,7 +8,7 @@ record): a zone file of a million records took minutes to load.  Big zone
 files are mostly simple: one record a line (but for an SOA or another
 record spread over lines in parentheses), no quotes, no escapes.  L{read}
 reads such a text a line at a time straight into the compact form
-(L{secdns.records}), over twenty times as fast.
+(L{secdns.wire.compact}), over twenty times as fast.
 
 It reads only what it can read exactly as dnspython 2.9's
 C{dns.zonefile.Reader} does: C{$ORIGIN}, C{$TTL}, comments, and records of
@@ -45,7 +45,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.ttl
 
-from secdns.records import RECORD, SINGLETONS, OwnerKey, key_of, name_wire
+from secdns.wire.compact import RECORD, SINGLETONS, OwnerKey, key_of, name_wire
 
 __all__ = ["read"]
 
@@ -98,7 +98,7 @@ def read(
     @param origin: the zone's apex.
     @param text: the whole zone file.
     @return: C{owners}, C{cased} and the record count, as
-        L{secdns.zonedata.from_owners} takes them; or C{None} if the text
+        L{secdns.zones.version.from_owners} takes them; or C{None} if the text
         must be read with dnspython.
     """
     try:
@@ -520,7 +520,7 @@ def _rrsets(records: list[bytes]) -> tuple[bytes, int]:
     SOA, CNAME or other singleton type only the last record, and the
     RRsets in the order they were last added to (dnspython puts an RRset
     back at the end of its node's list each time a record is added).
-    This is not L{secdns.records.normalize}, which keeps a transfer's
+    This is not L{secdns.wire.compact.normalize}, which keeps a transfer's
     order and gives a singleton the TTL of its last record.
 
     @return: the compact form, and how many records it holds.

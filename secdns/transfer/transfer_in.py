@@ -31,13 +31,13 @@ What cannot be applied raises, and nothing is kept:
   - L{LimitExceeded}: more records or bytes than C{[transfer]} allows;
   - L{SerialNotNewer}: the master's version is older than ours.
 
-Messages are read by L{secdns.xfrwire} rather than by
+Messages are read by L{secdns.wire.xfr_parser} rather than by
 C{dns.message.from_wire}: a whole zone goes straight into the compact form
 a version keeps, with no dnspython object per record; only an IXFR's
 records become dnspython's objects, to be applied.
 
 L{MasterClient} is the thin I/O shell: an SOA query and a transfer to one
-master, through a L{secdns.requestor.Requestor}.
+master, through a L{secdns.transfer.requestor.Requestor}.
 """
 
 from __future__ import annotations
@@ -65,11 +65,11 @@ from zope.interface import Interface, implementer
 
 from secdns.config import TransferConfig
 from secdns.errors import SecdnsError, ZoneLoadError
-from secdns.requestor import BadResponse, PeerRcode, Requestor, Target, check_rcode
-from secdns.serial import serial_gt
-from secdns.records import RECORD, OwnerKey, decode, encode, key_of, normalize
-from secdns.xfrwire import Owner, WireError, answer_records
-from secdns.zonedata import ZoneData, from_owners
+from secdns.transfer.requestor import BadResponse, PeerRcode, Requestor, Target, check_rcode
+from secdns.zones.serial import serial_gt
+from secdns.wire.compact import RECORD, OwnerKey, decode, encode, key_of, normalize
+from secdns.wire.xfr_parser import Owner, WireError, answer_records
+from secdns.zones.version import ZoneData, from_owners
 
 __all__ = [
     "Inbound",
@@ -180,7 +180,7 @@ class Inbound:
         self.serial: int | None = None
         self.working_serial: int | None = None  # IXFR: the serial the diffs have reached
         # AXFR: owner key -> its record, or its records while it has several
-        # (L{secdns.records} form).  IXFR: the owners touched, as dnspython's
+        # (L{secdns.wire.compact} form).  IXFR: the owners touched, as dnspython's
         # RRsets made from the served version (which is never changed), and
         # how many records each had there.
         self.whole: dict[OwnerKey, bytes | list[bytes]] = {}
@@ -378,7 +378,7 @@ class Inbound:
         The new version, built and checked.
 
         @raise BadTransfer: the response ended before the final SOA, or the
-            zone it holds is invalid (L{secdns.zonedata.from_owners}'s checks).
+            zone it holds is invalid (L{secdns.zones.version.from_owners}'s checks).
         @raise LimitExceeded: an IXFR left more records than allowed.
         @raise SerialNotNewer: the new serial is not newer than ours.
         """
@@ -458,7 +458,7 @@ def _rdata(rdtype: int, wire: bytes) -> dns.rdata.Rdata:
 
 
 class IMasterClient(Interface):
-    """What a secondary zone asks of its masters (L{secdns.refresh})."""
+    """What a secondary zone asks of its masters (L{secdns.transfer.refresh})."""
 
     def soa_serial(target: Target, origin: dns.name.Name) -> defer.Deferred:
         """

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Mapping
 import attrs
 import dns.name
 
-from secdns.zone import Zone
+from secdns.zones.zone import Zone
 
 __all__ = ["ZoneDB"]
 

@@ -1,17 +1,6 @@
 # -*- test-case-name: tests.unit.test_ingress -*-
 """
-The secondary side: one refresh controller per secondary zone, kept in
-step with the zone map, and the NOTIFYs masters send us.
-
-L{Ingress.sync} is called at start and after each reload, with the zone
-map in force: a secondary zone new to it gets a controller (which serves
-the stored copy at once and starts a refresh), a kept zone's controller
-takes the zone's new L{Zone} object and settings, and a zone gone from the
-config has its controller stopped (a transfer in flight abandoned) and its
-stored copy forgotten.
-
-L{NotifyHandler} answers NOTIFY (RFC 1996 section 3) at once, and only
-schedules work::
+NOTIFY in (RFC 1996 section 3): answered at once, and only schedules work::
 
     not a question for a zone apex we have ───────> NOTAUTH  (logged)
     not from one of the zone's masters (and key) ─> REFUSED  (logged)
@@ -22,7 +11,7 @@ schedules work::
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable
 
 import dns.flags
 import dns.message
@@ -30,81 +19,21 @@ import dns.name
 import dns.opcode
 import dns.rcode
 import dns.rdatatype
-from twisted.internet import defer
-from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from secdns import acl
-from secdns.config import Config
-from secdns.refresh import SecondaryStatus, SecondaryZone
-from secdns.render import Edns, Question, render_error
-from secdns.storage import Store
-from secdns.tsig import Keyring
-from secdns.xfrin import IMasterClient
-from secdns.zone import Zone, zone_label
-from secdns.zonedb import ZoneDB
+from secdns.server.render import Edns, Question, render_error
+from secdns.zones import acl
+from secdns.zones.zone import Zone, zone_label
 
-__all__ = ["Ingress", "NotifyHandler"]
+__all__ = ["NotifyHandler"]
 
 log = Logger()
-
-
-class Ingress:
-    """The controllers of the secondary zones, by zone name."""
-
-    def __init__(
-        self,
-        store: Store,
-        clock: IReactorTime,
-        client: IMasterClient,
-        worker: Callable[..., defer.Deferred] = defer.maybeDeferred,
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.client = client
-        self.worker = worker
-        self.zones: dict[dns.name.Name, SecondaryZone] = {}
-
-    def get(self, name: dns.name.Name) -> SecondaryZone | None:
-        return self.zones.get(name)
-
-    def __iter__(self) -> Iterator[SecondaryZone]:
-        return iter(list(self.zones.values()))
-
-    def statuses(self) -> list[SecondaryStatus]:
-        return [secondary.status() for secondary in self.zones.values()]
-
-    def sync(self, zonedb: ZoneDB, config: Config) -> None:
-        """Start, reconfigure and stop controllers so there is one per secondary zone of C{zonedb}."""
-        keyring = Keyring.from_config(config.tsig_keys)
-        wanted = {zone.name: zone for zone in zonedb if not zone.is_primary}
-        for name in [name for name in self.zones if name not in wanted]:
-            self.zones.pop(name).stop()
-            if config.zone(name) is None:
-                self.store.forget_zone(name)
-                log.info("zone {zone}: no longer a secondary zone; its stored copy is forgotten", zone=zone_label(name))
-        for name, zone in wanted.items():
-            secondary = self.zones.get(name)
-            if secondary is None:
-                secondary = SecondaryZone(
-                    zone, config.timers, self.store, self.clock, self.client, keyring, worker=self.worker
-                )
-                self.zones[name] = secondary
-                secondary.start()
-            else:
-                secondary.reconfigure(zone, config.timers, keyring)
-
-    def stop(self) -> defer.Deferred:
-        """Stop every controller; fires when none is running an event."""
-        stopping = [secondary.stop() for secondary in self.zones.values()]
-        self.zones = {}
-        return defer.gatherResults(stopping, consumeErrors=True)
 
 
 class NotifyHandler:
     """
     Answers NOTIFY requests (see the module docstring); a
-    L{secdns.query.QueryHandler} handler for opcode NOTIFY.
+    L{secdns.server.dispatch.QueryHandler} handler for opcode NOTIFY.
 
     @ivar secondaries: the controller of a zone, by name, if it has one.
     @ivar payload: the UDP payload size put in the OPT of responses to EDNS requests.

@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Iterator
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
-from secdns.zone import ZoneState
-from secdns.zonedb import ZoneDB
+from secdns.zones.zone import ZoneState
+from secdns.zones.zonemap import ZoneDB
 
 __all__ = ["ZoneCollector", "TransferCollector", "registry_for", "exposition"]
 
@@ -54,7 +54,7 @@ class TransferCollector:
     looks at when one of them moves: refresh state, last success, last
     failure and its reason, and which masters answer.
 
-    @param statuses: returns a L{secdns.refresh.SecondaryStatus} per secondary zone.
+    @param statuses: returns a L{secdns.transfer.refresh.SecondaryStatus} per secondary zone.
     @param now: the wall clock the expiry is counted from.
     """
 

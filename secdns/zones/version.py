@@ -9,7 +9,7 @@ one version.  The indexes a lookup needs (names that exist, zone cuts,
 DNAMEs, the NSEC and NSEC3 chains) are computed once, here.
 
 The records are kept in compact wire form, one C{bytes} per owner name
-(L{secdns.records}); dnspython's objects are made from it for the names
+(L{secdns.wire.compact}); dnspython's objects are made from it for the names
 queries ask about, and those of the names asked last are kept (L{NodeCache}).
 
 Each version also carries C{answers}, a memo of rendered responses: it is
@@ -32,7 +32,7 @@ import dns.rrset
 import dns.zone
 
 from secdns.errors import ZoneLoadError
-from secdns.records import OwnerKey, decode, encode, key_of, name_from_labels, node_of, rrset_types
+from secdns.wire.compact import OwnerKey, decode, encode, key_of, name_from_labels, node_of, rrset_types
 
 __all__ = ["ZoneData", "Nsec3Chain", "NodeCache", "from_zone", "from_owners", "from_rrsets", "with_serial"]
 
@@ -134,9 +134,9 @@ class ZoneData:
         an NSEC or NSEC3 chain (NSEC3PARAM) there, as BIND decides it.
     @ivar answers: rendered responses for this version, filled by the query path.
     @ivar rrset_wire: the wire form of this version's RRsets as answers
-        write them (L{secdns.wire.rrset_wire}), filled by the query path.
+        write them (L{secdns.wire.writer.rrset_wire}), filled by the query path.
     @ivar transfer_wire: this version's RRsets in wire form, in transfer
-        order, filled by the first transfer out (L{secdns.xfrout}).
+        order, filled by the first transfer out (L{secdns.server.transfer_out}).
     @ivar nodes: the nodes queries asked for, filled by L{node}.
     """
 
@@ -246,7 +246,7 @@ def from_owners(
     origin: dns.name.Name, owners: dict[OwnerKey, bytes], cased: Mapping[OwnerKey, dns.name.Name], record_count: int
 ) -> ZoneData:
     """
-    Build a version from owners' compact forms (L{secdns.records}),
+    Build a version from owners' compact forms (L{secdns.wire.compact}),
     taking C{owners}, checking it and computing its indexes.
 
     @raise ZoneLoadError: no SOA, several SOAs, no NS at the apex, an SOA

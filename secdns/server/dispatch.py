@@ -13,7 +13,7 @@ Two paths:
     (one question, at most an OPT, no TSIG) and looks the response up in the
     zone version's memo of rendered answers, patching in the ID, the RD and
     CD bits and the question as the client wrote it;
-  - the slow path answers the query (L{secdns.lookup}, L{secdns.render})
+  - the slow path answers the query (L{secdns.zones.lookup}, L{secdns.server.render})
     and, when the response is the same for every client, leaves it in the
     memo for the fast path.  A plain query is read from the bytes the fast
     path parsed (L{QueryHandler._answer_plain}); anything else (TSIG,
@@ -55,12 +55,12 @@ import dns.rdatatype
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from secdns import tsig
-from secdns.lookup import resolve
-from secdns.records import name_from_labels
-from secdns.render import OPT_SIZE, Edns, Question, render, render_error
-from secdns.zone import Zone
-from secdns.zonedb import ZoneDB
+from secdns.wire import tsig
+from secdns.zones.lookup import resolve
+from secdns.wire.compact import name_from_labels
+from secdns.server.render import OPT_SIZE, Edns, Question, render, render_error
+from secdns.zones.zone import Zone
+from secdns.zones.zonemap import ZoneDB
 
 __all__ = ["QueryHandler", "Request", "MEMO_LIMIT"]
 

@@ -32,11 +32,11 @@ from twisted.logger import Logger
 
 from secdns.config import Config, ZoneConfig
 from secdns.errors import ConfigError, ZoneLoadError
-from secdns.serial import serial_add, serial_gt
-from secdns.zone import Zone
-from secdns.zonedb import ZoneDB
-from secdns.zonedata import with_serial
-from secdns.zonefile import FileStamp, load_zone_file
+from secdns.zones.serial import serial_add, serial_gt
+from secdns.zones.zone import Zone
+from secdns.zones.zonemap import ZoneDB
+from secdns.zones.version import with_serial
+from secdns.zones.zonefile import FileStamp, load_zone_file
 
 __all__ = ["initial_zonedb", "reloaded_zonedb"]
 

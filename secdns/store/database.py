@@ -22,9 +22,9 @@ import dns.name
 import dns.zone
 
 from secdns.errors import SecdnsError
-from secdns.journal import Changeset, condense
-from secdns.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
-from secdns.zonedata import ZoneData, from_owners, from_zone
+from secdns.zones.journal import Changeset, condense
+from secdns.store.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
+from secdns.zones.version import ZoneData, from_owners, from_zone
 
 __all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
 
@@ -34,7 +34,7 @@ SCHEMA_VERSIONS = (1, 2)
 # Read at import, while twistd still runs as the user that installed us:
 # after --uid/--gid the package files may not be readable.
 _SCHEMAS = {
-    version: resources.files("secdns").joinpath(f"schema/v{version}.sql").read_text()
+    version: resources.files("secdns.store").joinpath(f"schema/v{version}.sql").read_text()
     for version in SCHEMA_VERSIONS
 }
 

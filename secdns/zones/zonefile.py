@@ -3,7 +3,7 @@
 Primary zones from RFC 1035 zone files.
 
 dnspython parses the file ($ORIGIN, $TTL, $INCLUDE, $GENERATE), unless it
-is simple enough for L{secdns.zonefast} to read alone, over twenty times as
+is simple enough for L{secdns.wire.zonefile_parser} to read alone, over twenty times as
 fast, with the same outcome.  Two things are ours:
 
   - A relative C{$INCLUDE} path is taken relative to the directory of the
@@ -31,9 +31,9 @@ import dns.tokenizer
 import dns.zone
 import dns.zonefile
 
-from secdns import zonefast
+from secdns.wire import zonefile_parser as zonefast
 from secdns.errors import ZoneLoadError
-from secdns.zonedata import ZoneData, from_owners, from_zone
+from secdns.zones.version import ZoneData, from_owners, from_zone
 
 __all__ = ["FileStamp", "ZoneFile", "load_zone_file", "read_zone_file", "MAX_INCLUDE_DEPTH"]
 

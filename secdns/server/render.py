@@ -9,7 +9,7 @@ without TC, except referral glue (RFC 9471).
 
 The bytes are those dnspython's C{dns.renderer.Renderer} wrote, compression
 included (C{tests/unit/test_render.py} holds the two side by side); they are
-written by L{secdns.wire.Writer}, which does the same several times faster.
+written by L{secdns.wire.writer.Writer}, which does the same several times faster.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import dns.name
 import dns.opcode
 import dns.rcode
 
-from secdns.lookup import Answer, Kind, RRsetRef
-from secdns.wire import Writer
+from secdns.zones.lookup import Answer, Kind, RRsetRef
+from secdns.wire.writer import Writer
 
 __all__ = ["Edns", "Question", "render", "render_error", "FLAGS_COPIED"]
 
@@ -95,7 +95,7 @@ def render(
     Render a classified answer; truncate it to C{max_size} as the module says.
 
     @param cache: where to keep the wire form of the answer's RRsets
-        (L{secdns.wire.rrset_wire}): one per zone version, whose RRsets never change.
+        (L{secdns.wire.writer.rrset_wire}): one per zone version, whose RRsets never change.
     """
     flags = QR | (query_flags & FLAGS_COPIED) | (answer.rcode & 0xF)
     if answer.authoritative:

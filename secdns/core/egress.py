@@ -16,11 +16,11 @@ from typing import Callable
 import attrs
 from twisted.logger import Logger
 
-from secdns.journal import Changeset, diff
-from secdns.serial import serial_gt
-from secdns.storage import Store
-from secdns.zone import Zone
-from secdns.zonedata import ZoneData
+from secdns.zones.journal import Changeset, diff
+from secdns.zones.serial import serial_gt
+from secdns.store.database import Store
+from secdns.zones.zone import Zone
+from secdns.zones.version import ZoneData
 
 __all__ = ["Egress"]
 

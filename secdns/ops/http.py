@@ -10,7 +10,7 @@ from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from twisted.web import resource, server
 
-from secdns.metrics import exposition
+from secdns.ops.metrics import exposition
 
 __all__ = ["MetricsResource", "QuietSite", "root_resource", "site"]
 

@@ -6,7 +6,7 @@ dnspython parses and renders TSIG records; the MAC itself is computed here,
 with the time passed in (so tests drive it with a clock) and with the
 RFC's rules for truncated MACs and multi-message streams, which dnspython
 does not enforce.  Policy (who may do what with which key) is in
-L{secdns.acl}.
+L{secdns.zones.acl}.
 
 The digest of one message (RFC 8945 section 4.3)::
 

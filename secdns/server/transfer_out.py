@@ -31,14 +31,15 @@ import dns.rdataclass
 import dns.rdatatype
 from twisted.logger import Logger
 
-from secdns import acl, tsig
-from secdns.journal import Changeset, changes_since
-from secdns.lookup import RRsetRef
-from secdns.records import RECORD, name_wire
-from secdns.render import Question, render_error
-from secdns.serial import serial_gt
-from secdns.zone import Zone
-from secdns.zonedata import ZoneData
+from secdns.wire import tsig
+from secdns.zones import acl
+from secdns.zones.journal import Changeset, changes_since
+from secdns.zones.lookup import RRsetRef
+from secdns.wire.compact import RECORD, name_wire
+from secdns.server.render import Question, render_error
+from secdns.zones.serial import serial_gt
+from secdns.zones.zone import Zone
+from secdns.zones.version import ZoneData
 
 __all__ = ["TransferServer", "MAX_MESSAGE", "transfer_blocks", "keep_transfer_blocks"]
 
@@ -181,7 +182,7 @@ def _ixfr_rrsets(ours: RRsetRef, changes: Changeset) -> Iterator[RRsetRef]:
 # dnspython's renderer: owner names are written relative to the question's
 # name (the zone apex, at offset 12 of every message, so a pointer to it is
 # valid in each), rdata uncompressed.  An AXFR is made from the version's
-# compact records (secdns.records) without an object per record; a
+# compact records (secdns.wire.compact) without an object per record; a
 # version's AXFR wire form is kept with it (made when a primary zone is
 # loaded, or by the first transfer), so transfers only join bytes.
 

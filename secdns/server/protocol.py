@@ -21,7 +21,7 @@ from twisted.protocols.basic import Int16StringReceiver
 from twisted.protocols.policies import TimeoutMixin
 from zope.interface import implementer
 
-from secdns.query import QueryHandler, Request
+from secdns.server.dispatch import QueryHandler, Request
 
 __all__ = ["DNSDatagramProtocol", "DNSStreamProtocol", "DNSStreamFactory"]
 

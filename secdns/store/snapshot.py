@@ -3,7 +3,7 @@
 Zone versions and RRsets to bytes and back, for the store.
 
 A zone version (format 2) is its owners' compact forms
-(L{secdns.records}), each after its name relative to the apex, so that
+(L{secdns.wire.compact}), each after its name relative to the apex, so that
 writing and reading it back make no object per record::
 
     owner:  labels (wire form, original case)  0x00  length:u32  records
@@ -34,8 +34,8 @@ import dns.rdata
 import dns.rdataset
 import dns.rdatatype
 
-from secdns.records import OwnerKey, key_of, name_wire
-from secdns.zonedata import ZoneData
+from secdns.wire.compact import OwnerKey, key_of, name_wire
+from secdns.zones.version import ZoneData
 
 __all__ = ["dump_rrsets", "load_rrsets", "dump_owners", "load_owners", "OWNERS_FORMAT", "RRSETS_FORMAT"]
 
