@@ -10,7 +10,7 @@ PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf faketime
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration bench peers venv clean
+.PHONY: run test unit integration bench bench-reload peers venv clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,13 @@ integration: venv peers
 
 bench: venv peers
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python bench/query_bench.py
+
+# SIGHUP with a 450,000-host zone file changed, and restarts: how another
+# zone's queries fare (about a minute; RELOAD_HOSTS=, RELOAD_RUNS= to change).
+RELOAD_HOSTS ?= 450000
+RELOAD_RUNS  ?= 3
+bench-reload: venv
+	$(BIN)/python bench/reload_bench.py --hosts $(RELOAD_HOSTS) --runs $(RELOAD_RUNS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info twisted/plugins/dropin.cache
