@@ -427,3 +427,28 @@ def _run(argv: list[str], cwd: Path) -> str:
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr}")
     return result.stdout
+
+
+def knot_transfers_in(log: str, zone: str) -> list[tuple[str, int]]:
+    """
+    What Knot's log says C{zone} received, in order: C{("notify", serial)}
+    for each NOTIFY it took, and C{("IXFR", serial)} or C{("AXFR", serial)}
+    for each new version, by how it came (an IXFR answered AXFR-style counts
+    as an AXFR, as Knot logs it: "receiving AXFR-style IXFR", then AXFR lines).
+    """
+    import re
+
+    origin = re.escape(zone.rstrip(".") + ".")
+    events: list[tuple[str, int]] = []
+    kind = None
+    for line in log.splitlines():
+        if f"[{zone.rstrip('.')}.]" not in line:
+            continue
+        if match := re.search(rf"\[{origin}\] notify, incoming, remote \S+?,? serial (\d+)", line):
+            events.append(("notify", int(match.group(1))))
+        elif match := re.search(rf"\[{origin}\] ([AI]XFR), incoming, remote \S+ finished", line):
+            kind = match.group(1)
+        elif match := re.search(rf"\[{origin}\] refresh, remote \S+ zone updated, .*serial \S+ -> (\d+)", line):
+            events.append((kind or "?", int(match.group(1))))
+            kind = None
+    return events
