@@ -1,19 +1,21 @@
 # -*- test-case-name: tests.integration.test_appliance -*-
 """
-The appliance as one Twisted service tree.
+The appliance as one Twisted service tree: the listeners, wired to the
+zone core.
 
-L{SecdnsService} owns the zone map and the query handler, and has the
-listeners as children: DNS over UDP and TCP on each C{[server] listen}
-address, and HTTP on C{[http] listen}.  Ports are bound in
-C{privilegedStartService} (by Twisted's C{UDPServer}/C{TCPServer}), so port
-53 works under C{twistd --uid}.
+L{SecdnsService} has the listeners as children (DNS over UDP and TCP on
+each C{[server] listen} address, and HTTP on C{[http] listen}), the query
+dispatcher, and the zone core (L{ZoneRegistry}), which owns every zone and
+is the only thing the operator surfaces talk to.  Ports are bound in
+C{privilegedStartService} (by Twisted's C{UDPServer}/C{TCPServer}), so
+port 53 works under C{twistd --uid}; the store is opened in
+C{startService}, as the user we run as.
 
-SIGHUP calls L{SecdnsService.reload} from the reactor: the config and the
-zone files are read again and the new zone map replaces the old one in one
-assignment; when the config is invalid, the old one keeps running.  The
-whole reload runs in one reactor turn, so no query is answered from a
-half-built map: queries that arrive meanwhile wait in the socket buffers
-and are answered from the new map.
+SIGHUP calls L{SecdnsService.reload} from the reactor: the config file is
+read again and, if valid, the registry applies the difference from the
+config in force (keys and limits at once; zone files read in worker
+threads, each zone swapped when its file is read).  When the config is
+invalid, the old one keeps running.
 """
 
 from __future__ import annotations
@@ -32,22 +34,21 @@ from twisted.logger import Logger
 
 from secdns import config as config_module
 from secdns.config import Config
+from secdns.core.bus import ReloadFailed
+from secdns.core.registry import ZoneRegistry
 from secdns.errors import ConfigError
 from secdns.ops.http import site
-from secdns.core.ingress import Ingress
-from secdns.server.notify_in import NotifyHandler
 from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
-from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.server.dispatch import QueryHandler
-from secdns.core.egress import Egress
+from secdns.server.notify_in import NotifyHandler
+from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
+from secdns.server.transfer_out import TransferServer
+from secdns.store.database import Store
 from secdns.transfer.notify_out import Notifier
 from secdns.transfer.requestor import Requestor
-from secdns.store.database import Store
-from secdns.wire.tsig import Keyring
 from secdns.transfer.transfer_in import MasterClient
-from secdns.server.transfer_out import TransferServer, keep_transfer_blocks, transfer_blocks
+from secdns.wire.tsig import Keyring
 from secdns.zones.zonemap import ZoneDB
-from secdns.core.loading import reloaded_zonedb
 
 __all__ = ["SecdnsService"]
 
@@ -59,34 +60,36 @@ class SecdnsService(service.MultiService):
     The whole appliance.
 
     @ivar config: the config in force.
-    @ivar handler: answers DNS requests from C{handler.zonedb}.
+    @ivar handler: answers DNS requests from the registry's current map.
+    @ivar registry: the zone core; made in C{startService}, with the store.
     """
 
-    def __init__(self, config: Config, zonedb: ZoneDB, reactor, handle_signals: bool = True) -> None:
+    def __init__(self, config: Config, reactor, handle_signals: bool = True) -> None:
         super().__init__()
         self.config = config
         self.reactor = reactor
         self.handle_signals = handle_signals
-        self.handler = QueryHandler(
-            zonedb,
-            max_udp_size=config.server.max_udp_size,
-            keyring=Keyring.from_config(config.tsig_keys),
-            clock=reactor,
-        )
-        self.store: Store | None = None  # opened in startService, as the user we run as
-        self.egress: Egress | None = None
+        self.registry: ZoneRegistry | None = None
+        self.store: Store | None = None
         self.transfers = TransferServer(
             self._journal_of, max_transfers=config.server.transfers_out, max_udp_size=config.server.max_udp_size
         )
         self.requestor = Requestor(reactor, config.server.transfer_source)
+        self.handler = QueryHandler(
+            ZoneDB.of([]),
+            max_udp_size=config.server.max_udp_size,
+            keyring=Keyring.from_config(config.tsig_keys),
+            clock=reactor,
+            handlers={
+                dns.rdatatype.AXFR: self.transfers,
+                dns.rdatatype.IXFR: self.transfers,
+                dns.opcode.NOTIFY: NotifyHandler(self._notified, config.server.max_udp_size),
+            },
+        )
         self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
-        self.handler.handlers[dns.rdatatype.AXFR] = self.transfers
-        self.handler.handlers[dns.rdatatype.IXFR] = self.transfers
-        self.ingress: Ingress | None = None  # started with the store
-        self.handler.handlers[dns.opcode.NOTIFY] = NotifyHandler(self._secondary, config.server.max_udp_size)
-        self.registry = registry_for(
+        self.metrics = registry_for(
             ZoneCollector(lambda: self.handler.zonedb),
-            TransferCollector(lambda: [] if self.ingress is None else self.ingress.statuses(), reactor.seconds),
+            TransferCollector(lambda: [] if self.registry is None else self.registry.secondary_statuses(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
             ServerCollector(lambda: sum(p.lost for p in self.datagram_protocols)),
         )
@@ -111,7 +114,7 @@ class SecdnsService(service.MultiService):
             tcp.setServiceParent(self)
         if config.http.listen is not None:
             listen = config.http.listen
-            http = internet.TCPServer(listen.port, site(self.registry), interface=listen.host, reactor=self.reactor)
+            http = internet.TCPServer(listen.port, site(self.metrics), interface=listen.host, reactor=self.reactor)
             http.setName(f"http.listen {listen} (TCP)")
             http.setServiceParent(self)
 
@@ -143,34 +146,40 @@ class SecdnsService(service.MultiService):
                 f"{e.strerror} (it must be writable by the user secdns runs as)"
             ) from None
         self.store = Store.open(state_dir)
-        server = self.config.server
-        self.egress = Egress(self.store, self.reactor.seconds, server.journal_entries, server.journal_bytes)
-        for zone in self.zonedb:
-            if zone.is_primary:
-                self.egress.record(zone, None)
-        for zone in self.zonedb:
-            if zone.is_primary:
-                self._prepare_transfers(zone)
-        _settle_heap()
-        super().startService()
-        for zone in self.zonedb:
-            if zone.is_primary:
-                self.notifier.notify(zone)  # on start, as BIND does
         client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread, freeze=True)
-        self.ingress = Ingress(self.store, self.reactor, client, self._in_thread)
-        self.ingress.sync(self.zonedb, self.config)  # stored copies served now, refreshes started
+        self.registry = ZoneRegistry(
+            self.config, self.store, self.reactor, client, self.notifier, worker=self._in_thread
+        )
+        self.registry.transfers = self.transfers
+        self.registry.watch(self._serve)
+        super().startService()
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
         log.info(
+            "secdns answering on {listen}; reading {count} zones",
+            count=len(self.config.zones),
+            listen=", ".join(str(e) for e in self.config.server.listen),
+        )
+        self.registry.start().addCallback(self._started)
+
+    def _started(self, _) -> None:
+        """Every zone file read (a zone that failed is logged and left out), stored copies served."""
+        _settle_heap()
+        log.info(
             "secdns serving {count} zones on {listen}",
-            count=len(self.zonedb),
+            count=len(self.handler.zonedb),
             listen=", ".join(str(e) for e in self.config.server.listen),
         )
 
+    def _serve(self, registry: ZoneRegistry) -> None:
+        """The registry's map or keys changed: queries see them from now on."""
+        if self.handler.zonedb is not registry.zonedb:
+            self.handler.zonedb = registry.zonedb  # the one assignment that switches queries over
+        self.handler.keyring = registry.keyring
+
     def stopService(self):
-        self.notifier.stop()
-        if self.ingress is not None:
-            self.ingress.stop()
+        if self.registry is not None:
+            self.registry.stop()
         if self.handle_signals and self._previous_sighup is not None:
             signal.signal(signal.SIGHUP, self._previous_sighup)
             self._previous_sighup = None
@@ -186,11 +195,10 @@ class SecdnsService(service.MultiService):
 
     def reload(self) -> bool:
         """
-        Read the config and zone files again and serve what they say.
-
+        Read the config again and put it in force: keys and limits at once,
+        zone files read in worker threads (see L{ZoneRegistry.apply}).
         Zone files that fail to load, or whose serial did not grow, are
-        logged and their zones keep serving what they served (see
-        L{secdns.core.loading}).
+        logged and their zones keep serving what they served.
 
         @return: whether the new config was taken.
         """
@@ -198,75 +206,42 @@ class SecdnsService(service.MultiService):
             new = config_module.load(self.config.source)
         except ConfigError as e:
             log.error("reload failed, leaving the old configuration in place: {error}", error=str(e))
-            return False
-        try:
-            zonedb = reloaded_zonedb(new, self.handler.zonedb)
-        except Exception:
-            log.failure("reload failed, leaving the old configuration in place")
+            if self.registry is not None:
+                self.registry.bus.publish(ReloadFailed(self.reactor.seconds(), self.config.source, str(e)))
             return False
         self._warn_about_restart(new)
-        announce = self._record_new_versions(zonedb)
         changes = config_module.diff(self.config, new)
-        self.handler.keyring = Keyring.from_config(new.tsig_keys)
-        self.handler.zonedb = zonedb  # the one assignment that switches queries over
         self._apply_limits(new)
+        self.handler.keyring = Keyring.from_config(new.tsig_keys)
         self.config = new
-        for name in changes.removed:
-            self.notifier.forget(name)
-        if self.ingress is not None:
-            self.ingress.sync(zonedb, new)
-        for zone in announce:
-            self.notifier.notify(zone)
-        _settle_heap()
-        log.info(
-            "reloaded {source}: {count} zones ({added} added, {removed} removed, {changed} reconfigured)",
-            source=new.source,
-            count=len(zonedb),
-            added=len(changes.added),
-            removed=len(changes.removed),
-            changed=len(changes.changed),
+        if self.registry is None:
+            return True
+
+        def reloaded(_):
+            _settle_heap()
+            log.info(
+                "reloaded {source}: {count} zones ({added} added, {removed} removed, {changed} reconfigured)",
+                source=new.source,
+                count=len(self.handler.zonedb),
+                added=len(changes.added),
+                removed=len(changes.removed),
+                changed=len(changes.changed),
+            )
+
+        self.registry.apply(new).addCallback(reloaded).addErrback(
+            lambda failure: log.failure("reload of {source} failed", failure, source=new.source)
         )
         return True
 
-    def _in_thread(self, f, *args):
-        """Run pure work (parsing a transfer, building a version) in the reactor's thread pool."""
-        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args)
+    def _in_thread(self, f, *args, **kwargs):
+        """Run work proportional to a zone's size (parse, diff, snapshot) in the reactor's thread pool."""
+        return threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), f, *args, **kwargs)
 
-    @staticmethod
-    def _prepare_transfers(zone) -> None:
-        """
-        Render a primary zone's new version for transfers now, with the
-        loading: its downstreams ask for it as soon as they are notified.
-        """
-        if zone.config.external_downstreams and zone.data is not None:
-            keep_transfer_blocks(zone.data, transfer_blocks(zone.data))
-
-    def _secondary(self, name):
-        return None if self.ingress is None else self.ingress.get(name)
+    def _notified(self, name, serial, address):
+        return None if self.registry is None else self.registry.notified(name, serial, address)
 
     def _journal_of(self, zone):
-        return [] if self.egress is None else self.egress.journal(zone)
-
-    def _record_new_versions(self, zonedb: ZoneDB) -> list:
-        """
-        Journal the primary zones that have a new version, before it is
-        served; return the zones whose downstreams are to be notified (a new
-        version, or new downstreams).
-        """
-        announce = []
-        for zone in zonedb:
-            if not zone.is_primary:
-                continue
-            old = self.zonedb.get(zone.name)
-            previous = None if old is None or not old.is_primary else old.data
-            if previous is not zone.data:
-                if self.egress is not None:
-                    self.egress.record(zone, previous)
-                self._prepare_transfers(zone)
-                announce.append(zone)
-            elif old.config.external_downstreams != zone.config.external_downstreams:
-                announce.append(zone)
-        return announce
+        return [] if self.store is None else self.store.journal(zone.name)
 
     def _apply_limits(self, new: Config) -> None:
         """The [server] settings a reload takes at once."""
@@ -275,9 +250,6 @@ class SecdnsService(service.MultiService):
             self.handler.max_udp_size = server.max_udp_size
         self.transfers.max_transfers = server.transfers_out
         self.transfers.max_udp_size = server.max_udp_size
-        if self.egress is not None:
-            self.egress.journal_entries = server.journal_entries
-            self.egress.journal_bytes = server.journal_bytes
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config

@@ -18,9 +18,8 @@ import dns.rdata
 from twisted.python import usage
 
 from secdns import config as config_module
-from secdns.errors import ConfigError, ZoneLoadError
+from secdns.errors import ConfigError
 from secdns.service import SecdnsService
-from secdns.core.loading import initial_zonedb
 
 __all__ = ["Options", "makeService"]
 
@@ -44,19 +43,40 @@ class Options(usage.Options):
 
 def makeService(options: Options, reactor=None) -> SecdnsService:
     """
-    Read the config and the zone files, and make the appliance.
+    Read the config and make the appliance.  The zone files are read once
+    it runs, in worker threads (a zone answers SERVFAIL until its file is
+    read, as BIND's do); one that cannot be opened at all is a config error.
 
-    An invalid config or zone file ends the process with a one-line error.
+    An invalid config, or a zone file that cannot be opened, ends the
+    process with a one-line error.
     """
     if reactor is None:
         from twisted.internet import reactor
     try:
         config = config_module.load(options["config"])
-        zonedb = initial_zonedb(config)
-    except (ConfigError, ZoneLoadError) as e:
+        check_zone_files(config)
+    except ConfigError as e:
         raise SystemExit(f"secdns: {e}")
     # dnspython imports the module of each record type the first time it
     # meets it; import them all now, while the files are surely readable,
     # rather than on a SIGHUP after twistd --uid has dropped privileges.
     dns.rdata.load_all_types()
-    return SecdnsService(config, zonedb, reactor)
+    return SecdnsService(config, reactor)
+
+
+def check_zone_files(config: config_module.Config) -> None:
+    """
+    Each primary zone's file can be opened for reading.
+
+    @raise ConfigError: for the first that cannot, naming the config file,
+        the zone's C{file} key, the zone file and why.
+    """
+    for zone in config.zones:
+        if zone.file is None:
+            continue
+        try:
+            with open(zone.file, "rb"):
+                pass
+        except OSError as e:
+            label = zone.name.to_text(omit_final_dot=True) or "."
+            raise ConfigError(config.source, f'zone "{label}".file', f"{zone.file}: cannot read: {e.strerror}") from None

@@ -174,7 +174,9 @@ class Secdns(Daemon):
         )
 
     def wait_ready(self, timeout: float = 20.0) -> "Secdns":
+        """Wait until it answers DNS and has read every zone file (it logs "secdns serving" then)."""
         wait_for_dns(self.port, timeout=timeout, process=self)
+        wait_until(lambda: "secdns serving " in self.log(), timeout=timeout, what="the zone files to be read")
         return self
 
     def reload(self) -> None:

@@ -1,147 +1,49 @@
 # -*- test-case-name: tests.unit.test_zoneload -*-
 """
-Building the zone map from the config, at start and on reload.
+Primary zones: their files read in a worker thread and committed.
 
-As Knot's C{zonedb_reload} does, a reload builds a new map, reusing what it
-can: a zone whose config and zone files did not change keeps its L{Zone}
-(and so its data); a zone file that changed is read again and served only
-if its serial grew.  Nothing is swapped until the new map is complete, and
-a zone's new version is a new L{ZoneData}, never a change to the old one,
-so a query sees the old zone or the new one, never a mix.
+L{PrimaryZone} is the controller of one primary zone.  L{PrimaryZone.load}
+reads the zone file in a worker (parsing a big file takes seconds, and
+must not stop the answers of every other zone) and hands what it read to
+the commit path (L{secdns.core.commit}).  Loads of one zone run one at a
+time, in the order asked, so two reloads in quick succession end in the
+state of the last file read, never a mix.
 
-On reload, for each zone of the new config::
+What a load does, as BIND does it::
 
-    not in the old map ------------------> read its file (none: unloaded)
-                                            fails: logged, zone left out
-    in it, same type, same file,
-      files' contents unchanged ---------> keep the zone (new config)
-    in it, file changed or renamed ------> read the file
-        fails -------------------------> logged, old version kept
-        serial not greater (RFC 1982) --> logged, old version kept
-        serial greater ----------------> new version
-    in it, type changed -----------------> as if new
+    file unchanged since the version served ---> nothing (no read)
+    cannot read, does not parse -------------> logged; the zone keeps its
+                                                version (a zone never loaded
+                                                is left out of the map)
+    serial not greater (RFC 1982) -----------> serial_policy "keep": logged,
+                                                not loaded; "increment" or
+                                                "unixtime": served under a
+                                                newer serial
+    otherwise ------------------------------> committed
 """
 
 from __future__ import annotations
 
 import os
 import time
+from typing import Callable
 
 import attrs
+import dns.name
+from twisted.internet import defer
 from twisted.logger import Logger
 
-from secdns.config import Config, ZoneConfig
-from secdns.errors import ConfigError, ZoneLoadError
+from secdns.config import ZoneConfig
+from secdns.core.bus import LoadFailed, ZoneLoaded
+from secdns.errors import ZoneLoadError
 from secdns.zones.serial import serial_add, serial_gt
-from secdns.zones.zone import Zone
-from secdns.zones.zonemap import ZoneDB
-from secdns.zones.version import with_serial
-from secdns.zones.zonefile import FileStamp, load_zone_file
+from secdns.zones.version import ZoneData, with_serial
+from secdns.zones.zone import Zone, zone_label
+from secdns.zones.zonefile import FileStamp, ZoneFile, load_zone_file
 
-__all__ = ["initial_zonedb", "reloaded_zonedb"]
+__all__ = ["PrimaryZone", "next_serial", "file_version", "unchanged"]
 
 log = Logger()
-
-
-def _read(config: ZoneConfig) -> Zone:
-    """A primary zone read from its file, with the stamp of the files read."""
-    loaded = load_zone_file(config.name, config.file)
-    return Zone(config, loaded.data, source_stamp=loaded.stamp)
-
-
-def initial_zonedb(config: Config) -> ZoneDB:
-    """
-    The zones at start: every primary zone's file must load.
-
-    @raise ConfigError: for the first zone file that does not, naming the
-        config file, the zone's C{file} key, the zone file (and line) and
-        the problem.
-    """
-    zones = []
-    for zone_config in config.zones:
-        if zone_config.file is None:
-            zones.append(Zone(zone_config))
-            continue
-        try:
-            zones.append(_read(zone_config))
-        except ZoneLoadError as e:
-            raise ConfigError(config.source, f'zone "{e.zone}".file', f"{e.path}: {e.problem}") from None
-    return ZoneDB.of(zones)
-
-
-def reloaded_zonedb(config: Config, old: ZoneDB) -> ZoneDB:
-    """
-    The zones after a reload.  A zone file that fails to load is logged and
-    its zone keeps serving its old data (a new zone with a bad file is left
-    out); a file whose serial did not grow is not loaded, as BIND does.
-    """
-    zones = []
-    for zone_config in config.zones:
-        previous = old.get(zone_config.name)
-        zone = _reload_one(zone_config, previous)
-        if zone is not None:
-            zones.append(zone)
-    for zone in old:
-        if config.zone(zone.name) is None:
-            log.info("zone {zone}: removed", zone=zone.label)
-    return ZoneDB.of(zones)
-
-
-def _reload_one(config: ZoneConfig, previous: Zone | None) -> Zone | None:
-    if previous is not None and previous.config.type != config.type:
-        previous = None  # a zone that changes role starts afresh
-    if previous is None:
-        if config.file is None:
-            return Zone(config)
-        try:
-            zone = _read(config)
-        except ZoneLoadError as e:
-            log.error("{error}; zone not added", error=str(e), zone=e.zone, problem=e.problem)
-            return None
-        log.info("zone {zone}: loaded serial {serial}", zone=zone.label, serial=zone.serial)
-        return zone
-
-    if config.file is None or _unchanged(config.file, previous.source_stamp):
-        # Nothing to read: keep the data, take the new config.
-        return previous if previous.config == config else attrs.evolve(previous, config=config)
-
-    try:
-        fresh = _read(config)
-    except ZoneLoadError as e:
-        log.error(
-            "{error}; still serving serial {serial}",
-            error=str(e),
-            serial=previous.serial,
-            zone=previous.label,
-            problem=e.problem,
-        )
-        return attrs.evolve(previous, config=config)
-    if previous.serial is not None and not serial_gt(fresh.data.serial, previous.serial):
-        if config.serial_policy != "keep":
-            serial = next_serial(config.serial_policy, previous.serial, time.time())
-            log.info(
-                "zone {zone}: {file} changed but its serial {new} is not greater than {old}; "
-                "serving it as serial {serial} (serial_policy {policy})",
-                zone=fresh.label, file=config.file, new=fresh.data.serial, old=previous.serial,
-                serial=serial, policy=config.serial_policy,
-            )
-            return attrs.evolve(fresh, data=with_serial(fresh.data, serial))
-        log.warn(
-            "zone {zone}: {file} changed but its serial {new} is not greater than "
-            "{old}; not loaded, still serving serial {old}",
-            zone=fresh.label,
-            file=config.file,
-            new=fresh.data.serial,
-            old=previous.serial,
-        )
-        return attrs.evolve(previous, config=config)
-    log.info(
-        "zone {zone}: loaded serial {serial} (was {old})",
-        zone=fresh.label,
-        serial=fresh.serial,
-        old=previous.serial,
-    )
-    return fresh
 
 
 def next_serial(policy: str, previous: int, now: float) -> int:
@@ -154,6 +56,115 @@ def next_serial(policy: str, previous: int, now: float) -> int:
     return bumped
 
 
-def _unchanged(file: str, stamp: FileStamp | None) -> bool:
+def unchanged(file: str, stamp: FileStamp | None) -> bool:
     """Whether the data in hand was read from C{file}, and no file it read has changed."""
     return stamp is not None and stamp.path == os.path.abspath(file) and not stamp.changed()
+
+
+def file_version(config: ZoneConfig, previous: ZoneData | None, fresh: ZoneData, now: float) -> ZoneData | None:
+    """
+    The version a freshly read file makes, given the one served: the file's
+    own, one under a newer serial (C{serial_policy}), or L{None} when it is
+    refused (its serial did not grow).  Logs why.
+    """
+    label = zone_label(config.name)
+    if previous is None or serial_gt(fresh.serial, previous.serial):
+        return fresh
+    if config.serial_policy != "keep":
+        serial = next_serial(config.serial_policy, previous.serial, now)
+        log.info(
+            "zone {zone}: {file} changed but its serial {new} is not greater than {old}; "
+            "serving it as serial {serial} (serial_policy {policy})",
+            zone=label, file=config.file, new=fresh.serial, old=previous.serial,
+            serial=serial, policy=config.serial_policy,
+        )
+        return with_serial(fresh, serial)
+    log.warn(
+        "zone {zone}: {file} changed but its serial {new} is not greater than "
+        "{old}; not loaded, still serving serial {old}",
+        zone=label, file=config.file, new=fresh.serial, old=previous.serial,
+    )
+    return None
+
+
+@attrs.define(eq=False)
+class PrimaryZone:
+    """
+    The controller of one primary zone (see the module docstring).
+
+    @ivar zone: the zone in the map now (replaced when its config changes).
+    @ivar commit: the commit path: C{commit(zone, data, stamp=...)}.
+    @ivar worker: runs C{f(*args)} in a thread, returning a Deferred.
+    @ivar left_out: called when the zone's first load failed, to take it out of the map.
+    """
+
+    zone: Zone
+    commit: Callable[..., defer.Deferred]
+    worker: Callable[..., defer.Deferred]
+    now: Callable[[], float]
+    publish: Callable[[object], None] = lambda event: None
+    left_out: Callable[[Zone], None] = lambda zone: None
+    last_outcome: tuple[float, bool, str] | None = None
+    _loads: defer.DeferredLock = attrs.Factory(defer.DeferredLock)
+    _stopped: bool = False
+
+    @property
+    def loading(self) -> bool:
+        return self._loads.locked
+
+    def load(self) -> defer.Deferred:
+        """Read the zone file (unless unchanged) and serve it; fires when done, never fails."""
+        return self._loads.run(lambda: defer.Deferred.fromCoroutine(self._load()))
+
+    def replace(self, data: ZoneData, source: str) -> defer.Deferred:
+        """Serve C{data} (an edit from elsewhere than the file) through the commit path."""
+        return self._loads.run(lambda: defer.Deferred.fromCoroutine(self._commit(data, None, source, self.now())))
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    async def _load(self) -> None:
+        if self._stopped:
+            return
+        config = self.zone.config
+        if self.zone.data is not None and unchanged(config.file, self.zone.source_stamp):
+            return
+        started = self.now()
+        try:
+            loaded: ZoneFile = await self.worker(load_zone_file, config.name, config.file)
+        except ZoneLoadError as e:
+            self._failed(config, str(e), e.problem)
+            return
+        if self._stopped:
+            return
+        data = file_version(config, self.zone.data, loaded.data, time.time())
+        if data is None:
+            return
+        await self._commit(data, loaded.stamp, config.file, started)
+
+    async def _commit(self, data: ZoneData, stamp, source: str, started: float) -> None:
+        previous = self.zone.serial
+        try:
+            done = await self.commit(self.zone, data, stamp=stamp, still_wanted=lambda: not self._stopped)
+        except Exception as e:
+            self._failed(self.zone.config, str(e), str(e))
+            return
+        if not done:
+            return
+        now = self.now()
+        self.last_outcome = (now, True, f"serial {data.serial}")
+        if previous is None:
+            log.info("zone {zone}: loaded serial {serial}", zone=self.zone.label, serial=data.serial)
+        else:
+            log.info("zone {zone}: loaded serial {serial} (was {old})", zone=self.zone.label, serial=data.serial, old=previous)
+        self.publish(ZoneLoaded(self.zone.label, now, data.serial, previous, data.record_count, source, now - started))
+
+    def _failed(self, config: ZoneConfig, message: str, problem: str) -> None:
+        now = self.now()
+        self.last_outcome = (now, False, message)
+        if self.zone.data is None:
+            log.error("{error}; zone not added", error=message, zone=self.zone.label, problem=problem)
+            self.left_out(self.zone)
+        else:
+            log.error("{error}; still serving serial {serial}", error=message, serial=self.zone.serial, zone=self.zone.label, problem=problem)
+        self.publish(LoadFailed(self.zone.label, now, config.file or "", message))

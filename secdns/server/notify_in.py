@@ -35,12 +35,14 @@ class NotifyHandler:
     Answers NOTIFY requests (see the module docstring); a
     L{secdns.server.dispatch.QueryHandler} handler for opcode NOTIFY.
 
-    @ivar secondaries: the controller of a zone, by name, if it has one.
+    @ivar notified: told C{(zone name, serial or None, address)} of each
+        NOTIFY the zone's ACL lets in; returns whether a refresh was
+        scheduled, or L{None} when the zone is not refreshed from masters.
     @ivar payload: the UDP payload size put in the OPT of responses to EDNS requests.
     """
 
-    def __init__(self, secondaries: Callable[[dns.name.Name], SecondaryZone | None], payload: int = 1232) -> None:
-        self.secondaries = secondaries
+    def __init__(self, notified: Callable[[dns.name.Name, int | None, str], bool | None], payload: int = 1232) -> None:
+        self.notified = notified
         self.payload = payload
 
     def __call__(self, message: dns.message.Message, request, zone: Zone | None) -> bytes:
@@ -54,13 +56,12 @@ class NotifyHandler:
             log.warn("NOTIFY from {address} for {qname}, a zone we do not have: NOTAUTH", address=who, qname=question.name)
             return self._respond(message, question, dns.rcode.NOTAUTH)
         decision = acl.check(zone.config, acl.Action.NOTIFY, request.address, request.key_name)
-        secondary = self.secondaries(zone.name)
-        if not decision or secondary is None:
+        serial = _serial_of(message, question.name)
+        scheduled = self.notified(zone.name, serial, request.address) if decision else None
+        if scheduled is None:
             reason = decision.reason or "the zone is not being refreshed"
             log.warn("NOTIFY for zone {zone} from {address} refused: {reason}", zone=zone.label, address=who, reason=reason)
             return self._respond(message, question, dns.rcode.REFUSED)
-        serial = _serial_of(message, question.name)
-        scheduled = secondary.notify(serial, request.address)
         log.info(
             "zone {zone}: NOTIFY from {address}, serial {serial}: {what}",
             zone=zone.label,

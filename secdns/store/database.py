@@ -114,17 +114,38 @@ class Store:
     # -- zones
 
     def save_zone(self, data: ZoneData, now: float, timers: ZoneTimers | None = None) -> None:
+        """Store C{data} as the zone's version (and its timers), atomically, leaving its journal as it is."""
+        self.save_version(data, now, timers)
+
+    def save_version(
+        self,
+        data: ZoneData,
+        now: float,
+        timers: ZoneTimers | None = None,
+        changeset: Changeset | None = None,
+        clear_journal: bool = False,
+        max_entries: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         """
-        Store C{data} as the zone's version (and its timers), atomically.
-        A million records take about a second: secondaries call this from
-        a worker thread (the store serialises its users).
+        Store C{data} as the zone's version, with its timers and the
+        journal's new changeset (or the journal cleared), in one
+        transaction: a process killed meanwhile leaves the old version and
+        journal, or the new ones.  A million records take about a second:
+        the commit path calls this from a worker thread (the store
+        serialises its users).
         """
         snapshot = dump_owners(data)
+        key = _key(data.origin)
         with self._transaction() as db:
+            if clear_journal:
+                db.execute("DELETE FROM journal WHERE name = ?", (key,))
+            if changeset is not None:
+                self._append(db, key, changeset, max_entries, max_bytes)
             db.execute(
                 "INSERT OR REPLACE INTO zone (name, serial, records, snapshot, saved_at, format)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (_key(data.origin), data.serial, data.record_count, snapshot, now, OWNERS_FORMAT),
+                (key, data.serial, data.record_count, snapshot, now, OWNERS_FORMAT),
             )
             if timers is not None:
                 self._write_timers(db, data.origin, timers)
@@ -193,21 +214,21 @@ class Store:
         C{max_bytes}, the oldest are dropped (IXFR from before them gets the
         whole zone).
         """
-        key = _key(name)
         with self._transaction() as db:
-            self._insert_changeset(db, key, changeset)
-            while max_entries is not None and self._count(db, key) > max_entries:
-                rows = db.execute(
-                    "SELECT seq, serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq LIMIT 2",
-                    (key,),
-                ).fetchall()
-                merged = condense([_changeset(row[1:]) for row in rows])
-                db.execute("DELETE FROM journal WHERE seq IN (?, ?)", (rows[0][0], rows[1][0]))
-                self._insert_changeset(db, key, merged, seq=rows[0][0])
-            while max_bytes is not None and self._count(db, key) > 1 and self._size(db, key) > max_bytes:
-                db.execute(
-                    "DELETE FROM journal WHERE seq = (SELECT MIN(seq) FROM journal WHERE name = ?)", (key,)
-                )
+            self._append(db, _key(name), changeset, max_entries, max_bytes)
+
+    def _append(self, db, key: str, changeset: Changeset, max_entries: int | None, max_bytes: int | None) -> None:
+        self._insert_changeset(db, key, changeset)
+        while max_entries is not None and self._count(db, key) > max_entries:
+            rows = db.execute(
+                "SELECT seq, serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq LIMIT 2",
+                (key,),
+            ).fetchall()
+            merged = condense([_changeset(row[1:]) for row in rows])
+            db.execute("DELETE FROM journal WHERE seq IN (?, ?)", (rows[0][0], rows[1][0]))
+            self._insert_changeset(db, key, merged, seq=rows[0][0])
+        while max_bytes is not None and self._count(db, key) > 1 and self._size(db, key) > max_bytes:
+            db.execute("DELETE FROM journal WHERE seq = (SELECT MIN(seq) FROM journal WHERE name = ?)", (key,))
 
     @staticmethod
     def _insert_changeset(db, key: str, changeset: Changeset, seq: int | None = None) -> None:

@@ -27,6 +27,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from secdns.config import PeerConfig
+from secdns.core.status import Outcome
 from secdns.transfer.requestor import PeerRcode, Requestor, Target, check_rcode
 from secdns.wire.tsig import Keyring
 from secdns.zones.zone import Zone
@@ -73,6 +74,7 @@ class Notifier:
     @ivar keyring: the current keys (a downstream's key is looked up at each send).
     @ivar sent: NOTIFYs answered, per zone label.
     @ivar failed: NOTIFYs given up on or refused, per zone label.
+    @ivar on_failure: told C{(zone, downstream, serial, reason)} of each NOTIFY refused or given up on.
     """
 
     requestor: Requestor
@@ -82,7 +84,16 @@ class Notifier:
     first_timeout: float = FIRST_TIMEOUT
     sent: dict[str, int] = attrs.Factory(dict)
     failed: dict[str, int] = attrs.Factory(dict)
+    on_failure: Callable[..., None] = lambda zone, downstream, serial, reason: None
     _owed: dict[tuple, _Downstream] = attrs.Factory(dict)
+    _results: dict[tuple, Outcome] = attrs.Factory(dict)
+
+    def last_result(self, name: dns.name.Name, address: str, port: int) -> Outcome | None:
+        """How the last NOTIFY of zone C{name} to that downstream ended, if one did."""
+        return self._results.get((name, address, port))
+
+    def _outcome(self, key, ok: bool, detail: str) -> None:
+        self._results[key] = Outcome(self.clock.seconds(), ok, detail)
 
     def notify(self, zone: Zone) -> None:
         """Tell every downstream of C{zone} about its current version."""
@@ -103,6 +114,8 @@ class Notifier:
         """Stop notifying for a zone that was removed."""
         for key in [key for key in self._owed if key[0] == name]:
             self._cancel_retry(self._owed.pop(key))
+        for key in [key for key in self._results if key[0] == name]:
+            del self._results[key]
 
     def stop(self) -> None:
         for owed in self._owed.values():
@@ -127,10 +140,13 @@ class Notifier:
         except PeerRcode as e:
             log.warn("NOTIFY of {zone} serial {serial}: {reason}", zone=label, serial=owed.sending, reason=str(e))
             self._count(self.failed, label)
+            self._outcome(key, False, str(e))
+            self.on_failure(owed.zone, str(target), owed.sending, str(e))
             self._done(key, owed)
             return
         log.info("NOTIFY of {zone} serial {serial} answered by {target}", zone=label, serial=owed.sending, target=target)
         self._count(self.sent, label)
+        self._outcome(key, True, f"serial {owed.sending}")
         self._done(key, owed)
 
     def _failed(self, failure, key, owed: _Downstream, target: Target) -> None:
@@ -152,6 +168,9 @@ class Notifier:
             zone=label, serial=owed.sending, target=target, attempts=owed.attempt, reason=reason,
         )
         self._count(self.failed, label)
+        reason = f"no answer after {owed.attempt} attempts ({reason})"
+        self._outcome(key, False, reason)
+        self.on_failure(owed.zone, str(target), owed.sending, reason)
         self._done(key, owed)
 
     def _done(self, key, owed: _Downstream) -> None:

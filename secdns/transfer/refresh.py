@@ -20,8 +20,9 @@ Knot's C{refresh.c} draws it::
        │              (no copy: AXFR)                               │
        │                 ├──fails──────────────────────────────> next master
        │                 └── validated new version <────────────────┘
-       │                       store.save_zone ──fails──────────> next master
-       │                       zone.swap                         ─> DONE
+       │                       commit (journal, store, swap,
+       │                       NOTIFY downstreams) ──fails──────> next master
+       │                                                         ─> DONE
        │
        └── no master left ──> FAIL
 
@@ -31,11 +32,15 @@ Knot's C{refresh.c} draws it::
           retry s (+ up to 10% jitter); EXPIRE left where it was.
     EXPIRE: the zone is answered SERVFAIL (EDE 24) until a refresh succeeds.
 
-The new version is written to the store before it is swapped in, so what
+A new version goes through the one commit path (L{secdns.core.commit}):
+it is journaled and written to the store before it is swapped in, so what
 was served before a crash is what a restart serves.  The timers are saved
 with it, so a restart keeps the expire deadline: at start the stored copy
-is served at once if its deadline has not passed (else held as expired),
-and a refresh is started.
+is read in a worker and served if its deadline has not passed (else held
+as expired), and then a refresh runs.
+
+L{SecondaryZone.retransfer} makes the next refresh an AXFR whatever the
+serials say, as C{rndc retransfer} does.
 
 A NOTIFY (L{SecondaryZone.notify}) for a serial we have changes nothing;
 otherwise it schedules a refresh now: a burst of NOTIFYs before the
@@ -56,6 +61,7 @@ from twisted.logger import Logger
 
 from secdns.wire import tsig
 from secdns.config import PeerConfig, TimersConfig
+from secdns.core.bus import TransferFailed, TransferSucceeded, ZoneExpired, ZoneUnexpired
 from secdns.transfer.schedule import Event, ZoneEvents
 from secdns.transfer.requestor import Target
 from secdns.zones.serial import serial_gt
@@ -96,6 +102,7 @@ class MasterStatus:
     last_success: float | None = None
     last_failure: float | None = None
     last_error: str | None = None
+    last_serial: int | None = None
 
     @property
     def reachable(self) -> bool | None:
@@ -136,8 +143,10 @@ class SecondaryZone:
     @ivar clock: usually the reactor, when not testing.
     @ivar client: provides L{IMasterClient}: SOA queries and transfers.
     @ivar keyring: the TSIG keys the masters' C{tsig_key} names.
-    @ivar _worker: runs C{f(*args)} and returns a Deferred of its result;
-        in a thread in the appliance (a big zone's snapshot is made there).
+    @ivar commit: the commit path (L{secdns.core.commit.Committer.commit}).
+    @ivar worker: runs C{f(*args)} and returns a Deferred of its result;
+        in a thread in the appliance (a big stored copy is read there).
+    @ivar publish: hears what happens to the zone (L{secdns.core.bus}).
     """
 
     def __init__(
@@ -150,6 +159,9 @@ class SecondaryZone:
         keyring: tsig.Keyring = tsig.Keyring(),
         random: Callable[[], float] = random.random,
         worker: Callable[..., defer.Deferred] = defer.maybeDeferred,
+        *,
+        commit: Callable[..., defer.Deferred],
+        publish: Callable[[object], None] = lambda event: None,
     ) -> None:
         self.zone = zone
         self.clamps = clamps
@@ -159,13 +171,19 @@ class SecondaryZone:
         self.keyring = keyring
         self._random = random
         self._worker = worker
-        self.events = ZoneEvents(clock, {Event.REFRESH: self._refresh, Event.EXPIRE: self._expire}, zone.label)
+        self._commit = commit
+        self._publish = publish
+        self.events = ZoneEvents(
+            clock, {Event.REFRESH: self._refresh, Event.EXPIRE: self._expire}, zone.label
+        )
         self.timers = ZoneTimers()
         self.successes = 0
         self.failures = 0
         self.masters: dict[tuple[str, int], MasterStatus] = {}
         self._preferred: str | None = None
         self._pending_notify: object = None  # serial (or _ANY) announced during a refresh
+        self._whole = False  # the next refresh transfers the whole zone (retransfer)
+        self._stopped = False
         self._in_flight: defer.Deferred | None = None
         self._sync_masters()
 
@@ -182,18 +200,25 @@ class SecondaryZone:
 
     # -- life cycle
 
-    def start(self) -> None:
-        """Serve the stored copy (if any) at once, then refresh."""
-        now = self._now()
-        stored_timers = self.store.load_timers(self.name)
-        self.timers = stored_timers or ZoneTimers()
-        if self.zone.data is None:
-            stored = self.store.load_zone(self.name)
-            if stored is not None:
-                self._serve_stored(stored, now)
-        if self.timers.expire_at is not None and self.zone.data is not None and not self.zone.expired:
-            self.events.replace(Event.EXPIRE, self.timers.expire_at)
-        self.events.schedule_now(Event.REFRESH)
+    def start(self) -> defer.Deferred:
+        """Serve the stored copy (if any), read in a worker, then refresh."""
+        self.timers = self.store.load_timers(self.name) or ZoneTimers()
+        d = self._worker(self.store.load_zone, self.name)
+
+        def loaded(stored):
+            if self._stopped:
+                return
+            if stored is not None and self.zone.data is None:
+                self._serve_stored(stored, self._now())
+            if self.timers.expire_at is not None and self.zone.data is not None and not self.zone.expired:
+                self.events.replace(Event.EXPIRE, self.timers.expire_at)
+            self.events.schedule_now(Event.REFRESH)
+
+        def unreadable(failure):
+            log.failure("zone {zone}: cannot read its stored copy", failure, zone=self.label)
+            self.events.schedule_now(Event.REFRESH)
+
+        return d.addCallbacks(loaded, unreadable)
 
     def _serve_stored(self, stored, now: float) -> None:
         data = stored.data
@@ -221,6 +246,7 @@ class SecondaryZone:
 
     def stop(self) -> defer.Deferred:
         """Stop refreshing: no more events, and a transfer in flight is abandoned."""
+        self._stopped = True
         stopped = self.events.stop()  # first, so that the cancelled refresh is not logged as failed
         if self._in_flight is not None:
             self._in_flight.cancel()
@@ -267,6 +293,11 @@ class SecondaryZone:
     def refresh_now(self) -> None:
         self.events.schedule_now(Event.REFRESH)
 
+    def retransfer(self) -> None:
+        """Transfer the whole zone (AXFR) now, whatever the serials say."""
+        self._whole = True
+        self.events.schedule_now(Event.REFRESH)
+
     # -- the REFRESH event
 
     def _order(self) -> list[PeerConfig]:
@@ -310,19 +341,24 @@ class SecondaryZone:
             status.last_success = self._now()
             self._succeeded(target, outcome)
             return
-        self._failed("; ".join(reasons) or "no masters")
+        self._failed("; ".join(reasons) or "no masters", str(target) if len(reasons) == 1 else None)
 
     async def _refresh_from(self, target: Target) -> TransferResult | None:
         """Refresh from one master: None when up to date, else what was applied."""
         serial = await self.client.soa_serial(target, self.name)
+        self.masters[(target.address, target.port)].last_serial = serial
         current = self.zone.data
-        if current is not None:
+        whole, self._whole = self._whole, False
+        if current is not None and whole:
+            if not serial_gt(serial, current.serial) and serial != current.serial:
+                raise _OlderSerial(f"master's serial {serial} is older than ours ({current.serial}); not applied")
+        elif current is not None:
             if serial == current.serial:
                 return None
             if not serial_gt(serial, current.serial):
                 raise _OlderSerial(f"master's serial {serial} is older than ours ({current.serial}); not applied")
         started = self._now()
-        if current is None:
+        if current is None or whole:
             result = await self.client.transfer(target, self.name, None, AXFR)
         else:
             try:
@@ -332,26 +368,20 @@ class SecondaryZone:
                 result = await self.client.transfer(target, self.name, current, AXFR)
         if result.kind == UP_TO_DATE:
             return None
-        # Store, then serve: the order that lets a restart serve what was
-        # served.  A big zone's save takes a while: a worker does it.
-        data = result.data
-        now = self._now()
-        timers = self._timers_after_success(data, now, target)
-        try:
-            await self._worker(self.store.save_zone, data, now, timers)
-        except defer.CancelledError:
-            raise
-        except Exception as e:
-            log.failure("zone {zone}: cannot store serial {serial}", zone=self.label, serial=data.serial)
-            raise _NotStored(f"serial {data.serial} not applied: cannot store it ({e})") from None
-        self._apply(target, result, timers, self._now() - started)
-        return result
-
-    def _apply(self, target: Target, result: TransferResult, timers: ZoneTimers, seconds: float) -> None:
-        """Serve the new version, stored."""
+        # Journal, store, then serve: the order that lets a restart serve
+        # what was served.  The commit path does the big work in a worker.
         data = result.data
         old = self.zone.serial
-        self.zone.swap(data)
+        was_expired = self.zone.expired
+        timers = self._timers_after_success(data, self._now(), target)
+        if not await self._commit(self.zone, data, timers=timers, still_wanted=lambda: not self._stopped):
+            raise defer.CancelledError()
+        self._applied(target, result, timers, old, self._now() - started, was_expired)
+        return result
+
+    def _applied(self, target: Target, result: TransferResult, timers: ZoneTimers, old, seconds: float, was_expired: bool) -> None:
+        """A new version was committed: count it, log it, publish it."""
+        data = result.data
         self.timers = timers
         self.successes += 1
         log.info(
@@ -367,6 +397,12 @@ class SecondaryZone:
             size=result.size,
             seconds=seconds,
         )
+        kind = result.kind if result.kind == result.style else f"{result.kind} (asked {result.style})"
+        self._publish(
+            TransferSucceeded(self.label, timers.last_success, kind, old, data.serial, str(target), result.records, seconds)
+        )
+        if was_expired:
+            self._publish(ZoneUnexpired(self.label, timers.last_success, data.serial))
 
     def _timers_after_success(self, data, now: float, target: Target) -> ZoneTimers:
         refresh, _, expire = soa_timers(data.soa[0], self.clamps)
@@ -385,6 +421,7 @@ class SecondaryZone:
             self.timers = self._timers_after_success(data, now, target)
             if self.zone.expired:
                 self.zone.expired = False
+                self._publish(ZoneUnexpired(self.label, now, data.serial))
                 log.info("zone {zone}: serial {serial} confirmed by {master}; serving again", zone=self.label, serial=data.serial, master=str(target))
             else:
                 log.debug("zone {zone}: serial {serial} is up to date", zone=self.label, serial=data.serial)
@@ -392,7 +429,7 @@ class SecondaryZone:
         self._plan(self.timers.next_refresh)
         self.events.replace(Event.EXPIRE, self.timers.expire_at)
 
-    def _failed(self, reason: str) -> None:
+    def _failed(self, reason: str, master: str | None = None) -> None:
         now = self._now()
         self.failures += 1
         data = self.zone.data
@@ -411,6 +448,7 @@ class SecondaryZone:
         )
         self._save_timers()
         self._plan(self.timers.next_refresh)
+        self._publish(TransferFailed(self.label, now, master, reason))
 
     def _plan(self, next_refresh: float) -> None:
         """The next REFRESH: as planned, or now for a NOTIFY of a serial newer than ours."""
@@ -432,6 +470,7 @@ class SecondaryZone:
         if self.zone.data is None or self.zone.expired:
             return
         self.zone.expired = True
+        self._publish(ZoneExpired(self.label, self._now(), self.zone.serial))
         log.error(
             "zone {zone}: expired: no refresh has succeeded since {since}; answering SERVFAIL",
             zone=self.label,
@@ -463,10 +502,6 @@ class SecondaryZone:
 
 class _OlderSerial(Exception):
     """A master whose serial is older than ours: it is not applied."""
-
-
-class _NotStored(Exception):
-    """A new version that could not be written to the store: it is not served."""
 
 
 def _reason(target: Target, error: Exception) -> str:

@@ -366,6 +366,7 @@ def test_privileged_port_under_uid():
         argv[at:at] = ["--uid", str(nobody.pw_uid), "--gid", str(nobody.pw_gid)]
         daemon = site.secdns = Daemon(argv, base / "secdns.log", cwd=base, env=secdns_env())
         wait_for_dns(port, timeout=20, process=daemon)
+        wait_until(lambda: "secdns serving " in daemon.log(), timeout=20, what="the zone file to be read")
         status = Path(f"/proc/{daemon.pid}/status").read_text()
         uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
         assert set(uids) == {str(nobody.pw_uid)}

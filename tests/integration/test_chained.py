@@ -7,10 +7,8 @@ announced by NOTIFY, and served as an IXFR.
 
 Knot's refresh timer is an hour, so only a NOTIFY from secdns explains Knot
 following within seconds.  What fails because secdns does not pass a change
-on (no NOTIFY to Knot, no IXFR from a journal) raises L{NotChained}; the
-tests that fail that way today say so with C{xfail(raises=NotChained)}, so
-that any other failure (of the set-up, of BIND to secdns, of a restart)
-still fails the run.
+on (no NOTIFY to Knot, no IXFR from a journal) raises L{NotChained}, so a
+failure says which link of the chain broke.
 """
 
 from __future__ import annotations
@@ -215,7 +213,6 @@ def test_knot_takes_the_zone_from_secdns(chain):
     wait_until(lambda: served in chain.secdns.log(), 5, what="secdns's transfer out")
 
 
-@pytest.mark.xfail(strict=True, raises=NotChained, reason="issue 8: one commit path for both roles")
 def test_each_change_on_bind_reaches_knot_by_notify_and_ixfr(chain):
     """
     Each of two changes made on BIND reaches Knot within seconds: secdns
@@ -250,7 +247,6 @@ def test_each_change_on_bind_reaches_knot_by_notify_and_ixfr(chain):
             raise NotChained(f"{e}; secdns logged:\n{chain.secdns_lines('NOTIFY of', 'XFR of')}") from None
 
 
-@pytest.mark.xfail(strict=True, raises=NotChained, reason="issue 8: one commit path for both roles")
 def test_secdns_killed_while_applying_a_big_change(chain):
     """
     secdns killed (kill -9) while it stores a change of 50,000 records serves,

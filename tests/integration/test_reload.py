@@ -38,7 +38,6 @@ HOSTS = 80_000
 BIG = "big.test"
 SMALL = "small.test"
 LOST_AFTER = 3.0  # seconds: a query not answered by then is lost
-ISSUE_8 = pytest.mark.xfail(strict=True, reason="issue 8: zone loading off the reactor")
 
 
 class Site:
@@ -161,7 +160,6 @@ def test_reload_loses_no_query(reload_seen):
     assert not seen.wrong, seen.wrong[:10]
 
 
-@ISSUE_8
 def test_other_zone_answered_while_big_zone_reloads(reload_seen):
     """A query to another zone asked after a big zone's reload began is answered before the big zone's new version is served."""
     seen = reload_seen
@@ -215,7 +213,6 @@ def test_overlapping_reloads_end_with_the_last_file(site):
 # -- c: the start
 
 
-@ISSUE_8
 def test_small_zone_answered_while_big_zone_loads_at_start(site):
     """At start a small zone is answered before a big one, which answers SERVFAIL until it is loaded and then its file exactly."""
     site.write(0)

@@ -16,7 +16,8 @@ import dns.tsig
 from twisted.internet.task import Clock
 
 from secdns.config import Config, PeerConfig, TimersConfig, TsigKeyConfig, ZoneConfig
-from secdns.core.ingress import Ingress
+from secdns.core.registry import ZoneRegistry
+from secdns.transfer.refresh import SecondaryZone
 from secdns.server.notify_in import NotifyHandler
 from secdns.ops.metrics import TransferCollector, exposition, registry_for
 from secdns.server.dispatch import QueryHandler, Request
@@ -25,7 +26,7 @@ from secdns.testing import FakeMasterClient, ScriptedMaster
 from secdns.wire.tsig import Keyring, split_tsig
 from secdns.zones.zone import Zone
 from secdns.zones.zonemap import ZoneDB
-from tests.unit.test_refresh import axfr
+from tests.unit.test_refresh import axfr, records
 
 ORIGIN = dns.name.from_text("example.com")
 KEY = TsigKeyConfig(dns.name.from_text("transfer-key"), "hmac-sha256", b"s" * 32)
@@ -41,8 +42,25 @@ def config_of(*zones: ZoneConfig) -> Config:
     return Config(timers=TimersConfig(min_refresh=60), tsig_keys=(KEY,), zones=zones)
 
 
+class Controllers:
+    """The registry's refresh controllers, by name, as these tests look at them."""
+
+    def __init__(self, registry: ZoneRegistry) -> None:
+        self.registry = registry
+
+    def get(self, name):
+        controller = self.registry._controllers.get(name)
+        return controller if isinstance(controller, SecondaryZone) else None
+
+    def __iter__(self):
+        return iter([c for c in self.registry._controllers.values() if isinstance(c, SecondaryZone)])
+
+    def statuses(self):
+        return self.registry.secondary_statuses()
+
+
 class Appliance:
-    """A QueryHandler with the NOTIFY handler, and the secondary zones' controllers on a Clock."""
+    """A QueryHandler with the NOTIFY handler, and the zone registry on a Clock."""
 
     def __init__(self, *zone_configs: ZoneConfig, serial: int = 7) -> None:
         self.clock = Clock()
@@ -50,23 +68,26 @@ class Appliance:
         self.store = Store(":memory:")
         self.master = ScriptedMaster(serial=serial, axfr=axfr(serial))
         self.client = FakeMasterClient(self.clock, {MASTER: self.master})
-        self.ingress = Ingress(self.store, self.clock, self.client)
         self.config = config_of(*zone_configs)
-        self.zonedb = ZoneDB.of(Zone(config) for config in zone_configs)
-        self.handler = QueryHandler(self.zonedb, keyring=Keyring.from_config([KEY]), clock=self.clock)
-        self.handler.handlers[dns.opcode.NOTIFY] = NotifyHandler(self.ingress.get)
-        self.ingress.sync(self.zonedb, self.config)
+        self.registry = ZoneRegistry(self.config, self.store, self.clock, self.client)
+        self.ingress = Controllers(self.registry)
+        self.handler = QueryHandler(
+            self.registry.zonedb,
+            keyring=Keyring.from_config([KEY]),
+            clock=self.clock,
+            handlers={dns.opcode.NOTIFY: NotifyHandler(self.registry.notified)},
+        )
+        self.registry.watch(lambda registry: setattr(self.handler, "zonedb", registry.zonedb))
+        self.registry.start()
         self.clock.advance(0)
 
+    @property
+    def zonedb(self) -> ZoneDB:
+        return self.registry.zonedb
+
     def reload(self, *zone_configs: ZoneConfig) -> None:
-        old = {zone.name: zone for zone in self.zonedb}
-        zones = []
-        for config in zone_configs:
-            previous = old.get(config.name)
-            zones.append(Zone(config) if previous is None else attrs.evolve(previous, config=config))
-        self.zonedb = self.handler.zonedb = ZoneDB.of(zones)
         self.config = config_of(*zone_configs)
-        self.ingress.sync(self.zonedb, self.config)
+        self.registry.apply(self.config)
 
     def notify(self, name="example.com", serial=None, address=MASTER, key=None, rdtype="SOA") -> dns.message.Message:
         message = dns.message.make_query(name, rdtype)
@@ -142,9 +163,11 @@ def test_notify_without_the_masters_key_is_refused():
     assert response.had_tsig
 
 
-def test_notify_for_a_primary_zone_is_refused():
+def test_notify_for_a_primary_zone_is_refused(tmp_path):
     """A NOTIFY for a zone we are primary for gets REFUSED."""
-    primary = ZoneConfig(ORIGIN, "primary", file="/dev/null")
+    zone_file = tmp_path / "example.com.zone"
+    zone_file.write_text("\n".join(records(7)) + "\n")
+    primary = ZoneConfig(ORIGIN, "primary", file=str(zone_file))
     appliance = Appliance(primary)
     assert appliance.notify(serial=8).rcode() == dns.rcode.REFUSED
 

@@ -12,6 +12,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from secdns.config import PeerConfig, TimersConfig, ZoneConfig
+from secdns.core.commit import Committer
 from secdns.transfer.schedule import Event
 from secdns.transfer.refresh import JITTER, SecondaryZone, soa_timers
 from secdns.store.database import Store
@@ -88,7 +89,10 @@ class Setup:
         self.zone = Zone(config)
         self.masters = dict(masters)
         self.client = FakeMasterClient(self.clock, self.masters, limits)
-        self.secondary = SecondaryZone(self.zone, CLAMPS, self.store, self.clock, self.client, random=random)
+        committer = Committer(self.store, self.clock)
+        self.secondary = SecondaryZone(
+            self.zone, CLAMPS, self.store, self.clock, self.client, random=random, commit=committer.commit
+        )
 
     def run(self, seconds: float = 0) -> None:
         """Let the clock run, a turn at a time, for C{seconds}."""
@@ -383,7 +387,7 @@ def test_store_failure_keeps_serving_the_old_version():
     """A version that cannot be stored is not served."""
 
     class FullDisk(Store):
-        def save_zone(self, data, now, timers=None):
+        def save_version(self, data, now, timers=None, **journal):
             raise OSError(28, "No space left on device")
 
     master = ScriptedMaster(serial=7, axfr=axfr(7))

@@ -6,7 +6,6 @@ from twisted.internet.testing import MemoryReactorClock
 
 from secdns import config as config_module
 from secdns.service import SecdnsService
-from secdns.core.loading import initial_zonedb
 
 ZONE = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n"
 
@@ -24,7 +23,7 @@ def test_reload_applies_server_limits(tmp_path):
     path = tmp_path / "secdns.toml"
     write_config(path)
     config = config_module.load(str(path))
-    service = SecdnsService(config, initial_zonedb(config), MemoryReactorClock(), handle_signals=False)
+    service = SecdnsService(config, MemoryReactorClock(), handle_signals=False)
     write_config(path, "max_udp_size = 1400\ntransfers_out = 3")
     assert service.reload()
     assert service.handler.max_udp_size == 1400

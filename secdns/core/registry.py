@@ -1,0 +1,450 @@
+# -*- test-case-name: tests.unit.test_registry -*-
+"""
+The one owner of every zone's state.
+
+L{ZoneRegistry} owns the zone map, the TSIG keyring, the store, the
+commit path and one controller per zone (L{PrimaryZone} reads a primary
+zone's file; L{SecondaryZone} refreshes a secondary zone from its
+masters).  The operator surfaces (the config reload, metrics, and next the
+API, CLI, alarms and manhole) talk to it alone, in plain methods:
+
+    zones(), status(name)                  what there is, in what state, and why
+    add_zone, reconfigure_zone, remove_zone
+    add_key, change_key, remove_key
+    replace_content(name, data)            a primary zone's new version
+    refresh(name), retransfer(name), notify(name)
+    apply(config)                          SIGHUP: the difference between the
+                                           config in force and the file, applied
+                                           through the methods above
+
+and publish what happens to zones on one bus (L{secdns.core.bus}).
+
+The map is immutable and replaced whole (L{ZoneDB}); each replacement, and
+each new keyring, is handed to the watchers (the query dispatcher), so a
+query sees one map and one version of each zone.  A zone whose config
+changes becomes a new L{Zone} object sharing its version; its controller
+is told.  A zone that changes role is removed and added afresh.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import attrs
+import dns.name
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from secdns.config import PRIMARY, Config, TsigKeyConfig, ZoneConfig
+from secdns.core.bus import Bus, NotifyFailed, ZoneAdded, ZoneRemoved
+from secdns.core.commit import Committer, Worker
+from secdns.core.loading import PrimaryZone
+from secdns.core.status import DownstreamStatus, MasterStatus, Outcome, ZoneStatus
+from secdns.errors import SecdnsError
+from secdns.store.database import Store
+from secdns.transfer.refresh import SecondaryZone
+from secdns.transfer.schedule import Event
+from secdns.transfer.transfer_in import IMasterClient
+from secdns.wire.tsig import Keyring
+from secdns.zones.version import ZoneData
+from secdns.zones.zone import Zone, zone_label
+from secdns.zones.zonemap import ZoneDB
+
+__all__ = ["ZoneRegistry", "NoSuchZone", "WrongRole", "NoSuchKey"]
+
+log = Logger()
+
+
+class NoSuchZone(SecdnsError, KeyError):
+    """No zone of that name."""
+
+    def __str__(self) -> str:
+        return f"no zone {self.args[0]}"
+
+
+class WrongRole(SecdnsError):
+    """The action is for zones of the other role (refresh a primary, replace a secondary's content)."""
+
+
+class NoSuchKey(SecdnsError, KeyError):
+    """No TSIG key of that name."""
+
+    def __str__(self) -> str:
+        return f"no TSIG key {self.args[0]}"
+
+
+Controller = PrimaryZone | SecondaryZone
+
+
+class ZoneRegistry:
+    """
+    The zones, their controllers, the keys and the store (see the module docstring).
+
+    @ivar zonedb: the map in force; replaced whole.
+    @ivar keyring: the TSIG keys in force; replaced whole.
+    @ivar bus: where zone events are published.
+    @ivar committer: the commit path.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: IReactorTime,
+        client: IMasterClient,
+        notifier=None,
+        worker: Worker = defer.maybeDeferred,
+        wall_clock: Callable[[], float] | None = None,
+        bus: Bus | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.client = client
+        self.notifier = notifier
+        self.worker = worker
+        self._now = wall_clock or clock.seconds
+        self.bus = bus or Bus()
+        self.keyring = Keyring.from_config(config.tsig_keys)
+        self.zonedb = ZoneDB.of([])
+        self.committer = Committer(
+            store,
+            clock,
+            worker,
+            zone_of=self.zonedb_get,
+            announce=self._announce,
+            journal_entries=config.server.journal_entries,
+            journal_bytes=config.server.journal_bytes,
+        )
+        self._controllers: dict[dns.name.Name, Controller] = {}
+        self._watchers: list[Callable[["ZoneRegistry"], None]] = []
+        self._started = False
+        if notifier is not None:
+            notifier.on_failure = self._notify_failed
+
+    # -- the map, as the dispatcher sees it
+
+    def zonedb_get(self, name: dns.name.Name) -> Zone | None:
+        return self.zonedb.get(name)
+
+    def watch(self, watcher: Callable[["ZoneRegistry"], None]) -> None:
+        """Have C{watcher} told of each new map and keyring (and once now)."""
+        self._watchers.append(watcher)
+        watcher(self)
+
+    def _publish_map(self, zones: Iterable[Zone]) -> None:
+        self.zonedb = ZoneDB.of(zones)
+        for watcher in self._watchers:
+            watcher(self)
+
+    def _replace_in_map(self, zone: Zone) -> None:
+        self._publish_map([zone if z.name == zone.name else z for z in self.zonedb])
+
+    # -- life cycle
+
+    def start(self) -> defer.Deferred:
+        """
+        Serve the config's zones: secondaries' stored copies and primaries'
+        files are read in workers, each zone served as soon as it is read.
+
+        @return: fires when every primary zone's first load has ended.
+        """
+        self._started = True
+        return self.apply_zones(self.config.zones)
+
+    def stop(self) -> defer.Deferred:
+        """Stop every controller; fires when none is running an event."""
+        self._started = False
+        stopping = [self._stop_controller(c) for c in self._controllers.values()]
+        self._controllers = {}
+        if self.notifier is not None:
+            self.notifier.stop()
+        return defer.gatherResults(stopping, consumeErrors=True)
+
+    @staticmethod
+    def _stop_controller(controller: Controller) -> defer.Deferred:
+        stopped = controller.stop()
+        return stopped if isinstance(stopped, defer.Deferred) else defer.succeed(None)
+
+    # -- what there is
+
+    def zones(self) -> list[ZoneStatus]:
+        """Every zone's status, in the config's order."""
+        return [self.status(zone.name) for zone in self.zonedb]
+
+    def status(self, name: dns.name.Name | str) -> ZoneStatus:
+        """One zone's status (L{NoSuchZone} if there is none)."""
+        zone = self._zone(name)
+        controller = self._controllers.get(zone.name)
+        downstreams = tuple(self._downstream(zone, peer) for peer in zone.config.external_downstreams)
+        data = zone.data
+        common = dict(
+            name=zone.label,
+            role=zone.config.type,
+            serial=zone.serial,
+            records=None if data is None else data.record_count,
+            downstreams=downstreams,
+        )
+        if isinstance(controller, SecondaryZone):
+            status = controller.status()
+            timers = controller.timers
+            last_load = None
+            if timers.last_success is not None or timers.last_failure is not None:
+                ok = (timers.last_failure or 0) <= (timers.last_success or -1)
+                when = timers.last_success if ok else timers.last_failure
+                last_load = Outcome(when, ok, "" if ok else (timers.failure_reason or ""))
+            events = controller.events
+            upcoming = [(e.name.lower(), events.when(e)) for e in (Event.REFRESH, Event.EXPIRE) if events.when(e) is not None]
+            return ZoneStatus(
+                **common,
+                state=status.state,
+                last_load=last_load,
+                last_failure=status.last_failure,
+                failure_reason=status.failure_reason,
+                transfers_in=status.successes,
+                transfer_failures=status.failures,
+                masters=tuple(
+                    MasterStatus(m.address, m.port, m.reachable, m.last_success, m.last_failure, m.last_error, m.last_serial)
+                    for m in status.masters
+                ),
+                expire_at=status.expire_at,
+                next_event=min(upcoming, key=lambda item: item[1]) if upcoming else None,
+                last_refresh=status.last_success,
+            )
+        outcome = None if controller is None else controller.last_outcome
+        loading = controller is not None and controller.loading
+        state = "loading" if loading and data is None else zone.state.value
+        failed = outcome is not None and not outcome[1]
+        return ZoneStatus(
+            **common,
+            state=state,
+            last_load=None if outcome is None else Outcome(*outcome),
+            last_failure=outcome[0] if failed else None,
+            failure_reason=outcome[2] if failed else None,
+            transfers_in=0,
+            transfer_failures=0,
+            masters=(),
+            expire_at=None,
+            next_event=None,
+            last_refresh=None,
+        )
+
+    def _downstream(self, zone: Zone, peer) -> DownstreamStatus:
+        notified = None if self.notifier is None else self.notifier.last_result(zone.name, peer.address, peer.port)
+        served = None if self.transfers is None else self.transfers.last_served(zone.label, peer.address)
+        return DownstreamStatus(peer.address, peer.port, notified, served)
+
+    transfers = None  # the transfer server, when the service has one: what it served to whom
+
+    def secondary_statuses(self) -> list:
+        """The refresh controllers' own figures, for the transfer metrics."""
+        return [c.status() for c in self._controllers.values() if isinstance(c, SecondaryZone)]
+
+    def _zone(self, name: dns.name.Name | str) -> Zone:
+        key = name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+        zone = self.zonedb.get(key)
+        if zone is None:
+            raise NoSuchZone(zone_label(key))
+        return zone
+
+    # -- zones
+
+    def add_zone(self, config: ZoneConfig) -> defer.Deferred:
+        """
+        Serve a new zone: unloaded (SERVFAIL) until its file, stored copy or
+        first transfer is read.  Fires when a primary zone's load has ended.
+        """
+        if self.zonedb.get(config.name) is not None:
+            raise SecdnsError(f"zone {zone_label(config.name)} exists already")
+        zone = Zone(config)
+        self._publish_map([*self.zonedb, zone])
+        self.bus.publish(ZoneAdded(zone.label, self._now(), config.type))
+        return self._start_controller(zone)
+
+    def _start_controller(self, zone: Zone) -> defer.Deferred:
+        if zone.is_primary:
+            controller = PrimaryZone(
+                zone,
+                self.committer.commit,
+                self.worker,
+                self._now,
+                publish=self.bus.publish,
+                left_out=self._left_out,
+            )
+            self._controllers[zone.name] = controller
+            return controller.load()
+        controller = SecondaryZone(
+            zone,
+            self.config.timers,
+            self.store,
+            self.clock,
+            self.client,
+            self.keyring,
+            worker=self.worker,
+            commit=self.committer.commit,
+            publish=self.bus.publish,
+        )
+        self._controllers[zone.name] = controller
+        return controller.start().addCallback(lambda _: self._announce_stored(zone.name))
+
+    def _announce_stored(self, name: dns.name.Name) -> None:
+        """A stored copy served at start: downstreams may have missed it (BIND notifies at start too)."""
+        zone = self.zonedb.get(name)
+        if zone is not None and zone.data is not None and not zone.expired:
+            self._announce(zone)
+
+    def _left_out(self, zone: Zone) -> None:
+        """A new primary zone whose file did not load: out of the map until a reload reads it."""
+        if self.zonedb.get(zone.name) is zone:
+            self._controllers.pop(zone.name, None)
+            self._publish_map([z for z in self.zonedb if z.name != zone.name])
+
+    def reconfigure_zone(self, config: ZoneConfig) -> defer.Deferred:
+        """
+        Take a zone's new config.  A new role starts the zone afresh; a
+        primary zone's file is read again if it changed.
+        """
+        zone = self._zone(config.name)
+        if zone.config.type != config.type:
+            return self.remove_zone(config.name).addCallback(lambda _: self.add_zone(config))
+        if zone.config != config:
+            zone = attrs.evolve(zone, config=config)
+            self._replace_in_map(zone)
+        controller = self._controllers.get(config.name)
+        if isinstance(controller, SecondaryZone):
+            controller.reconfigure(zone, self.config.timers, self.keyring)
+            return defer.succeed(None)
+        if controller is None:  # a zone left out after its first load failed
+            return self._start_controller(zone)
+        controller.zone = zone
+        return controller.load()
+
+    def remove_zone(self, name: dns.name.Name | str) -> defer.Deferred:
+        """Stop serving a zone and forget what is stored of it."""
+        zone = self._zone(name)
+        controller = self._controllers.pop(zone.name, None)
+        stopped = defer.succeed(None) if controller is None else self._stop_controller(controller)
+        if self.notifier is not None:
+            self.notifier.forget(zone.name)
+        self._publish_map([z for z in self.zonedb if z.name != zone.name])
+        log.info("zone {zone}: removed", zone=zone.label)
+        if isinstance(controller, SecondaryZone):
+            log.info("zone {zone}: no longer a secondary zone; its stored copy is forgotten", zone=zone.label)
+        self.bus.publish(ZoneRemoved(zone.label, self._now(), zone.config.type))
+        return stopped.addCallback(lambda _: self.committer.forget(zone.name))
+
+    def apply_zones(self, configs: Iterable[ZoneConfig]) -> defer.Deferred:
+        """Make the zone set what C{configs} says: add, reconfigure and remove by name."""
+        configs = list(configs)
+        wanted = {config.name for config in configs}
+        work = [self.remove_zone(zone.name) for zone in list(self.zonedb) if zone.name not in wanted]
+        for config in configs:
+            if self.zonedb.get(config.name) is None:
+                work.append(self.add_zone(config))
+            else:
+                work.append(self.reconfigure_zone(config))
+        return defer.gatherResults(work, consumeErrors=True).addCallback(lambda _: None)
+
+    # -- keys
+
+    def add_key(self, key: TsigKeyConfig) -> None:
+        if any(k.name == key.name for k in self.config.tsig_keys):
+            raise SecdnsError(f"TSIG key {zone_label(key.name)} exists already")
+        self._set_keys((*self.config.tsig_keys, key))
+
+    def change_key(self, key: TsigKeyConfig) -> None:
+        if not any(k.name == key.name for k in self.config.tsig_keys):
+            raise NoSuchKey(zone_label(key.name))
+        self._set_keys(tuple(key if k.name == key.name else k for k in self.config.tsig_keys))
+
+    def remove_key(self, name: dns.name.Name) -> None:
+        if not any(k.name == name for k in self.config.tsig_keys):
+            raise NoSuchKey(zone_label(name))
+        users = [
+            zone.label
+            for zone in self.zonedb
+            if any(p.tsig_key == name for p in (*zone.config.external_masters, *zone.config.external_downstreams))
+        ]
+        if users:
+            raise SecdnsError(f"TSIG key {zone_label(name)} is used by zones {', '.join(users)}")
+        self._set_keys(tuple(k for k in self.config.tsig_keys if k.name != name))
+
+    def _set_keys(self, keys: tuple[TsigKeyConfig, ...]) -> None:
+        self.config = attrs.evolve(self.config, tsig_keys=keys)
+        self.keyring = Keyring.from_config(keys)
+        for controller in self._controllers.values():
+            if isinstance(controller, SecondaryZone):
+                controller.keyring = self.keyring
+        for watcher in self._watchers:
+            watcher(self)
+
+    # -- content and actions
+
+    def replace_content(self, name: dns.name.Name | str, data: ZoneData) -> defer.Deferred:
+        """Serve C{data} as a primary zone's new version, through the commit path."""
+        controller = self._controller(name, PrimaryZone, "replace the content of")
+        return controller.replace(data, "replace_content")
+
+    def refresh(self, name: dns.name.Name | str) -> None:
+        """Have a secondary zone ask its masters now."""
+        self._controller(name, SecondaryZone, "refresh").refresh_now()
+
+    def retransfer(self, name: dns.name.Name | str) -> None:
+        """Have a secondary zone transfer itself whole (AXFR) now."""
+        self._controller(name, SecondaryZone, "retransfer").retransfer()
+
+    def notified(self, name: dns.name.Name, serial: int | None, address: str) -> bool | None:
+        """
+        A master's NOTIFY for a zone (already checked against its ACL):
+        whether a refresh was scheduled, or L{None} for a zone that is not
+        refreshed from masters.
+        """
+        controller = self._controllers.get(name)
+        if not isinstance(controller, SecondaryZone):
+            return None
+        return controller.notify(serial, address)
+
+    def notify(self, name: dns.name.Name | str) -> int:
+        """NOTIFY a zone's downstreams of its current version now; returns how many."""
+        zone = self._zone(name)
+        if self.notifier is None or zone.data is None:
+            return 0
+        self.notifier.notify(zone)
+        return len(zone.config.external_downstreams)
+
+    def reload_zone(self, name: dns.name.Name | str) -> defer.Deferred:
+        """Read a primary zone's file again (if it changed)."""
+        return self._controller(name, PrimaryZone, "reload").load()
+
+    def _controller(self, name, kind, action: str):
+        zone = self._zone(name)
+        controller = self._controllers.get(zone.name)
+        if not isinstance(controller, kind):
+            raise WrongRole(f"zone {zone.label} is a {zone.config.type} zone: cannot {action} it")
+        return controller
+
+    def _announce(self, zone: Zone) -> None:
+        """After each swap: tell the zone's downstreams."""
+        if self.notifier is not None and zone.config.external_downstreams:
+            self.notifier.notify(zone)
+
+    def _notify_failed(self, zone: Zone, downstream: str, serial: int, reason: str) -> None:
+        self.bus.publish(NotifyFailed(zone.label, self._now(), downstream, serial, reason))
+
+    # -- the config
+
+    def apply(self, config: Config) -> defer.Deferred:
+        """
+        Put C{config} in force: its keys, timers and limits at once, then
+        its zones through L{apply_zones}.  Fires when every primary zone's
+        load has ended.
+        """
+        self.config = config
+        self.keyring = Keyring.from_config(config.tsig_keys)
+        server = config.server
+        self.committer.journal_entries = server.journal_entries
+        self.committer.journal_bytes = server.journal_bytes
+        for watcher in self._watchers:
+            watcher(self)
+        return self.apply_zones(config.zones)

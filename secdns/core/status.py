@@ -1,0 +1,94 @@
+# -*- test-case-name: tests.unit.test_registry -*-
+"""
+What the operator surfaces are told of a zone: frozen values, made on
+demand by L{secdns.core.registry.ZoneRegistry.status} from the zone, its
+controller and what the notifier and transfer server recorded.
+
+Times are wall-clock seconds (Unix time); L{None} means "never".
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["ZoneStatus", "MasterStatus", "DownstreamStatus", "Outcome"]
+
+
+@attrs.frozen
+class Outcome:
+    """One attempt and how it ended: C{ok} and, when not, why."""
+
+    when: float
+    ok: bool
+    detail: str = ""
+
+
+@attrs.frozen
+class MasterStatus:
+    """
+    One external master of a secondary zone.
+
+    @ivar reachable: whether the last exchange with it worked (L{None}: never tried).
+    @ivar last_serial: the serial it last told us (SOA query or transfer).
+    """
+
+    address: str
+    port: int
+    reachable: bool | None
+    last_success: float | None
+    last_failure: float | None
+    last_error: str | None
+    last_serial: int | None
+
+    def __str__(self) -> str:
+        return f"{self.address}#{self.port}"
+
+
+@attrs.frozen
+class DownstreamStatus:
+    """
+    One external downstream of a zone.
+
+    @ivar last_notify: the last NOTIFY sent to it and how it ended.
+    @ivar last_transfer: the last transfer served to it (C{detail}: its kind and serial).
+    """
+
+    address: str
+    port: int
+    last_notify: Outcome | None
+    last_transfer: Outcome | None
+
+    def __str__(self) -> str:
+        return f"{self.address}#{self.port}"
+
+
+@attrs.frozen
+class ZoneStatus:
+    """
+    One zone, as the operator sees it.
+
+    @ivar role: C{primary} or C{secondary}.
+    @ivar state: C{unloaded}, C{loading}, C{loaded}, C{refreshing} or C{expired}.
+    @ivar last_load: the last time a new version was committed (file or
+        transfer) or a commit failed, and how.
+    @ivar last_failure: when the zone last failed to load or refresh.
+    @ivar expire_at: when a secondary zone expires unless a refresh succeeds.
+    @ivar last_refresh: when a secondary zone's refresh last succeeded.
+    @ivar next_event: the zone's next scheduled work, as (what, when).
+    """
+
+    name: str
+    role: str
+    state: str
+    serial: int | None
+    records: int | None
+    last_load: Outcome | None
+    last_failure: float | None
+    failure_reason: str | None
+    transfers_in: int
+    transfer_failures: int
+    masters: tuple[MasterStatus, ...]
+    downstreams: tuple[DownstreamStatus, ...]
+    expire_at: float | None
+    next_event: tuple[str, float] | None
+    last_refresh: float | None = None
