@@ -34,7 +34,7 @@ from twisted.logger import Logger
 
 from secdns import config as config_module
 from secdns.config import Config
-from secdns.core.bus import ReloadFailed
+from secdns.zones.events import ReloadFailed
 from secdns.core.registry import ZoneRegistry
 from secdns.errors import ConfigError
 from secdns.ops.http import site

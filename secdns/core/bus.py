@@ -1,160 +1,40 @@
 # -*- test-case-name: tests.unit.test_registry -*-
 """
-What happens to zones, as values on one in-process bus.
+One in-process bus for what happens to zones (the values of
+L{secdns.zones.events}).
 
 The zone core publishes; the log, the metrics and (later) the alarms and
 the API's event history subscribe.  None of them reaches into a zone's
 controller: what they know of a zone they learn here or from
-L{secdns.core.registry.ZoneRegistry.status}.
-
-Every event is a frozen value naming its zone (as operators write it, no
-trailing dot) and the time it happened, on the wall clock.  A subscriber
-that raises is logged and the others still hear the event.
+L{secdns.core.registry.ZoneRegistry.status}.  A subscriber that raises is
+logged and the others still hear the event.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from typing import Callable
 
-import attrs
 from twisted.logger import Logger
 
-__all__ = [
-    "Bus",
-    "Event",
-    "ZoneLoaded",
-    "LoadFailed",
-    "TransferSucceeded",
-    "TransferFailed",
-    "ZoneExpired",
-    "ZoneUnexpired",
-    "NotifyFailed",
-    "ReloadFailed",
-    "ZoneAdded",
-    "ZoneRemoved",
-]
+from secdns.zones.events import ZoneEvent
+
+__all__ = ["Bus"]
 
 log = Logger()
-
-
-@attrs.frozen
-class ZoneLoaded:
-    """A primary zone's file (or a stored copy) became the served version."""
-
-    zone: str
-    when: float
-    serial: int
-    previous: int | None
-    records: int
-    source: str  # the zone file, or "store"
-    seconds: float = 0.0
-
-
-@attrs.frozen
-class LoadFailed:
-    """A primary zone's file could not be served; the zone keeps what it served."""
-
-    zone: str
-    when: float
-    source: str
-    reason: str
-
-
-@attrs.frozen
-class TransferSucceeded:
-    """A secondary zone applied a transfer from a master."""
-
-    zone: str
-    when: float
-    kind: str  # AXFR, IXFR, or "IXFR (AXFR-style)"
-    serial_from: int | None
-    serial_to: int
-    master: str
-    records: int
-    seconds: float
-
-
-@attrs.frozen
-class TransferFailed:
-    """A refresh of a secondary zone failed with every master."""
-
-    zone: str
-    when: float
-    master: str | None
-    reason: str
-
-
-@attrs.frozen
-class ZoneExpired:
-    """A secondary zone passed its expire time: it answers SERVFAIL."""
-
-    zone: str
-    when: float
-    serial: int | None
-
-
-@attrs.frozen
-class ZoneUnexpired:
-    """An expired secondary zone was confirmed or transferred again: it answers again."""
-
-    zone: str
-    when: float
-    serial: int
-
-
-@attrs.frozen
-class NotifyFailed:
-    """A downstream refused a NOTIFY, or never answered it."""
-
-    zone: str
-    when: float
-    downstream: str
-    serial: int
-    reason: str
-
-
-@attrs.frozen
-class ReloadFailed:
-    """The config file could not be taken on reload; the old one stays in force."""
-
-    when: float
-    file: str
-    reason: str
-    zone: str | None = None
-
-
-@attrs.frozen
-class ZoneAdded:
-    zone: str
-    when: float
-    role: str
-
-
-@attrs.frozen
-class ZoneRemoved:
-    zone: str
-    when: float
-    role: str
-
-
-Event = Union[
-    ZoneLoaded, LoadFailed, TransferSucceeded, TransferFailed, ZoneExpired, ZoneUnexpired,
-    NotifyFailed, ReloadFailed, ZoneAdded, ZoneRemoved,
-]
 
 
 class Bus:
     """Delivers each published event to every subscriber, in the order published."""
 
     def __init__(self) -> None:
-        self._subscribers: list[Callable[[Event], None]] = []
+        self._subscribers: list[Callable[[ZoneEvent], None]] = []
 
-    def subscribe(self, subscriber: Callable[[Event], None]) -> Callable[[], None]:
+    def subscribe(self, subscriber: Callable[[ZoneEvent], None]) -> Callable[[], None]:
         """Have C{subscriber} hear every event from now on; returns what unsubscribes it."""
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber)
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: ZoneEvent) -> None:
         for subscriber in list(self._subscribers):
             try:
                 subscriber(event)

@@ -34,7 +34,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from secdns.config import ZoneConfig
-from secdns.core.bus import LoadFailed, ZoneLoaded
+from secdns.zones.events import LoadFailed, ZoneLoaded
 from secdns.errors import ZoneLoadError
 from secdns.zones.serial import serial_add, serial_gt
 from secdns.zones.version import ZoneData, with_serial

@@ -37,10 +37,11 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from secdns.config import PRIMARY, Config, TsigKeyConfig, ZoneConfig
-from secdns.core.bus import Bus, NotifyFailed, ZoneAdded, ZoneRemoved
+from secdns.core.bus import Bus
+from secdns.zones.events import NotifyFailed, ZoneAdded, ZoneRemoved
 from secdns.core.commit import Committer, Worker
 from secdns.core.loading import PrimaryZone
-from secdns.core.status import DownstreamStatus, MasterStatus, Outcome, ZoneStatus
+from secdns.zones.status import DownstreamStatus, MasterStatus, Outcome, ZoneStatus
 from secdns.errors import SecdnsError
 from secdns.store.database import Store
 from secdns.transfer.refresh import SecondaryZone

@@ -4,8 +4,11 @@ DNS over UDP and TCP: framing only.
 
 The protocols turn datagrams and length-prefixed TCP messages into calls of
 L{QueryHandler.answer_datagram} and L{QueryHandler.answer} and write back
-what they return.  Every decision about
-what to answer is the handler's.
+what they return: the response's bytes, an iterator of messages (a
+transfer, sent as the client reads it), or a L{Deferred} of either (a
+response made in a worker thread: later requests on the same connection
+wait for it, so they are answered in order).  Every decision about what to
+answer is the handler's.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import errno
 import socket
 from collections import deque
 
-from twisted.internet import protocol
+from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IPullProducer, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.basic import Int16StringReceiver
@@ -77,6 +80,14 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
         except Exception:
             log.failure("unexpected error answering {address}", address=addr[0])
             return
+        if isinstance(response, defer.Deferred):  # made in a worker (an IXFR from a long journal)
+            response.addCallback(self._send, addr).addErrback(
+                lambda failure: log.failure("unexpected error answering {address}", failure, address=addr[0])
+            )
+            return
+        self._send(response, addr)
+
+    def _send(self, response: bytes | None, addr) -> None:
         if response is not None:
             try:
                 self._sendto(response, addr)
@@ -123,6 +134,27 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
             log.failure("unexpected error answering {address}", address=self.request.address)
             self.transport.loseConnection()
             return
+        if isinstance(response, defer.Deferred):
+            # Made in a worker (an IXFR from a long journal): later requests
+            # wait for it, to be answered in order.
+            self._stream = _PENDING
+            response.addCallbacks(self._ready, self._not_ready)
+            return
+        self._respond(response)
+
+    def _ready(self, response) -> None:
+        self._stream = None
+        if self.transport.connected:
+            self._respond(response)
+            if self._stream is None:
+                self._stream_finished()
+
+    def _not_ready(self, failure) -> None:
+        self._stream = None
+        log.failure("unexpected error answering {address}", failure, address=self.request.address)
+        self.transport.loseConnection()
+
+    def _respond(self, response) -> None:
         if response is None:
             return
         if isinstance(response, bytes):
@@ -133,7 +165,8 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
         self.transport.registerProducer(self._stream, False)
 
     def _stream_finished(self) -> None:
-        self.transport.unregisterProducer()
+        if self._stream is not None:
+            self.transport.unregisterProducer()
         self._stream = None
         while self._waiting and self._stream is None and self.transport.connected:
             self._answer(self._waiting.popleft())
@@ -143,9 +176,13 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
 
     def connectionLost(self, reason=protocol.connectionDone) -> None:
         self.setTimeout(None)
-        if self._stream is not None:
+        if self._stream is not None and self._stream is not _PENDING:
             self._stream.stopProducing()
             self._stream = None
+
+
+#: What C{_stream} holds while a response is being made in a worker.
+_PENDING = object()
 
 
 @implementer(IPullProducer)

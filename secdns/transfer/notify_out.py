@@ -27,7 +27,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from secdns.config import PeerConfig
-from secdns.core.status import Outcome
+from secdns.zones.status import Outcome
 from secdns.transfer.requestor import PeerRcode, Requestor, Target, check_rcode
 from secdns.wire.tsig import Keyring
 from secdns.zones.zone import Zone

@@ -61,7 +61,7 @@ from twisted.logger import Logger
 
 from secdns.wire import tsig
 from secdns.config import PeerConfig, TimersConfig
-from secdns.core.bus import TransferFailed, TransferSucceeded, ZoneExpired, ZoneUnexpired
+from secdns.zones.events import TransferFailed, TransferSucceeded, ZoneExpired, ZoneUnexpired
 from secdns.transfer.schedule import Event, ZoneEvents
 from secdns.transfer.requestor import Target
 from secdns.zones.serial import serial_gt

@@ -9,7 +9,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from secdns.config import Config, PeerConfig, TimersConfig, TsigKeyConfig, ZoneConfig
-from secdns.core import bus
+from secdns.zones import events as bus
 from secdns.core.commit import CommitError
 from secdns.core.registry import NoSuchKey, NoSuchZone, WrongRole, ZoneRegistry
 from secdns.errors import SecdnsError

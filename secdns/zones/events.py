@@ -1,0 +1,137 @@
+# -*- test-case-name: tests.unit.test_registry -*-
+"""
+What happens to zones, as frozen values: the zone core publishes them on
+its bus (L{secdns.core.bus}); the log, the metrics and (later) the alarms
+and the API's event history hear them.
+
+Every event names its zone as operators write it (no trailing dot) and the
+time it happened, on the wall clock.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import attrs
+
+__all__ = [
+    "ZoneEvent",
+    "ZoneLoaded",
+    "LoadFailed",
+    "TransferSucceeded",
+    "TransferFailed",
+    "ZoneExpired",
+    "ZoneUnexpired",
+    "NotifyFailed",
+    "ReloadFailed",
+    "ZoneAdded",
+    "ZoneRemoved",
+]
+
+
+@attrs.frozen
+class ZoneLoaded:
+    """A primary zone's file (or a stored copy) became the served version."""
+
+    zone: str
+    when: float
+    serial: int
+    previous: int | None
+    records: int
+    source: str  # the zone file, or "store"
+    seconds: float = 0.0
+
+
+@attrs.frozen
+class LoadFailed:
+    """A primary zone's file could not be served; the zone keeps what it served."""
+
+    zone: str
+    when: float
+    source: str
+    reason: str
+
+
+@attrs.frozen
+class TransferSucceeded:
+    """A secondary zone applied a transfer from a master."""
+
+    zone: str
+    when: float
+    kind: str  # AXFR, IXFR, or "IXFR (AXFR-style)"
+    serial_from: int | None
+    serial_to: int
+    master: str
+    records: int
+    seconds: float
+
+
+@attrs.frozen
+class TransferFailed:
+    """A refresh of a secondary zone failed with every master."""
+
+    zone: str
+    when: float
+    master: str | None
+    reason: str
+
+
+@attrs.frozen
+class ZoneExpired:
+    """A secondary zone passed its expire time: it answers SERVFAIL."""
+
+    zone: str
+    when: float
+    serial: int | None
+
+
+@attrs.frozen
+class ZoneUnexpired:
+    """An expired secondary zone was confirmed or transferred again: it answers again."""
+
+    zone: str
+    when: float
+    serial: int
+
+
+@attrs.frozen
+class NotifyFailed:
+    """A downstream refused a NOTIFY, or never answered it."""
+
+    zone: str
+    when: float
+    downstream: str
+    serial: int
+    reason: str
+
+
+@attrs.frozen
+class ReloadFailed:
+    """The config file could not be taken on reload; the old one stays in force."""
+
+    when: float
+    file: str
+    reason: str
+    zone: str | None = None
+
+
+@attrs.frozen
+class ZoneAdded:
+    zone: str
+    when: float
+    role: str
+
+
+@attrs.frozen
+class ZoneRemoved:
+    zone: str
+    when: float
+    role: str
+
+
+ZoneEvent = Union[
+    ZoneLoaded, LoadFailed, TransferSucceeded, TransferFailed, ZoneExpired, ZoneUnexpired,
+    NotifyFailed, ReloadFailed, ZoneAdded, ZoneRemoved,
+]
+
+
