@@ -89,7 +89,7 @@ class SecdnsService(service.MultiService):
         self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
         self.metrics = registry_for(
             ZoneCollector(lambda: self.handler.zonedb),
-            TransferCollector(lambda: [] if self.registry is None else self.registry.secondary_statuses(), reactor.seconds),
+            TransferCollector(lambda: [] if self.registry is None else self.registry.zones(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
             ServerCollector(lambda: sum(p.lost for p in self.datagram_protocols)),
         )

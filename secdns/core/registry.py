@@ -238,10 +238,6 @@ class ZoneRegistry:
 
     transfers = None  # the transfer server, when the service has one: what it served to whom
 
-    def secondary_statuses(self) -> list:
-        """The refresh controllers' own figures, for the transfer metrics."""
-        return [c.status() for c in self._controllers.values() if isinstance(c, SecondaryZone)]
-
     def _zone(self, name: dns.name.Name | str) -> Zone:
         key = name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
         zone = self.zonedb.get(key)

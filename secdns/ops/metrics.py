@@ -54,7 +54,8 @@ class TransferCollector:
     looks at when one of them moves: refresh state, last success, last
     failure and its reason, and which masters answer.
 
-    @param statuses: returns a L{secdns.transfer.refresh.SecondaryStatus} per secondary zone.
+    @param statuses: returns a L{secdns.zones.status.ZoneStatus} per zone
+        (L{secdns.core.registry.ZoneRegistry.zones}); primary zones are passed over.
     @param now: the wall clock the expiry is counted from.
     """
 
@@ -103,14 +104,16 @@ class TransferCollector:
         )
         now = self._now()
         for status in self._statuses():
-            zone = status.zone
-            success.add_metric([zone], status.successes)
-            failure.add_metric([zone], status.failures)
+            if status.role != "secondary":
+                continue
+            zone = status.name
+            success.add_metric([zone], status.transfers_in)
+            failure.add_metric([zone], status.transfer_failures)
             # A zone never transferred serves nothing: as good as expired.
             left = 0.0 if status.expire_at is None else max(0.0, status.expire_at - now)
             expiration.add_metric([zone], left / 3600)
-            if status.last_success is not None:
-                last_success.add_metric([zone], status.last_success)
+            if status.last_refresh is not None:
+                last_success.add_metric([zone], status.last_refresh)
             if status.last_failure is not None:
                 last_failure.add_metric([zone], status.last_failure)
                 reason.add_metric([zone, (status.failure_reason or "")[:200]], 1.0)

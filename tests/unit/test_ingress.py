@@ -56,7 +56,7 @@ class Controllers:
         return iter([c for c in self.registry._controllers.values() if isinstance(c, SecondaryZone)])
 
     def statuses(self):
-        return self.registry.secondary_statuses()
+        return self.registry.zones()
 
 
 class Appliance:
