@@ -11,14 +11,19 @@ Two paths:
 
   - the fast path parses only the header and question of a plain query
     (one question, at most an OPT, no TSIG) and looks the response up in the
-    zone version's memo of rendered answers, patching in the ID, the RD and
-    CD bits and the question as the client wrote it;
+    handler's memo of rendered answers for the zone's current version,
+    patching in the ID, the RD and CD bits and the question as the client
+    wrote it;
   - the slow path answers the query (L{secdns.zones.lookup}, L{secdns.server.render})
     and, when the response is the same for every client, leaves it in the
     memo for the fast path.  A plain query is read from the bytes the fast
     path parsed (L{QueryHandler._answer_plain}); anything else (TSIG,
     NOTIFY, transfers, malformed messages) is parsed whole by dnspython
     first.
+
+The memo of a version, like the wire form of its RRsets that rendering
+keeps, is the handler's, beside the version (L{PerVersion}): a version
+swapped out takes its memo with it, and a new one starts empty.
 
 A memo entry is the response rendered with ID 0 and RD and CD clear, kept
 split: its header for each setting of RD and CD, and what follows the
@@ -60,6 +65,7 @@ from secdns.zones.lookup import resolve
 from secdns.wire.compact import name_from_labels
 from secdns.server.render import OPT_SIZE, Edns, Question, render, render_error
 from secdns.zones.zone import Zone
+from secdns.zones.version import PerVersion
 from secdns.zones.zonemap import ZoneDB
 
 __all__ = ["QueryHandler", "Request", "MEMO_LIMIT"]
@@ -137,6 +143,10 @@ class QueryHandler:
     handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | None]] = attrs.Factory(dict)
     #: datagram but for its ID -> (zone, weak reference to the version, response but for its ID)
     _datagrams: dict = attrs.field(factory=dict, init=False, repr=False)
+    #: by version: its rendered answers, memo key -> (headers, tail) (L{_remember})
+    _answers: PerVersion[dict] = attrs.field(factory=lambda: PerVersion(dict), init=False, repr=False)
+    #: by version: the wire form of its RRsets (L{secdns.wire.writer.rrset_wire})
+    _rrset_wire: PerVersion[dict] = attrs.field(factory=lambda: PerVersion(dict), init=False, repr=False)
 
     # -- entry points
 
@@ -195,7 +205,10 @@ class QueryHandler:
         data = zone.data
         if data is None:
             return None
-        entry = data.answers.get(key)
+        memo = self._answers.get(id(data))
+        if memo is None:
+            return None
+        entry = memo.get(key)
         if entry is None:
             return None
         heads, tail = entry
@@ -339,14 +352,15 @@ class QueryHandler:
         limit = 65535 if request.tcp else udp_limit
         if request.signature is not None:
             limit -= tsig.record_size(request.signature.key)
+        rrset_wire = self._rrset_wire.of(data)
         if fast is not None:
             key, _, question_end, _ = fast
-            template = render(0, 0, question, answer, edns, cache=data.rrset_wire)
-            _remember(data.answers, key, template)
+            template = render(0, 0, question, answer, edns, cache=rrset_wire)
+            _remember(self._answers.of(data), key, template)
             response = _patch(template, wire, question_end)
             if len(response) <= limit:
                 return response
-        return render(query_id, query_flags, question, answer, edns, limit, data.rrset_wire)
+        return render(query_id, query_flags, question, answer, edns, limit, rrset_wire)
 
     def _udp_limit(self, message: dns.message.Message) -> int:
         if message.edns < 0:

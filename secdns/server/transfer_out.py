@@ -39,7 +39,7 @@ from secdns.wire.compact import RECORD, name_wire
 from secdns.server.render import Question, render_error
 from secdns.zones.serial import serial_gt
 from secdns.zones.zone import Zone
-from secdns.zones.version import ZoneData
+from secdns.zones.version import PerVersion, ZoneData
 
 __all__ = ["TransferServer", "MAX_MESSAGE", "transfer_blocks", "keep_transfer_blocks"]
 
@@ -274,16 +274,22 @@ def transfer_blocks(data: ZoneData) -> list[Chunk]:
     return list(_blocks(_zone_chunks(data)))
 
 
+#: By version: its AXFR in wire form, in blocks, once kept.  On the reactor only.
+_KEPT: PerVersion[list[Chunk]] = PerVersion(list)
+
+
 def keep_transfer_blocks(data: ZoneData, blocks: list[Chunk]) -> None:
-    """Keep C{blocks} as C{data}'s wire form, unless a transfer kept it first."""
-    if not data.transfer_wire:
-        data.transfer_wire.extend(blocks)
+    """Keep C{blocks} as C{data}'s wire form, unless a transfer kept it first: on the reactor."""
+    kept = _KEPT.of(data)
+    if not kept:
+        kept.extend(blocks)
 
 
 def _zone_wire(data: ZoneData) -> Iterator[Chunk]:
     """The version's AXFR in wire form: as kept, or made now (and kept)."""
-    if data.transfer_wire:
-        yield from data.transfer_wire
+    kept = _KEPT.get(id(data))
+    if kept:
+        yield from kept
         return
     made = []
     for block in _blocks(_zone_chunks(data)):

@@ -12,14 +12,18 @@ The records are kept in compact wire form, one C{bytes} per owner name
 (L{secdns.wire.compact}); dnspython's objects are made from it for the names
 queries ask about, and those of the names asked last are kept (L{NodeCache}).
 
-Each version also carries C{answers}, a memo of rendered responses: it is
-dropped together with the version it belongs to, so a swap invalidates it.
+A version holds no caches: it is a value, shared by queries, transfers and
+threads.  What the code that reads it makes for it (those nodes, the query
+path's rendered answers, a transfer's wire form) is kept beside it by that
+code, in a L{PerVersion}, and goes when the version does: a swap drops it.
 """
 
 from __future__ import annotations
 
 import bisect
-from typing import Iterable, Iterator, Mapping
+import functools
+import weakref
+from typing import Callable, Generic, Iterable, Iterator, Mapping, TypeVar
 
 import attrs
 import dns.dnssec
@@ -34,7 +38,7 @@ import dns.zone
 from secdns.errors import ZoneLoadError
 from secdns.wire.compact import OwnerKey, decode, encode, key_of, name_from_labels, node_of, rrset_types
 
-__all__ = ["ZoneData", "Nsec3Chain", "NodeCache", "from_zone", "from_owners", "from_rrsets", "with_serial"]
+__all__ = ["ZoneData", "Nsec3Chain", "NodeCache", "PerVersion", "from_zone", "from_owners", "from_rrsets", "with_serial"]
 
 IN = dns.rdataclass.IN
 SOA = dns.rdatatype.SOA
@@ -46,6 +50,8 @@ NSEC3 = dns.rdatatype.NSEC3
 NSEC3PARAM = dns.rdatatype.NSEC3PARAM
 RRSIG = dns.rdatatype.RRSIG
 NONE = dns.rdatatype.NONE
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -109,6 +115,40 @@ class NodeCache:
         self.young[labels] = node
 
 
+class PerVersion(dict, Generic[T]):
+    """
+    What some code made for each zone version (a memo, a cache), kept
+    beside the version rather than in it, so that a version stays a value;
+    an entry goes when its version does.
+
+    A dict by C{id(version)}, so that the query path finds an entry with
+    one C{get(id(data))}: half the cost of a C{WeakKeyDictionary} lookup.
+    An id is unique while its object lives, and the entry is dropped by a
+    weak reference's callback, which runs before the version's memory (and
+    so its id) can be reused.
+    """
+
+    __slots__ = ("_make", "_refs")
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        super().__init__()
+        self._make = make
+        self._refs: dict[int, weakref.ref] = {}
+
+    def of(self, data: "ZoneData") -> T:
+        """The value for C{data}, made now if it has none."""
+        key = id(data)
+        value = self.get(key)
+        if value is None:
+            value = self[key] = self._make()
+            self._refs[key] = weakref.ref(data, functools.partial(self._drop, key))
+        return value
+
+    def _drop(self, key: int, ref: weakref.ref) -> None:
+        if self._refs.get(key) is ref:  # not a newer version's entry
+            del self[key], self._refs[key]
+
+
 @attrs.frozen(eq=False)
 class ZoneData:
     """
@@ -132,12 +172,6 @@ class ZoneData:
     @ivar nsec3: the NSEC3 chain, if the zone has one.
     @ivar signed: whether the zone is signed: a DNSKEY RRset at the apex and
         an NSEC or NSEC3 chain (NSEC3PARAM) there, as BIND decides it.
-    @ivar answers: rendered responses for this version, filled by the query path.
-    @ivar rrset_wire: the wire form of this version's RRsets as answers
-        write them (L{secdns.wire.writer.rrset_wire}), filled by the query path.
-    @ivar transfer_wire: this version's RRsets in wire form, in transfer
-        order, filled by the first transfer out (L{secdns.server.transfer_out}).
-    @ivar nodes: the nodes queries asked for, filled by L{node}.
     """
 
     origin: dns.name.Name
@@ -155,10 +189,6 @@ class ZoneData:
     nsec3: Nsec3Chain | None = attrs.field(repr=False)
     negative_soa: tuple[dns.rdataset.Rdataset, dns.rdataset.Rdataset | None] = attrs.field(repr=False)
     signed: bool = False
-    answers: dict = attrs.field(factory=dict, repr=False)
-    rrset_wire: dict = attrs.field(factory=dict, repr=False)
-    transfer_wire: list = attrs.field(factory=list, repr=False)
-    nodes: NodeCache = attrs.field(factory=NodeCache, repr=False)
 
     @property
     def origin_key(self) -> OwnerKey:
@@ -176,15 +206,18 @@ class ZoneData:
         return key in self.empty_nonterminals
 
     def node(self, name: dns.name.Name) -> dns.node.Node | None:
-        """The records of C{name}, if it owns any (the same object while it stays in L{nodes})."""
+        """The records of C{name}, if it owns any (the same object while it stays in L{NODES})."""
+        nodes = NODES.get(id(self))
+        if nodes is None:
+            nodes = NODES.of(self)
         labels = name.labels
-        node = self.nodes.get(labels)
+        node = nodes.get(labels)
         if node is None:
             blob = self.owners.get(key_of(name))
             if blob is None:
                 return None
             node = node_of(blob)
-            self.nodes.keep(labels, node)
+            nodes.keep(labels, node)
         return node
 
     def rdataset(
@@ -219,6 +252,10 @@ class ZoneData:
             for rds in decode(blob):
                 if not (rds.rdtype == SOA and key == origin_key):
                     yield name, rds
+
+
+#: The nodes made for queries, by version (L{ZoneData.node}).
+NODES: PerVersion[NodeCache] = PerVersion(NodeCache)
 
 
 def from_zone(zone: dns.zone.Zone) -> ZoneData:

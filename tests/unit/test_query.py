@@ -116,6 +116,10 @@ def wire_of(qname: str, rdtype: str, id: int = 0x1234, rd: bool = True, cd: bool
     return query.to_wire()
 
 
+#: the slow path, for tests that count its uses
+answer_slowly = QueryHandler._answer_slowly
+
+
 def reference(handler: QueryHandler, wire: bytes, request: Request = UDP) -> bytes:
     """What the slow path answers on its own: parsed, looked up and rendered, no memo involved."""
     return handler._answer_slowly(wire, request, None)
@@ -376,6 +380,43 @@ class TestVersions:
         zone.swap(version(serial=2))
         gc.collect()
         assert old() is None
+
+    def test_versions_have_separate_memos(self, handler, zone, monkeypatch):
+        """A new version, even of the same contents, is answered by the slow path first, then from its own memo."""
+        wire = wire_of("web.example.org", "A")
+        first = answers(handler, wire)
+        old = zone.data
+        zone.swap(version())
+        slow = []
+        monkeypatch.setattr(QueryHandler, "_answer_slowly", lambda self, *a: slow.append(a) or answer_slowly(self, *a))
+        assert answers(handler, wire) == first
+        assert len(slow) == 1
+        memos = handler._answers
+        assert len(memos[id(old)]) == len(memos[id(zone.data)]) == 1
+        assert memos[id(old)] is not memos[id(zone.data)]
+
+    def test_memo_goes_with_its_version(self, handler, zone):
+        """The memo of a version swapped out is dropped with it; only the current version's is left."""
+        for qname, rdtype in QUESTIONS:
+            answers(handler, wire_of(qname, rdtype))
+        old = id(zone.data)
+        assert old in handler._answers and old in handler._rrset_wire
+        zone.swap(version(serial=2))
+        gc.collect()
+        assert not handler._answers and not handler._rrset_wire
+        answers(handler, wire_of("web.example.org", "A"))
+        assert list(handler._answers) == [id(zone.data)]
+
+    def test_dropped_version_memo_never_answers_the_next(self, handler, zone):
+        """A version built after the old one is dropped (maybe where it was) is never answered from its memo."""
+        wire = wire_of("web.example.org", "A")
+        answers(handler, wire)
+        for n in range(81, 86):
+            zone.swap(None)
+            gc.collect()
+            zone.swap(from_zone(signed_zone(1, f"192.0.2.{n}")))
+            for response in answers(handler, wire) + [handler.answer(wire, TCP)]:
+                assert f"192.0.2.{n}" in dns.message.from_wire(response).to_text()
 
     def test_expired_zone_servfail(self, handler, zone):
         """A zone that expires gets SERVFAIL at once, for queries remembered before."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import struct
+import threading
+import weakref
 
 import dns.flags
 import dns.message
@@ -20,7 +23,8 @@ from secdns.config import PRIMARY, PeerConfig, TsigKeyConfig, ZoneConfig
 from secdns.zones.journal import diff
 from secdns.server.protocol import DNSStreamFactory
 from secdns.server.dispatch import QueryHandler, Request
-from secdns.server.transfer_out import TransferServer
+from secdns.server import transfer_out
+from secdns.server.transfer_out import TransferServer, keep_transfer_blocks, transfer_blocks
 from secdns.zones.zone import Zone
 from secdns.zones.version import from_zone
 from secdns.zones.zonemap import ZoneDB
@@ -240,3 +244,35 @@ def test_key_changed_mid_transfer():
     fresh = dns.message.make_query(ORIGIN, "AXFR")
     fresh.use_tsig(dns.tsig.Key(renewed.name, renewed.secret, renewed.algorithm))
     assert not isinstance(handler.answer(fresh.to_wire(), TCP), bytes)
+
+
+def test_blocks_made_in_a_thread_are_sent():
+    """Blocks rendered in a worker thread and kept on the reactor are what the next AXFR sends."""
+    data = version(1, names=2000)
+    made = []
+    worker = threading.Thread(target=lambda: made.append(transfer_blocks(data)))
+    worker.start()
+    worker.join()
+    keep_transfer_blocks(data, made[0])
+    assert transfer_out._KEPT[id(data)] == made[0]
+    handler, _ = make_handler(make_zone(data))
+    fresh, _ = make_handler(make_zone(version(1, names=2000)))
+    axfr = dns.message.make_query(ORIGIN, "AXFR").to_wire()
+    assert list(handler.answer(axfr, TCP)) == list(fresh.answer(axfr, TCP))
+
+
+def test_blocks_kept_per_version_and_dropped_with_it():
+    """The first blocks kept for a version stay; another version has its own; they go with their version."""
+    one, two = version(1), version(2)
+    blocks = transfer_blocks(one)
+    keep_transfer_blocks(one, blocks)
+    keep_transfer_blocks(one, transfer_blocks(two))  # a transfer kept it first: unchanged
+    assert transfer_out._KEPT[id(one)] == blocks
+    assert id(two) not in transfer_out._KEPT
+    handler, _ = make_handler(make_zone(two))
+    list(handler.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), TCP))  # keeps two's
+    assert transfer_out._KEPT[id(two)] == transfer_blocks(two) != blocks
+    keys, dropped = {id(one), id(two)}, [weakref.ref(one), weakref.ref(two)]
+    del one, two, handler
+    gc.collect()
+    assert all(ref() is None for ref in dropped) and not keys & set(transfer_out._KEPT)

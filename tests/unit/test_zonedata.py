@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
+import attrs
+import dns.message
 import dns.name
+import dns.rdatatype
 import dns.rrset
 import dns.zone
 import pytest
 
 from secdns.errors import ZoneLoadError
 from secdns.wire.compact import encode, key_of
-from secdns.zones.version import NodeCache, from_owners, from_zone
+from secdns.config import PRIMARY, PeerConfig, ZoneConfig
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.server.transfer_out import TransferServer, keep_transfer_blocks, transfer_blocks
+from secdns.zones import version as version_module
+from secdns.zones.version import NodeCache, PerVersion, ZoneData, from_owners, from_zone
+from secdns.zones.zone import Zone
+from secdns.zones.zonemap import ZoneDB
 
 ORIGIN = dns.name.from_text("example.org.")
 ZONE = """
@@ -85,3 +97,81 @@ def test_invalid_versions_refused(lines, problem):
 def _split(line: str):
     name, ttl, rdclass, rdtype, rdata = line.split(None, 4)
     return name, int(ttl), rdclass, rdtype, rdata
+
+
+class TestNoCaches:
+    """A version is a value: what queries and transfers make for it is kept beside it, not in it."""
+
+    def test_no_field_is_a_cache(self):
+        """Every field is given when the version is built: none is made empty, to be filled later."""
+        fields = attrs.fields(ZoneData)
+        assert all(not isinstance(f.default, attrs.Factory) for f in fields)
+        assert not {f.name for f in fields} & {"answers", "rrset_wire", "transfer_wire", "nodes"}
+
+    def test_use_changes_nothing_in_the_version(self):
+        """Queries (slow path and memo) and a transfer leave every field of the version as it was."""
+        data = data_of()
+        before = _fields_of(data)
+        downstream = PeerConfig("127.0.0.1")
+        zone = Zone(ZoneConfig(ORIGIN, PRIMARY, file="x", external_downstreams=(downstream,)), data)
+        handler = QueryHandler(ZoneDB.of([zone]))
+        handler.handlers[dns.rdatatype.AXFR] = TransferServer(lambda z: [])
+        for qname, rdtype in [("ns1", "A"), ("x.wild", "A"), ("nope", "A"), ("a.b.c", "A"), ("ns1", "A")]:
+            query = dns.message.make_query(f"{qname}.example.org.", rdtype).to_wire()
+            assert handler.answer_datagram(query, ("192.0.2.9", 53)) is not None
+            assert handler.answer(query, Request("192.0.2.9", 53, True)) is not None
+        axfr = dns.message.make_query(ORIGIN, "AXFR").to_wire()
+        assert len(list(handler.answer(axfr, Request("127.0.0.1", 53, True)))) == 1
+        keep_transfer_blocks(data, transfer_blocks(data))
+        assert _fields_of(data) == before
+
+
+def _fields_of(data: ZoneData) -> dict:
+    """Each field's object, and the size of those that have one."""
+    return {
+        f.name: (id(value), len(value) if hasattr(value, "__len__") else None)
+        for f in attrs.fields(ZoneData)
+        for value in [getattr(data, f.name)]
+    }
+
+
+class TestPerVersion:
+    def test_versions_have_their_own_values(self):
+        """Two versions, even of the same contents, never share a value."""
+        made = PerVersion(list)
+        one, two = data_of(), data_of()
+        made.of(one).append(1)
+        assert made.of(two) == [] and made.of(one) == [1]
+        assert made.get(id(two)) is made.of(two)
+
+    def test_value_goes_with_its_version(self):
+        """A version's value is dropped when the version is; nothing keeps the version alive."""
+        made = PerVersion(NodeCache)
+        data = data_of()
+        value = weakref.ref(made.of(data))
+        dropped = weakref.ref(data)
+        del data
+        gc.collect()
+        assert dropped() is None and value() is None and not made
+
+    def test_reused_id_gets_a_new_value(self):
+        """A version built where a dropped one was (the same id) starts afresh."""
+        made = PerVersion(list)
+        for serial in range(1, 6):
+            data = data_of(ZONE.replace(" 7 3600", f" {serial} 3600"))
+            assert made.of(data) == []
+            made.of(data).append(serial)
+            del data
+        assert not made
+
+    def test_nodes_per_version(self):
+        """Each version makes its own nodes, kept while it lives and dropped with it."""
+        one, two = data_of(), data_of()
+        name = dns.name.from_text("ns1.example.org.")
+        assert one.node(name) is one.node(name)
+        assert two.node(name) is not one.node(name)
+        dropped = weakref.ref(one)
+        key = id(one)
+        del one
+        gc.collect()
+        assert dropped() is None and key not in version_module.NODES
