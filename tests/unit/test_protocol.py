@@ -9,6 +9,7 @@ import dns.name
 import dns.rcode
 import dns.zone
 import pytest
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -19,7 +20,8 @@ from secdns.config import ZoneConfig
 from secdns.ops.http import site
 from secdns.ops.metrics import registry_for
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
-from secdns.server.dispatch import QueryHandler
+from secdns.server.dispatch import QueryHandler, Request
+from secdns.testing import FakeDatagramTransport
 from secdns.zones.zone import Zone
 from secdns.zones.version import from_zone
 from secdns.zones.zonemap import ZoneDB
@@ -217,3 +219,63 @@ class TestQuiet:
             http.log(request)
             http.doStop()
         assert events == []
+
+
+class DeferringHandler:
+    """Answers as C{inner} does, but a request with ID 0xD0 gets a Deferred the test fires (a worker's response)."""
+
+    def __init__(self, inner: QueryHandler) -> None:
+        self.inner = inner
+        self.pending: list = []
+
+    def answer(self, wire: bytes, request):
+        response = self.inner.answer(wire, request)
+        if wire[:2] == b"\x00\xd0":
+            d = defer.Deferred()
+            self.pending.append((d, response))
+            return d
+        return response
+
+    def answer_datagram(self, wire: bytes, addr):
+        if wire[:2] == b"\x00\xd0":
+            return self.answer(wire, Request(addr[0], addr[1], False))
+        return self.inner.answer_datagram(wire, addr)
+
+    def fire(self) -> None:
+        d, response = self.pending.pop(0)
+        d.callback(response)
+
+
+class TestResponsesMadeElsewhere:
+    def test_later_requests_wait_for_a_deferred_response(self, handler, clock):
+        """A response made in a worker is sent when ready, and the requests after it on the connection are answered after it, in order."""
+        deferring = DeferringHandler(handler)
+        connection = Connection(DNSStreamFactory(deferring, IDLE, clock))
+        connection.send(framed("www.example.org", id=0xD0) + framed("mail.example.org", id=2))
+        assert connection.transport.value() == b""
+        deferring.fire()
+        assert [r.id for r in connection.responses()] == [0xD0, 2]
+        connection.send(framed("ns1.example.org", id=3))
+        assert [r.id for r in connection.responses()] == [3]
+
+    def test_deferred_response_after_close_is_dropped(self, handler, clock):
+        """A response made in a worker for a connection closed meanwhile is not written."""
+        deferring = DeferringHandler(handler)
+        connection = Connection(DNSStreamFactory(deferring, IDLE, clock))
+        connection.send(framed("www.example.org", id=0xD0))
+        connection.protocol.connectionLost(None)
+        connection.transport.connected = False
+        deferring.fire()
+        assert connection.transport.value() == b""
+
+    def test_datagram_deferred_response_is_sent(self, handler):
+        """A UDP response made in a worker is sent to the client when ready."""
+        deferring = DeferringHandler(handler)
+        protocol = DNSDatagramProtocol(deferring)
+        transport = FakeDatagramTransport()
+        protocol.makeConnection(transport)
+        protocol.datagramReceived(dns.message.make_query("www.example.org", "A", id=0xD0).to_wire(), ("127.0.0.1", 5353))
+        assert transport.written == []
+        deferring.fire()
+        ((wire, addr),) = transport.written
+        assert dns.message.from_wire(wire).id == 0xD0 and addr == ("127.0.0.1", 5353)
