@@ -72,7 +72,10 @@ class SecdnsService(service.MultiService):
         self.registry: ZoneRegistry | None = None
         self.store: Store | None = None
         self.transfers = TransferServer(
-            self._journal_of, max_transfers=config.server.transfers_out, max_udp_size=config.server.max_udp_size
+            self._journal_of,
+            max_transfers=config.server.transfers_out,
+            max_udp_size=config.server.max_udp_size,
+            worker=self._in_thread,
         )
         self.requestor = Requestor(reactor, config.server.transfer_source)
         self.handler = QueryHandler(

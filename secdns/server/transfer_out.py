@@ -19,7 +19,7 @@ IXFR answer selection, as Knot's C{ixfr.c}::
 from __future__ import annotations
 
 import struct
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 import dns.exception
@@ -63,6 +63,9 @@ class TransferServer:
     @ivar max_udp_size: the largest IXFR response over UDP, whatever EDNS asks.
     @ivar active: transfers in progress now.
     @ivar completed: transfers sent in full, per zone label.
+    @ivar worker: runs C{f(*args)} in a thread and returns a Deferred of its
+        result: an IXFR's journal is read and condensed there (it grows with
+        the changes, and is read from the store); L{None}: at once.
     """
 
     journal: Callable[[Zone], list[Changeset]]
@@ -70,6 +73,7 @@ class TransferServer:
     max_udp_size: int = 1232
     active: int = 0
     completed: dict[str, int] = attrs.Factory(dict)
+    worker: Callable[..., Any] | None = None
 
     def __call__(self, message: dns.message.Message, request, zone: Zone):
         """A response (bytes) or a stream of responses (an iterator of bytes)."""
@@ -109,7 +113,18 @@ class TransferServer:
         soa_only = list(_wire(data.origin, [ours]))
         if not serial_gt(data.serial, client_serial):
             return _render_all(message, q, soa_only, MAX_MESSAGE - reserve)[0]
-        changes = changes_since(self.journal(zone), client_serial, data.serial)
+        if self.worker is None:
+            changes = self._changes(zone, client_serial, data.serial)
+            return self._ixfr_answer(changes, message, request, zone, data, q, reserve, client_serial, soa_only)
+        d = self.worker(self._changes, zone, client_serial, data.serial)
+        return d.addCallback(self._ixfr_answer, message, request, zone, data, q, reserve, client_serial, soa_only)
+
+    def _changes(self, zone: Zone, client_serial: int, serial: int) -> Changeset | None:
+        """The journal's changes from the client's serial to ours, condensed (L{None}: it does not reach back)."""
+        return changes_since(self.journal(zone), client_serial, serial)
+
+    def _ixfr_answer(self, changes, message, request, zone, data, q, reserve, client_serial, soa_only):
+        ours = (data.origin, data.soa)
         if changes is None:
             log.info(
                 "IXFR of {zone} to {address}: no history from serial {serial}, sending the whole zone",

@@ -15,6 +15,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.tsig
 import dns.zone
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
@@ -276,3 +277,27 @@ def test_blocks_kept_per_version_and_dropped_with_it():
     del one, two, handler
     gc.collect()
     assert all(ref() is None for ref in dropped) and not keys & set(transfer_out._KEPT)
+
+
+def test_ixfr_journal_read_in_the_worker():
+    """With a worker, an IXFR's journal is read and condensed there, and the answer is a Deferred of the stream."""
+    v1, v2 = version(1), version(2, extra="a 300 A 192.0.2.10\n")
+    handler, server = make_handler(make_zone(v2))
+    reads = []
+    server.journal = lambda zone: reads.append(zone.label) or [diff(v1, v2)]
+    queued = []
+
+    def worker(f, *args):
+        queued.append((f, args))
+        return defer.Deferred()
+
+    server.worker = worker
+    response = handler.answer(ixfr_query(1).to_wire(), TCP)
+    assert isinstance(response, defer.Deferred) and reads == []
+    ((f, args),) = queued
+    response.callback(f(*args))  # the worker's result arrives on the reactor
+    assert reads == ["example.org"]
+    stream = []
+    response.addCallback(stream.append)
+    rrsets = records_of(messages_of(stream[0]))
+    assert [r[0].serial for r in rrsets if r.rdtype == dns.rdatatype.SOA] == [2, 1, 2, 2]
