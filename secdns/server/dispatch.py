@@ -57,6 +57,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -427,9 +428,11 @@ class QueryHandler:
         return tsig.Signature(self.keyring.get(signed.key_name), mac, signed.record.time_signed)
 
     def _sign(self, response, signature: tsig.Signature):
-        """Sign a response, or each message of a response stream."""
+        """Sign a response, or each message of a response stream, or what a worker makes (a Deferred of either)."""
         if response is None:
             return None
+        if isinstance(response, defer.Deferred):
+            return response.addCallback(self._sign, signature)
         if isinstance(response, bytes):
             signed, _ = tsig.sign(response, signature.key, self._now(), signature.mac)
             return signed

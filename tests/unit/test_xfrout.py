@@ -301,3 +301,23 @@ def test_ixfr_journal_read_in_the_worker():
     response.addCallback(stream.append)
     rrsets = records_of(messages_of(stream[0]))
     assert [r[0].serial for r in rrsets if r.rdtype == dns.rdatatype.SOA] == [2, 1, 2, 2]
+
+
+def test_signed_ixfr_made_in_the_worker_is_signed():
+    """A signed IXFR answered from the worker has every message signed, as one made at once."""
+    v1, v2 = version(1), version(2, extra="a 300 A 192.0.2.10\n")
+    handler, server = make_handler(make_zone(v2, key=True), journal=[diff(v1, v2)])
+    server.worker = lambda f, *args: defer.succeed(f(*args))
+    query = ixfr_query(1)
+    query.use_tsig(dns.tsig.Key(KEY.name, KEY.secret, KEY.algorithm))
+    wire = query.to_wire()
+    handler.clock = Clock()
+    handler.clock.advance(tsig.split_tsig(wire).record.time_signed)
+    stream = []
+    handler.answer(wire, TCP).addCallback(stream.append)
+    wires = list(stream[0])
+    verifier = tsig.StreamVerifier(KEY, query.mac, 0)
+    for w in wires:
+        verifier.verify(w, handler.clock.seconds())
+    verifier.finish()
+    assert wires
