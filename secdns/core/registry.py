@@ -233,7 +233,7 @@ class ZoneRegistry:
 
     def _downstream(self, zone: Zone, peer) -> DownstreamStatus:
         notified = None if self.notifier is None else self.notifier.last_result(zone.name, peer.address, peer.port)
-        served = None if self.transfers is None else self.transfers.last_served(zone.label, peer.address)
+        served = None if self.transfers is None else self.transfers.last_served(zone.name, peer.address)
         return DownstreamStatus(peer.address, peer.port, notified, served)
 
     transfers = None  # the transfer server, when the service has one: what it served to whom

@@ -19,6 +19,7 @@ IXFR answer selection, as Knot's C{ixfr.c}::
 from __future__ import annotations
 
 import struct
+import time
 from typing import Any, Callable, Iterable, Iterator
 
 import attrs
@@ -38,6 +39,7 @@ from secdns.zones.lookup import RRsetRef
 from secdns.wire.compact import RECORD, name_wire
 from secdns.server.render import Question, render_error
 from secdns.zones.serial import serial_gt
+from secdns.zones.status import Outcome
 from secdns.zones.zone import Zone
 from secdns.zones.version import PerVersion, ZoneData
 
@@ -63,6 +65,7 @@ class TransferServer:
     @ivar max_udp_size: the largest IXFR response over UDP, whatever EDNS asks.
     @ivar active: transfers in progress now.
     @ivar completed: transfers sent in full, per zone label.
+    @ivar now: the wall clock, for when each downstream was last served.
     @ivar worker: runs C{f(*args)} in a thread and returns a Deferred of its
         result: an IXFR's journal is read and condensed there (it grows with
         the changes, and is read from the store); L{None}: at once.
@@ -74,6 +77,12 @@ class TransferServer:
     active: int = 0
     completed: dict[str, int] = attrs.Factory(dict)
     worker: Callable[..., Any] | None = None
+    now: Callable[[], float] = time.time
+    _served: dict[tuple[dns.name.Name, str], Outcome] = attrs.Factory(dict)
+
+    def last_served(self, name: dns.name.Name, address: str) -> Outcome | None:
+        """How the last transfer of zone C{name} to C{address} (over TCP) ended, if there was one."""
+        return self._served.get((name, address))
 
     def __call__(self, message: dns.message.Message, request, zone: Zone):
         """A response (bytes) or a stream of responses (an iterator of bytes)."""
@@ -163,6 +172,8 @@ class TransferServer:
             self.active -= 1
             if finished:
                 self.completed[zone.label] = self.completed.get(zone.label, 0) + 1
+            outcome = f"{style} serial {data.serial}" + ("" if finished else f", cut short after {sent} messages")
+            self._served[(zone.name, request.address)] = Outcome(self.now(), finished, outcome)
             log.info(
                 "{style} of {zone} serial {serial} to {address} {outcome}: {messages} messages",
                 style=style, zone=zone.label, serial=data.serial, address=request.address,

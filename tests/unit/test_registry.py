@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.message
 import dns.name
 import dns.rdatatype
 import pytest
@@ -17,7 +18,10 @@ from secdns.store.database import Store
 from secdns.testing import FakeMasterClient, ScriptedMaster
 from secdns.transfer.notify_out import Notifier
 from secdns.transfer.requestor import RequestTimeout
+from secdns.server.dispatch import Request
+from secdns.server.transfer_out import TransferServer
 from secdns.wire.tsig import Keyring
+from secdns.zones.status import Outcome
 from secdns.zones.zone import Zone
 from tests.unit.test_refresh import START, axfr, ixfr, records
 
@@ -373,3 +377,17 @@ def test_apply_is_the_difference_applied(tmp_path):
     assert [z.name for z in site.registry.zonedb] == [ORG]
     assert site.kinds()[-3:] == ["ZoneRemoved", "ZoneAdded", "ZoneLoaded"]
     assert com.data is not None  # the old zone's version is untouched
+
+
+def test_downstream_status_shows_last_transfer_served(tmp_path):
+    """A zone's status tells, per downstream, the last transfer served to it and its serial."""
+    site = Site(tmp_path)
+    site.write(1)
+    site.registry.add_zone(site.primary([PeerConfig("127.0.0.1", 53)]))
+    server = TransferServer(lambda zone: site.store.journal(zone.name), now=site.clock.seconds)
+    site.registry.transfers = server
+    query = dns.message.make_query(ORG, "AXFR")
+    list(server(query, Request("127.0.0.1", 40000, True), site.registry.zonedb.get(ORG)))
+    (downstream,) = site.registry.status(ORG).downstreams
+    assert downstream.last_transfer == Outcome(START, True, "AXFR serial 1")
+    assert str(downstream) == "127.0.0.1#53"
