@@ -105,6 +105,15 @@ class Site:
     def primary(self, downstreams=()) -> ZoneConfig:
         return ZoneConfig(ORG, "primary", file=str(self.path / "org.zone"), external_downstreams=tuple(downstreams))
 
+    def secondary_moves_to_8(self) -> None:
+        """Start; the master's serial goes from 7 to 8 and the zone is refreshed: it serves 8."""
+        self.registry.start()
+        self.run()
+        self.master.serial = 8
+        self.registry.refresh(COM)
+        self.run(1)
+        assert self.registry.status(COM).serial == 8
+
     def kinds(self) -> list[str]:
         return [type(event).__name__ for event in self.events]
 
@@ -305,12 +314,7 @@ def test_secondary_status_follows_refreshes(tmp_path):
 def test_chained_secondary_journals_and_notifies(tmp_path):
     """A secondary zone with downstreams journals each applied transfer and NOTIFYs its downstreams."""
     site = Site(tmp_path, secondary([DOWNSTREAM]))
-    site.registry.start()
-    site.run()
-    site.master.serial = 8
-    site.registry.refresh(COM)
-    site.run(1)
-    assert site.registry.status(COM).serial == 8
+    site.secondary_moves_to_8()
     assert [(c.serial_from, c.serial_to) for c in site.store.journal(COM)] == [(7, 8)]
     assert len(site.notifier.sent_to) >= 2
     downstream = site.registry.status(COM).downstreams[0]
@@ -321,12 +325,7 @@ def test_chained_secondary_journals_and_notifies(tmp_path):
 def test_secondary_without_downstreams_keeps_no_journal(tmp_path):
     """A secondary zone nobody transfers from keeps no journal."""
     site = Site(tmp_path, secondary())
-    site.registry.start()
-    site.run()
-    site.master.serial = 8
-    site.registry.refresh(COM)
-    site.run(1)
-    assert site.registry.status(COM).serial == 8
+    site.secondary_moves_to_8()
     assert site.store.journal(COM) == []
 
 
