@@ -151,9 +151,8 @@ class SecdnsService(service.MultiService):
         self.store = Store.open(state_dir)
         client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread, freeze=True)
         self.registry = ZoneRegistry(
-            self.config, self.store, self.reactor, client, self.notifier, worker=self._in_thread
+            self.config, self.store, self.reactor, client, self.notifier, worker=self._in_thread, transfers=self.transfers
         )
-        self.registry.transfers = self.transfers
         self.registry.watch(self._serve)
         super().startService()
         if self.handle_signals:
@@ -215,7 +214,6 @@ class SecdnsService(service.MultiService):
         self._warn_about_restart(new)
         changes = config_module.diff(self.config, new)
         self._apply_limits(new)
-        self.handler.keyring = Keyring.from_config(new.tsig_keys)
         self.config = new
         if self.registry is None:
             return True

@@ -45,6 +45,8 @@ from secdns.zones.status import DownstreamStatus, MasterStatus, Outcome, ZoneSta
 from secdns.errors import SecdnsError
 from secdns.store.database import Store
 from secdns.transfer.refresh import SecondaryZone
+from secdns.server.transfer_out import TransferServer
+from secdns.transfer.notify_out import Notifier
 from secdns.transfer.schedule import Event
 from secdns.transfer.transfer_in import IMasterClient
 from secdns.wire.tsig import Keyring
@@ -86,6 +88,8 @@ class ZoneRegistry:
     @ivar keyring: the TSIG keys in force; replaced whole.
     @ivar bus: where zone events are published.
     @ivar committer: the commit path.
+    @ivar notifier: sends NOTIFYs to downstreams (L{None}: none are sent).
+    @ivar transfers: the transfer server, if any: what it served to whom.
     """
 
     def __init__(
@@ -94,16 +98,18 @@ class ZoneRegistry:
         store: Store,
         clock: IReactorTime,
         client: IMasterClient,
-        notifier=None,
+        notifier: Notifier | None = None,
         worker: Worker = defer.maybeDeferred,
         wall_clock: Callable[[], float] | None = None,
         bus: Bus | None = None,
+        transfers: TransferServer | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.client = client
         self.notifier = notifier
+        self.transfers = transfers
         self.worker = worker
         self._now = wall_clock or clock.seconds
         self.bus = bus or Bus()
@@ -113,21 +119,17 @@ class ZoneRegistry:
             store,
             clock,
             worker,
-            zone_of=self.zonedb_get,
+            zone_of=lambda name: self.zonedb.get(name),
             announce=self._announce,
             journal_entries=config.server.journal_entries,
             journal_bytes=config.server.journal_bytes,
         )
         self._controllers: dict[dns.name.Name, Controller] = {}
         self._watchers: list[Callable[["ZoneRegistry"], None]] = []
-        self._started = False
         if notifier is not None:
             notifier.on_failure = self._notify_failed
 
     # -- the map, as the dispatcher sees it
-
-    def zonedb_get(self, name: dns.name.Name) -> Zone | None:
-        return self.zonedb.get(name)
 
     def watch(self, watcher: Callable[["ZoneRegistry"], None]) -> None:
         """Have C{watcher} told of each new map and keyring (and once now)."""
@@ -136,6 +138,9 @@ class ZoneRegistry:
 
     def _publish_map(self, zones: Iterable[Zone]) -> None:
         self.zonedb = ZoneDB.of(zones)
+        self._tell_watchers()
+
+    def _tell_watchers(self) -> None:
         for watcher in self._watchers:
             watcher(self)
 
@@ -151,12 +156,10 @@ class ZoneRegistry:
 
         @return: fires when every primary zone's first load has ended.
         """
-        self._started = True
         return self.apply_zones(self.config.zones)
 
     def stop(self) -> defer.Deferred:
         """Stop every controller; fires when none is running an event."""
-        self._started = False
         stopping = [self._stop_controller(c) for c in self._controllers.values()]
         self._controllers = {}
         if self.notifier is not None:
@@ -235,8 +238,6 @@ class ZoneRegistry:
         notified = None if self.notifier is None else self.notifier.last_result(zone.name, peer.address, peer.port)
         served = None if self.transfers is None else self.transfers.last_served(zone.name, peer.address)
         return DownstreamStatus(peer.address, peer.port, notified, served)
-
-    transfers = None  # the transfer server, when the service has one: what it served to whom
 
     def _zone(self, name: dns.name.Name | str) -> Zone:
         key = name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
@@ -373,8 +374,7 @@ class ZoneRegistry:
         for controller in self._controllers.values():
             if isinstance(controller, SecondaryZone):
                 controller.keyring = self.keyring
-        for watcher in self._watchers:
-            watcher(self)
+        self._tell_watchers()
 
     # -- content and actions
 
@@ -442,6 +442,5 @@ class ZoneRegistry:
         server = config.server
         self.committer.journal_entries = server.journal_entries
         self.committer.journal_bytes = server.journal_bytes
-        for watcher in self._watchers:
-            watcher(self)
+        self._tell_watchers()
         return self.apply_zones(config.zones)
