@@ -34,6 +34,8 @@ import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
 
+from secdns.wire.rdtypes import LAYOUTS, SINGLETONS, RdataLayout
+
 __all__ = [
     "OwnerKey",
     "RECORD",
@@ -57,10 +59,6 @@ OwnerKey = tuple[bytes, ...]
 
 #: A record's head: type, TTL, RDLENGTH.
 RECORD = struct.Struct("!HIH")
-
-#: Types of which an RRset holds one record (SOA, CNAME ...): dnspython keeps the last.
-SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
-
 
 def key_of(name: dns.name.Name) -> OwnerKey:
     return tuple([label.lower() for label in name.labels])
@@ -184,12 +182,9 @@ def normalize(records: list[bytes]) -> tuple[bytes, int]:
 #: start: lowercased from there, two such records compare as dnspython
 #: compares them.  (A label's length octet, under 64, is no letter.)
 _NAMES_AT = {
-    dns.rdatatype.NS: 0,
-    dns.rdatatype.CNAME: 0,
-    dns.rdatatype.PTR: 0,
-    dns.rdatatype.DNAME: 0,
-    dns.rdatatype.MX: 2,
-    dns.rdatatype.SRV: 6,
+    layout.rdtype: layout.names_at
+    for layout in LAYOUTS.values()
+    if layout.names and layout.case_insensitive and not layout.after
 }
 
 
@@ -200,8 +195,9 @@ _NAMES_AT = {
 # guarantees; at a million records that was most of a transfer's time,
 # and it is the cost of each node a query makes.  These build the same
 # immutable objects directly (their slots set as dnspython's own __init__
-# would), and are only used if, at import, they give objects equal in
-# every way that matters to dnspython's own.
+# would, where their layouts in secdns.wire.rdtypes say), and are only
+# used if, at import, they give objects equal in every way that matters to
+# dnspython's own.
 
 
 def _set(rdata, rdtype: int, **fields):
@@ -235,20 +231,24 @@ def _name_at(data: bytes, offset: int) -> dns.name.Name | None:
     return None
 
 
-def _target_builder(cls, rdtype):
+def _name_builder(cls, layout: RdataLayout):
+    """A builder for a layout of numbers (or none) then one name that ends the RDATA: NS, MX ..."""
+    rdtype = layout.rdtype
+    (field,) = layout.names
+    at = layout.names_at
+    numbers = tuple(number.field for number in layout.before)
+    unpack = layout.before_struct.unpack_from
+
     def build(data: bytes):
-        target = _name_at(data, 0)
-        return None if target is None else _set(object.__new__(cls), rdtype, target=target)
-
-    return build
-
-
-def _mx_builder(cls, rdtype):
-    def build(data: bytes):
-        exchange = _name_at(data, 2)
-        if exchange is None:
+        target = _name_at(data, at)
+        if target is None:
             return None
-        return _set(object.__new__(cls), rdtype, preference=int.from_bytes(data[:2], "big"), exchange=exchange)
+        rdata = _set(object.__new__(cls), rdtype)
+        object.__setattr__(rdata, field, target)
+        if numbers:
+            for number, value in zip(numbers, unpack(data)):
+                object.__setattr__(rdata, number, value)
+        return rdata
 
     return build
 
@@ -276,38 +276,36 @@ def _checked_name_builder():
 name_from_labels = _checked_name_builder()
 
 
+#: The types whose objects are made here: what queries make nodes of most
+#: (addresses, referrals, CNAME and DNAME chains, MX and its additional data).
+_BUILT_HERE = (
+    dns.rdatatype.A,
+    dns.rdatatype.AAAA,
+    dns.rdatatype.NS,
+    dns.rdatatype.CNAME,
+    dns.rdatatype.PTR,
+    dns.rdatatype.DNAME,
+    dns.rdatatype.MX,
+)
+
+_SAMPLE_ADDRESSES = {socket.AF_INET: "192.0.2.1", socket.AF_INET6: "2001:db8::1"}
+
+
 def _checked_fast_rdata():
     """Type to (builder, RDATA length or None for any): those that agree with dnspython here."""
-    import dns.rdtypes.ANY.CNAME
-    import dns.rdtypes.ANY.DNAME
-    import dns.rdtypes.ANY.MX
-    import dns.rdtypes.ANY.NS
-    import dns.rdtypes.ANY.PTR
-    import dns.rdtypes.IN.A
-    import dns.rdtypes.IN.AAAA
-
     target = dns.name.from_text("Mail.Example.com").to_wire()
-    candidates = [
-        (dns.rdatatype.A, _address_builder(dns.rdtypes.IN.A.A, dns.rdatatype.A, socket.AF_INET), 4, b"\xc0\x00\x02\x01"),
-        (
-            dns.rdatatype.AAAA,
-            _address_builder(dns.rdtypes.IN.AAAA.AAAA, dns.rdatatype.AAAA, socket.AF_INET6),
-            16,
-            b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x01",
-        ),
-        (dns.rdatatype.MX, _mx_builder(dns.rdtypes.ANY.MX.MX, dns.rdatatype.MX), None, b"\x00\x0a" + target),
-    ]
-    for cls, rdtype in (
-        (dns.rdtypes.ANY.NS.NS, dns.rdatatype.NS),
-        (dns.rdtypes.ANY.CNAME.CNAME, dns.rdatatype.CNAME),
-        (dns.rdtypes.ANY.PTR.PTR, dns.rdatatype.PTR),
-        (dns.rdtypes.ANY.DNAME.DNAME, dns.rdatatype.DNAME),
-    ):
-        candidates.append((rdtype, _target_builder(cls, rdtype), None, target))
     rdata = {}
-    for rdtype, build, size, sample in candidates:
+    for rdtype in _BUILT_HERE:
+        layout = LAYOUTS[rdtype]
+        cls = dns.rdata.get_rdata_class(IN, rdtype)
+        if layout.address_family is not None:
+            build = _address_builder(cls, rdtype, layout.address_family)
+            sample = socket.inet_pton(layout.address_family, _SAMPLE_ADDRESSES[layout.address_family])
+        else:
+            build = _name_builder(cls, layout)
+            sample = layout.before_struct.pack(*range(10, 10 + len(layout.before))) + target
         if _same(build(sample), dns.rdata.from_wire(IN, rdtype, sample, 0, len(sample))):
-            rdata[rdtype] = (build, size)
+            rdata[rdtype] = (build, layout.size)
     return rdata
 
 

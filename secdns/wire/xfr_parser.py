@@ -12,8 +12,9 @@ memory.  Here each record becomes its owner's key and its RDATA as bytes:
     by its offset, not read again;
   - RDATA is copied as it is for A and AAAA records, decompressed for the
     types whose names senders compress (NS, CNAME, PTR, DNAME, MX, SRV,
-    SOA), and for every other type made into dnspython's object and back,
-    which checks it and decompresses any name in it.
+    SOA: those with names in L{secdns.wire.rdtypes}), and for every other
+    type made into dnspython's object and back, which checks it and
+    decompresses any name in it.
 
 Whatever breaks the wire format raises L{WireError}.
 """
@@ -29,6 +30,7 @@ import dns.rdata
 import dns.rdatatype
 
 from secdns.wire.compact import OwnerKey
+from secdns.wire.rdtypes import LAYOUTS
 
 __all__ = ["WireError", "Owner", "answer_records"]
 
@@ -198,17 +200,13 @@ def _rdata(wire: bytes, offset: int, stop: int, rdtype: int, rdclass: int) -> by
         raise WireError(f"{dns.rdatatype.to_text(rdtype)} record does not parse: {e}") from None
 
 
-#: Types whose RDATA is taken as it is when its length is right.
-_PLAIN = {dns.rdatatype.A: 4, dns.rdatatype.AAAA: 16}
+#: Types whose RDATA is taken as it is when its length is right (A, AAAA).
+_PLAIN = {layout.rdtype: layout.size for layout in LAYOUTS.values() if layout.size is not None}
 
-#: Types with names in their RDATA: octets before the names, how many
-#: names, octets after.  Anything else goes through dnspython.
+#: Types with names in their RDATA (NS, MX, SOA ...): octets before the
+#: names, how many names, octets after.  Anything else goes through dnspython.
 _NAMED = {
-    dns.rdatatype.NS: (0, 1, 0),
-    dns.rdatatype.CNAME: (0, 1, 0),
-    dns.rdatatype.PTR: (0, 1, 0),
-    dns.rdatatype.DNAME: (0, 1, 0),
-    dns.rdatatype.MX: (2, 1, 0),
-    dns.rdatatype.SRV: (6, 1, 0),
-    dns.rdatatype.SOA: (0, 2, 20),
+    layout.rdtype: (layout.names_at, len(layout.names), layout.after_size)
+    for layout in LAYOUTS.values()
+    if layout.names
 }

@@ -17,8 +17,9 @@ out: the previous owner), with a TTL (seconds or BIND units) and the class
 in either order or left out, on one line or on several in parentheses
 (L{_joined}).  A and AAAA addresses in their canonical form, and the plain
 names of NS, CNAME, PTR, DNAME and MX records (L{_SIMPLE}), are packed
-here; all other RDATA, and any of these this module doubts, is dnspython's
-own (C{dns.rdata.from_text}).  The TTLs a record without one gets, and how
+here, as their layouts in L{secdns.wire.rdtypes} say; all other RDATA,
+and any of these this module doubts, is dnspython's own
+(C{dns.rdata.from_text}).  The TTLs a record without one gets, and how
 records make RRsets, are dnspython's rules, restated here
 (L{_Reader._implicit_ttl}, L{_rrsets}).
 
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import re
 import socket
-import struct
 from typing import Callable, Iterator
 
 import dns.exception
@@ -46,12 +46,11 @@ import dns.rdatatype
 import dns.ttl
 
 from secdns.wire.compact import RECORD, SINGLETONS, OwnerKey, key_of, name_wire
+from secdns.wire.rdtypes import LAYOUTS, RdataLayout
 
 __all__ = ["read"]
 
 IN = dns.rdataclass.IN
-A = dns.rdatatype.A
-AAAA = dns.rdatatype.AAAA
 SOA = dns.rdatatype.SOA
 RRSIG = dns.rdatatype.RRSIG
 MX = dns.rdatatype.MX
@@ -70,8 +69,6 @@ _PARENTHESES = re.compile(r"[()]")
 #: What L{_joined} makes of a parenthesis: whitespace (both are delimiters
 #: to dnspython's tokenizer, which only counts them).
 _UNPARENTHESISE = str.maketrans("()", "  ")
-
-_PREFERENCE = struct.Struct("!H")
 
 _UPPERCASE = re.compile(rb"[A-Z]")
 
@@ -170,7 +167,10 @@ def _address(family: int, text: str) -> bytes | None:
     return packed
 
 
-_FAMILIES = {A: socket.AF_INET, AAAA: socket.AF_INET6}
+#: The types whose RDATA is an address (A, AAAA), by its family.
+_FAMILIES = {
+    layout.rdtype: layout.address_family for layout in LAYOUTS.values() if layout.address_family is not None
+}
 
 
 def _target(text: str, origin: tuple[bytes, ...], room: int) -> bytes | None:
@@ -185,40 +185,49 @@ def _target(text: str, origin: tuple[bytes, ...], room: int) -> bytes | None:
         return None
 
 
-def _one_name(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
-    """The RDATA of an NS, CNAME, PTR or DNAME record: one name (L{_target})."""
-    if len(tokens) != 1:
-        return None
-    return _target(tokens[0], origin, room)
-
-
-def _mx(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+def _packer(layout: RdataLayout) -> Callable[[list[str], tuple[bytes, ...], int], bytes | None]:
     """
-    The RDATA of an MX record: a preference of ASCII digits (as
-    dnspython's C{Tokenizer.as_int} takes it: leading zeros too) up to
-    65535, and a name (L{_target}).
+    The packer of the RDATA of C{layout}'s type if it is one name (NS,
+    CNAME, PTR, DNAME: L{_target}), or a 16-bit number then one name (MX:
+    its preference, ASCII digits as dnspython's C{Tokenizer.as_int} takes
+    them, leading zeros too, up to 65535).
     """
-    if len(tokens) != 2:
-        return None
-    preference, name = tokens
-    if not (preference.isdigit() and preference.isascii()):
-        return None
-    value = int(preference)
-    wire = _target(name, origin, room)
-    if value > 65535 or wire is None:
-        return None
-    return _PREFERENCE.pack(value) + wire
+    (_,) = layout.names
+    if layout.after or len(layout.before) > 1 or any(number.size != 2 for number in layout.before):
+        raise ValueError(f"not a layout of a name, or of a 16-bit number then a name: {layout}")
+
+    if not layout.before:
+
+        def one_name(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+            if len(tokens) != 1:
+                return None
+            return _target(tokens[0], origin, room)
+
+        return one_name
+
+    pack = layout.before_struct.pack
+
+    def number_and_name(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+        if len(tokens) != 2:
+            return None
+        number, name = tokens
+        if not (number.isdigit() and number.isascii()):
+            return None
+        value = int(number)
+        wire = _target(name, origin, room)
+        if value > 65535 or wire is None:
+            return None
+        return pack(value) + wire
+
+    return number_and_name
 
 
 #: The types whose plain RDATA is packed here rather than by dnspython: a
 #: function of the RDATA's tokens, the origin's labels and L{_room}, which
 #: gives the wire form or C{None} (then dnspython reads it).
 _SIMPLE: dict[int, Callable[[list[str], tuple[bytes, ...], int], bytes | None]] = {
-    dns.rdatatype.NS: _one_name,
-    dns.rdatatype.CNAME: _one_name,
-    dns.rdatatype.PTR: _one_name,
-    dns.rdatatype.DNAME: _one_name,
-    MX: _mx,
+    rdtype: _packer(LAYOUTS[rdtype])
+    for rdtype in (dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR, dns.rdatatype.DNAME, MX)
 }
 
 
