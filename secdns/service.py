@@ -20,7 +20,6 @@ invalid, the old one keeps running.
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 
@@ -32,12 +31,13 @@ from twisted.internet import threads
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
-from secdns import config as config_module
+from secdns import config as config_module, heap
 from secdns.config import Config
 from secdns.zones.events import ReloadFailed
 from secdns.core.registry import ZoneRegistry
 from secdns.errors import ConfigError
 from secdns.ops.http import site
+from secdns.ops.eventlog import log_event
 from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
 from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
@@ -153,6 +153,7 @@ class SecdnsService(service.MultiService):
         self.registry = ZoneRegistry(
             self.config, self.store, self.reactor, client, self.notifier, worker=self._in_thread, transfers=self.transfers
         )
+        self.registry.bus.subscribe(log_event)
         self.registry.watch(self._serve)
         super().startService()
         if self.handle_signals:
@@ -166,7 +167,7 @@ class SecdnsService(service.MultiService):
 
     def _started(self, _) -> None:
         """Every zone file read (a zone that failed is logged and left out), stored copies served."""
-        _settle_heap()
+        heap.settle()
         log.info(
             "secdns serving {count} zones on {listen}",
             count=len(self.handler.zonedb),
@@ -207,9 +208,11 @@ class SecdnsService(service.MultiService):
         try:
             new = config_module.load(self.config.source)
         except ConfigError as e:
-            log.error("reload failed, leaving the old configuration in place: {error}", error=str(e))
-            if self.registry is not None:
-                self.registry.bus.publish(ReloadFailed(self.reactor.seconds(), self.config.source, str(e)))
+            failed = ReloadFailed(self.reactor.seconds(), self.config.source, str(e))
+            if self.registry is None:
+                log_event(failed)
+            else:
+                self.registry.bus.publish(failed)
             return False
         self._warn_about_restart(new)
         changes = config_module.diff(self.config, new)
@@ -219,7 +222,7 @@ class SecdnsService(service.MultiService):
             return True
 
         def reloaded(_):
-            _settle_heap()
+            heap.settle()
             log.info(
                 "reloaded {source}: {count} zones ({added} added, {removed} removed, {changed} reconfigured)",
                 source=new.source,
@@ -259,13 +262,3 @@ class SecdnsService(service.MultiService):
                 log.warn("server.{key} changed; it takes effect at the next restart", key=key)
         if old.http != new.http:
             log.warn("http.listen changed; it takes effect at the next restart")
-
-
-def _settle_heap() -> None:
-    """
-    Move what the zones hold out of the garbage collector's sight: they live
-    until replaced, and each full collection would otherwise rescan every
-    record, a pause of the whole process that grows with the zones.
-    """
-    gc.collect()
-    gc.freeze()

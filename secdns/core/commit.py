@@ -31,6 +31,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from secdns import heap
 from secdns.errors import SecdnsError
 from secdns.server.transfer_out import keep_transfer_blocks, transfer_blocks
 from secdns.store.database import Store, ZoneTimers
@@ -129,7 +130,7 @@ class Committer:
         journal = zone.is_primary or bool(zone.config.external_downstreams)
         render = bool(zone.config.external_downstreams)
         try:
-            written = await self.worker(self._write, zone.name, previous, data, self.clock.seconds(), timers, journal, render)
+            written = await self.worker(heap.built, self._write, zone.name, previous, data, self.clock.seconds(), timers, journal, render)
         except defer.CancelledError:
             raise
         except Exception as e:

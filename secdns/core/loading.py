@@ -33,6 +33,7 @@ import dns.name
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from secdns import heap
 from secdns.config import ZoneConfig
 from secdns.zones.events import LoadFailed, ZoneLoaded
 from secdns.errors import ZoneLoadError
@@ -87,6 +88,13 @@ def file_version(config: ZoneConfig, previous: ZoneData | None, fresh: ZoneData,
     return None
 
 
+def _read_if_changed(name, file: str, stamp: FileStamp | None) -> ZoneFile | None:
+    """In a worker: the zone file read, unless it is what C{stamp} was taken of (L{None})."""
+    if unchanged(file, stamp):
+        return None
+    return load_zone_file(name, file)
+
+
 @attrs.define(eq=False)
 class PrimaryZone:
     """
@@ -127,15 +135,14 @@ class PrimaryZone:
         if self._stopped:
             return
         config = self.zone.config
-        if self.zone.data is not None and unchanged(config.file, self.zone.source_stamp):
-            return
         started = self.now()
+        stamp = None if self.zone.data is None else self.zone.source_stamp
         try:
-            loaded: ZoneFile = await self.worker(load_zone_file, config.name, config.file)
+            loaded: ZoneFile | None = await self.worker(heap.built, _read_if_changed, config.name, config.file, stamp)
         except ZoneLoadError as e:
-            self._failed(config, str(e), e.problem)
+            self._failed(config, str(e))
             return
-        if self._stopped:
+        if self._stopped or loaded is None:
             return
         data = file_version(config, self.zone.data, loaded.data, time.time())
         if data is None:
@@ -147,24 +154,17 @@ class PrimaryZone:
         try:
             done = await self.commit(self.zone, data, stamp=stamp, still_wanted=lambda: not self._stopped)
         except Exception as e:
-            self._failed(self.zone.config, str(e), str(e))
+            self._failed(self.zone.config, str(e))
             return
         if not done:
             return
         now = self.now()
         self.last_outcome = (now, True, f"serial {data.serial}")
-        if previous is None:
-            log.info("zone {zone}: loaded serial {serial}", zone=self.zone.label, serial=data.serial)
-        else:
-            log.info("zone {zone}: loaded serial {serial} (was {old})", zone=self.zone.label, serial=data.serial, old=previous)
         self.publish(ZoneLoaded(self.zone.label, now, data.serial, previous, data.record_count, source, now - started))
 
-    def _failed(self, config: ZoneConfig, message: str, problem: str) -> None:
+    def _failed(self, config: ZoneConfig, message: str) -> None:
         now = self.now()
         self.last_outcome = (now, False, message)
+        self.publish(LoadFailed(self.zone.label, now, config.file or "", message, serving=self.zone.serial))
         if self.zone.data is None:
-            log.error("{error}; zone not added", error=message, zone=self.zone.label, problem=problem)
             self.left_out(self.zone)
-        else:
-            log.error("{error}; still serving serial {serial}", error=message, serial=self.zone.serial, zone=self.zone.label, problem=problem)
-        self.publish(LoadFailed(self.zone.label, now, config.file or "", message))

@@ -34,7 +34,6 @@ import attrs
 import dns.name
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
 
 from secdns.config import PRIMARY, Config, TsigKeyConfig, ZoneConfig
 from secdns.core.bus import Bus
@@ -55,8 +54,6 @@ from secdns.zones.zone import Zone, zone_label
 from secdns.zones.zonemap import ZoneDB
 
 __all__ = ["ZoneRegistry", "NoSuchZone", "WrongRole", "NoSuchKey"]
-
-log = Logger()
 
 
 class NoSuchZone(SecdnsError, KeyError):
@@ -326,9 +323,6 @@ class ZoneRegistry:
         if self.notifier is not None:
             self.notifier.forget(zone.name)
         self._publish_map([z for z in self.zonedb if z.name != zone.name])
-        log.info("zone {zone}: removed", zone=zone.label)
-        if isinstance(controller, SecondaryZone):
-            log.info("zone {zone}: no longer a secondary zone; its stored copy is forgotten", zone=zone.label)
         self.bus.publish(ZoneRemoved(zone.label, self._now(), zone.config.type))
         return stopped.addCallback(lambda _: self.committer.forget(zone.name))
 

@@ -138,7 +138,6 @@ class Notifier:
         try:
             check_rcode(response, target)
         except PeerRcode as e:
-            log.warn("NOTIFY of {zone} serial {serial}: {reason}", zone=label, serial=owed.sending, reason=str(e))
             self._count(self.failed, label)
             self._outcome(key, False, str(e))
             self.on_failure(owed.zone, str(target), owed.sending, str(e))
@@ -163,10 +162,6 @@ class Notifier:
             owed.sending = None
             owed.retry = self.clock.callLater(delay, self._send, key, owed)
             return
-        log.error(
-            "NOTIFY of {zone} serial {serial} to {target}: no answer after {attempts} attempts ({reason})",
-            zone=label, serial=owed.sending, target=target, attempts=owed.attempt, reason=reason,
-        )
         self._count(self.failed, label)
         reason = f"no answer after {owed.attempt} attempts ({reason})"
         self._outcome(key, False, reason)

@@ -59,9 +59,10 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from secdns import heap
 from secdns.wire import tsig
 from secdns.config import PeerConfig, TimersConfig
-from secdns.zones.events import TransferFailed, TransferSucceeded, ZoneExpired, ZoneUnexpired
+from secdns.zones.events import TransferFailed, TransferSucceeded, ZoneExpired, ZoneLoaded, ZoneUnexpired
 from secdns.transfer.schedule import Event, ZoneEvents
 from secdns.transfer.requestor import Target
 from secdns.zones.serial import serial_gt
@@ -203,7 +204,7 @@ class SecondaryZone:
     def start(self) -> defer.Deferred:
         """Serve the stored copy (if any), read in a worker, then refresh."""
         self.timers = self.store.load_timers(self.name) or ZoneTimers()
-        d = self._worker(self.store.load_zone, self.name)
+        d = self._worker(heap.built, self.store.load_zone, self.name)
 
         def loaded(stored):
             if self._stopped:
@@ -227,22 +228,10 @@ class SecondaryZone:
             expire_at = stored.saved_at + soa_timers(data.soa[0], self.clamps)[2]
             self.timers = attrs.evolve(self.timers, expire_at=expire_at, last_success=stored.saved_at)
         self.zone.swap(data)
+        self._publish(ZoneLoaded(self.label, now, data.serial, None, data.record_count, "store"))
         if now >= expire_at:
             self.zone.expired = True
-            log.warn(
-                "zone {zone}: stored copy serial {serial} expired {ago:.0f} s ago; SERVFAIL until a transfer succeeds",
-                zone=self.label,
-                serial=data.serial,
-                ago=now - expire_at,
-            )
-        else:
-            log.info(
-                "zone {zone}: serving stored copy serial {serial} ({records} records); it expires in {left:.0f} s",
-                zone=self.label,
-                serial=data.serial,
-                records=data.record_count,
-                left=expire_at - now,
-            )
+            self._publish(ZoneExpired(self.label, now, data.serial, last_success=self.timers.last_success))
 
     def stop(self) -> defer.Deferred:
         """Stop refreshing: no more events, and a transfer in flight is abandoned."""
@@ -380,26 +369,16 @@ class SecondaryZone:
         return result
 
     def _applied(self, target: Target, result: TransferResult, timers: ZoneTimers, old, seconds: float, was_expired: bool) -> None:
-        """A new version was committed: count it, log it, publish it."""
+        """A new version was committed: count it and publish it."""
         data = result.data
         self.timers = timers
         self.successes += 1
-        log.info(
-            "zone {zone}: {kind} from {master}: serial {old} -> {serial}, {records} records in "
-            "{messages} messages ({size} octets), {seconds:.2f} s",
-            zone=self.label,
-            kind=result.kind if result.kind == result.style else f"{result.kind} (asked {result.style})",
-            master=str(target),
-            old=old,
-            serial=data.serial,
-            records=result.records,
-            messages=result.messages,
-            size=result.size,
-            seconds=seconds,
-        )
         kind = result.kind if result.kind == result.style else f"{result.kind} (asked {result.style})"
         self._publish(
-            TransferSucceeded(self.label, timers.last_success, kind, old, data.serial, str(target), result.records, seconds)
+            TransferSucceeded(
+                self.label, timers.last_success, kind, old, data.serial, str(target), result.records, seconds,
+                messages=result.messages, size=result.size,
+            )
         )
         if was_expired:
             self._publish(ZoneUnexpired(self.label, timers.last_success, data.serial))
@@ -421,8 +400,7 @@ class SecondaryZone:
             self.timers = self._timers_after_success(data, now, target)
             if self.zone.expired:
                 self.zone.expired = False
-                self._publish(ZoneUnexpired(self.label, now, data.serial))
-                log.info("zone {zone}: serial {serial} confirmed by {master}; serving again", zone=self.label, serial=data.serial, master=str(target))
+                self._publish(ZoneUnexpired(self.label, now, data.serial, master=str(target)))
             else:
                 log.debug("zone {zone}: serial {serial} is up to date", zone=self.label, serial=data.serial)
             self._save_timers()
@@ -439,16 +417,9 @@ class SecondaryZone:
             retry = min(max(UNLOADED_RETRY, self.clamps.min_retry), self.clamps.max_retry)
         delay = max(MIN_DELAY, retry * (1 + JITTER * self._random()))
         self.timers = attrs.evolve(self.timers, last_failure=now, failure_reason=reason, next_refresh=now + delay)
-        log.error(
-            "zone {zone}: refresh failed ({failures} so far): {reason}; retrying in {delay:.0f} s",
-            zone=self.label,
-            failures=self.failures,
-            reason=reason,
-            delay=delay,
-        )
         self._save_timers()
         self._plan(self.timers.next_refresh)
-        self._publish(TransferFailed(self.label, now, master, reason))
+        self._publish(TransferFailed(self.label, now, master, reason, failures=self.failures, retry_at=now + delay))
 
     def _plan(self, next_refresh: float) -> None:
         """The next REFRESH: as planned, or now for a NOTIFY of a serial newer than ours."""
@@ -470,12 +441,7 @@ class SecondaryZone:
         if self.zone.data is None or self.zone.expired:
             return
         self.zone.expired = True
-        self._publish(ZoneExpired(self.label, self._now(), self.zone.serial))
-        log.error(
-            "zone {zone}: expired: no refresh has succeeded since {since}; answering SERVFAIL",
-            zone=self.label,
-            since=self.timers.last_success,
-        )
+        self._publish(ZoneExpired(self.label, self._now(), self.zone.serial, last_success=self.timers.last_success))
 
     # -- status
 

@@ -42,10 +42,7 @@ master, through a L{secdns.transfer.requestor.Requestor}.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import struct
-import threading
 from typing import Callable
 
 import attrs
@@ -63,6 +60,7 @@ import dns.rrset
 from twisted.internet import defer
 from zope.interface import Interface, implementer
 
+from secdns import heap
 from secdns.config import TransferConfig
 from secdns.errors import SecdnsError, ZoneLoadError
 from secdns.transfer.requestor import BadResponse, PeerRcode, Requestor, Target, check_rcode
@@ -553,35 +551,11 @@ class MasterClient:
             return inbound.finish()
         # Building the version makes an object or more per name: with the
         # collector on, its full collections would rescan them as they come.
-        with _collector_held():
-            result = inbound.finish()
-            gc.freeze()
-        return result
+        return heap.built(inbound.finish)
 
     def _settle(self) -> None:
         if self.freeze:
-            gc.collect(1)
-            gc.freeze()
-
-
-_held = 0
-_held_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _collector_held():
-    """The garbage collector off meanwhile (in every thread: it is per process), then on again."""
-    global _held
-    with _held_lock:
-        _held += 1
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _held_lock:
-            _held -= 1
-            if _held == 0:
-                gc.enable()
+            heap.settle(1)
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:

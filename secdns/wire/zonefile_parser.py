@@ -63,6 +63,18 @@ _UNSAFE = re.compile(r'[^\t -~]|["\\]')
 #: of these has no line with an unsafe character.
 _UNSAFE_IN_TEXT = re.compile(r'[^\t\n\r -~]|["\\]')
 
+#: How much of a text one search of L{_UNSAFE_IN_TEXT} covers.  A regular
+#: expression holds the interpreter lock until it is done: over a 10 MB
+#: zone file at once, that stopped the reactor (every zone's answers) for
+#: 140 ms while a reload read the file in a worker.
+_SEARCH_CHUNK = 1 << 18
+
+
+def _has_unsafe(text: str) -> bool:
+    """Whether C{text} holds an L{_UNSAFE_IN_TEXT} character, searched a chunk at a time."""
+    search = _UNSAFE_IN_TEXT.search
+    return any(search(text, start, start + _SEARCH_CHUNK) for start in range(0, len(text), _SEARCH_CHUNK))
+
 #: The parentheses of a line, for L{_joined} to count.
 _PARENTHESES = re.compile(r"[()]")
 
@@ -104,14 +116,22 @@ def read(
         return None
 
 
-def _lines(text: str) -> list[str]:
+def _lines(text: str) -> Iterator[str]:
     """
     The lines of C{text}.  dnspython's tokenizer ends a line at a CR, an
-    LF or a CRLF (and at nothing else, unlike C{str.splitlines}).
+    LF or a CRLF (and at nothing else, unlike C{str.splitlines}).  Split a
+    chunk at a time, each ending at a line end: one split of a whole big
+    file holds the interpreter lock (and the reactor) for 30 ms.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
+    start, size = 0, len(text)
+    while start <= size:
+        end = text.find("\n", start + _SEARCH_CHUNK)
+        if end < 0:
+            end = size
+        yield from text[start:end].split("\n")
+        start = end + 1
 
 
 def _labels(text: str, origin: tuple[bytes, ...], room: int) -> tuple[bytes, ...]:
@@ -326,9 +346,9 @@ class _Reader:
         for parentheses, only if the text holds any (in comments, most
         likely, or one multi-line SOA).
         """
-        unsafe = _UNSAFE.search if _UNSAFE_IN_TEXT.search(text) else None
+        unsafe = _UNSAFE.search if _has_unsafe(text) else None
         parenthesised = "(" in text or ")" in text
-        lines = iter(_lines(text))
+        lines = _lines(text)
         for line in lines:
             code = line.partition(";")[0]
             if unsafe is not None and unsafe(code):

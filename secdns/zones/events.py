@@ -50,6 +50,7 @@ class LoadFailed:
     when: float
     source: str
     reason: str
+    serving: int | None = None  # the serial still served, if any
 
 
 @attrs.frozen
@@ -64,6 +65,8 @@ class TransferSucceeded:
     master: str
     records: int
     seconds: float
+    messages: int = 0
+    size: int = 0  # octets
 
 
 @attrs.frozen
@@ -74,6 +77,8 @@ class TransferFailed:
     when: float
     master: str | None
     reason: str
+    failures: int = 1  # since the zone was last loaded, this one included
+    retry_at: float | None = None
 
 
 @attrs.frozen
@@ -83,6 +88,7 @@ class ZoneExpired:
     zone: str
     when: float
     serial: int | None
+    last_success: float | None = None
 
 
 @attrs.frozen
@@ -92,6 +98,7 @@ class ZoneUnexpired:
     zone: str
     when: float
     serial: int
+    master: str | None = None  # who confirmed the serial, when no transfer was needed
 
 
 @attrs.frozen
@@ -117,6 +124,8 @@ class ReloadFailed:
 
 @attrs.frozen
 class ZoneAdded:
+    """A zone was added to the map (at start, on reload, or by a surface)."""
+
     zone: str
     when: float
     role: str
@@ -124,6 +133,8 @@ class ZoneAdded:
 
 @attrs.frozen
 class ZoneRemoved:
+    """A zone left the map; it answers REFUSED from now on."""
+
     zone: str
     when: float
     role: str

@@ -290,7 +290,7 @@ def test_secondary_status_follows_refreshes(tmp_path):
     assert status.expire_at == START + 86400
     assert status.next_event == ("refresh", START + 3600)
     assert site.kinds() == ["ZoneAdded", "TransferSucceeded"]
-    assert site.events[1] == bus.TransferSucceeded("example.com", START, "AXFR", None, 7, "192.0.2.1#53", 5, 0.0)
+    assert site.events[1] == bus.TransferSucceeded("example.com", START, "AXFR", None, 7, "192.0.2.1#53", 5, 0.0, messages=2, size=216)
 
     site.master.down = True
     site.registry.refresh("example.com")

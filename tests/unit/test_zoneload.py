@@ -9,6 +9,7 @@ from twisted.logger import capturedLogs, formatEvent
 from secdns.config import parse
 from secdns.errors import ConfigError
 from secdns.core.registry import ZoneRegistry
+from secdns.ops.eventlog import log_event
 from secdns.store.database import Store
 from secdns.tap import check_zone_files
 from secdns.zones.zone import ZoneState
@@ -27,6 +28,7 @@ def initial_zonedb(config):
     """The map at start, as C{twistd secdns} makes it: files checked, then loaded."""
     check_zone_files(config)
     registry = ZoneRegistry(config, Store(":memory:"), Clock(), client=None)
+    registry.bus.subscribe(log_event)
     registry.start()
     return _settled(registry)
 
