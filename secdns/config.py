@@ -165,13 +165,17 @@ class ZoneConfig:
     """
     A C{[[zone]]}.
 
-    @ivar file: absolute path of the zone file (primary zones).
+    @ivar file: absolute path of the zone file (primary zones).  A primary
+        zone without one is I{dynamic}: its records live in the store,
+        start as a default SOA and NS, and change through the API and DNS
+        UPDATE (L{secdns.zones.edit}).
     @ivar external_masters: where a secondary zone is transferred from.
     @ivar external_downstreams: who may transfer a primary zone, and is notified.
     @ivar serial_policy: what a reload does with a zone file that changed
         but whose serial did not grow: C{keep} refuses it (as BIND does),
         C{increment} serves it with the old serial plus one, C{unixtime}
         with the current time as serial (or the old plus one, if greater).
+    @ivar allow_update: the TSIG keys whose DNS UPDATEs a dynamic zone takes.
     """
 
     name: dns.name.Name
@@ -180,6 +184,12 @@ class ZoneConfig:
     external_masters: tuple[PeerConfig, ...] = ()
     external_downstreams: tuple[PeerConfig, ...] = ()
     serial_policy: str = "keep"
+    allow_update: tuple[dns.name.Name, ...] = ()
+
+    @property
+    def dynamic(self) -> bool:
+        """A primary zone whose records live in the store, not in a file."""
+        return self.type == PRIMARY and self.file is None
 
 
 @attrs.frozen
@@ -416,7 +426,7 @@ class _Parser:
     def zone(self, key: str, table: dict[str, Any], key_names: set[dns.name.Name]) -> ZoneConfig:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
         key = f'zone "{_label(name)}"'
-        allowed = ("name", "type", "file", "external_masters", "external_downstreams", "serial_policy")
+        allowed = ("name", "type", "file", "external_masters", "external_downstreams", "serial_policy", "allow_update")
         self.reject_unknown(key, table, allowed)
         kind = self.require(table, key, "type", str).lower()
         if kind not in (PRIMARY, SECONDARY):
@@ -431,8 +441,14 @@ class _Parser:
                 raise self.error(f"{key}.external_masters", "is required for a secondary zone")
             if file is not None:
                 raise self.error(f"{key}.file", "is for primary zones; a secondary zone's data comes from its external_masters")
-        else:
-            if file is None:
+        allow_update = self.key_names(f"{key}.allow_update", table.get("allow_update", []), key_names)
+        if allow_update and (kind == SECONDARY or file is not None):
+            raise self.error(
+                f"{key}.allow_update",
+                "is for primary zones without a file, whose records live in the store (DNS UPDATE would not reach the file)",
+            )
+        if kind == PRIMARY:
+            if file is None and not allow_update:
                 raise self.error(f"{key}.file", "is required for a primary zone")
             if masters:
                 raise self.error(f"{key}.external_masters", "is for secondary zones; a primary zone's data comes from its file")
@@ -448,7 +464,20 @@ class _Parser:
             external_masters=masters,
             external_downstreams=downstreams,
             serial_policy=policy,
+            allow_update=allow_update,
         )
+
+    def key_names(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[dns.name.Name, ...]:
+        """A list of names of declared TSIG keys."""
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.error(key, f'expected a list of TSIG key names such as ["update-key"], got {_describe(value)}')
+        names = []
+        for i, text in enumerate(value):
+            name = self.domain_name(f"{key}[{i}]", text)
+            if name not in key_names:
+                raise self.error(f"{key}[{i}]", f'no [[tsig_key]] is named "{text}"')
+            names.append(name)
+        return tuple(names)
 
     def peers(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[PeerConfig, ...]:
         if not isinstance(value, list):

@@ -163,7 +163,11 @@ class SecdnsService(service.MultiService):
             count=len(self.config.zones),
             listen=", ".join(str(e) for e in self.config.server.listen),
         )
-        self.registry.start().addCallback(self._started)
+        try:
+            started = self.registry.start()
+        except ConfigError as e:
+            raise SystemExit(f"secdns: {e}") from None
+        started.addCallback(self._started)
 
     def _started(self, _) -> None:
         """Every zone file read (a zone that failed is logged and left out), stored copies served."""
@@ -207,6 +211,8 @@ class SecdnsService(service.MultiService):
         """
         try:
             new = config_module.load(self.config.source)
+            if self.registry is not None:
+                self.registry.check(new)
         except ConfigError as e:
             failed = ReloadFailed(self.reactor.seconds(), self.config.source, str(e))
             if self.registry is None:

@@ -20,6 +20,12 @@ What a load does, as BIND does it::
                                                 "unixtime": served under a
                                                 newer serial
     otherwise ------------------------------> committed
+
+A primary zone without a file is I{dynamic}: its first load serves its
+stored copy, or a new zone's initial SOA and NS
+(L{secdns.zones.edit.initial_version}), and L{PrimaryZone.edit} makes
+each later version from changes (the API's, DNS UPDATE's), one at a time
+and each from the version then served.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from twisted.logger import Logger
 
 from secdns import heap
 from secdns.config import ZoneConfig
-from secdns.zones.events import LoadFailed, ZoneLoaded
+from secdns.zones.edit import Change, EditRefused, apply as apply_changes, initial_version
+from secdns.zones.events import LoadFailed, ZoneEdited, ZoneLoaded
 from secdns.errors import ZoneLoadError
 from secdns.zones.serial import serial_add, serial_gt
 from secdns.zones.version import ZoneData, with_serial
@@ -104,6 +111,7 @@ class PrimaryZone:
     @ivar commit: the commit path: C{commit(zone, data, stamp=...)}.
     @ivar worker: runs C{f(*args)} in a thread, returning a Deferred.
     @ivar left_out: called when the zone's first load failed, to take it out of the map.
+    @ivar read_stored: reads the zone's stored copy (a dynamic zone's first load), in a worker.
     """
 
     zone: Zone
@@ -112,6 +120,7 @@ class PrimaryZone:
     now: Callable[[], float]
     publish: Callable[[object], None] = lambda event: None
     left_out: Callable[[Zone], None] = lambda zone: None
+    read_stored: Callable[[dns.name.Name], object] = lambda name: None
     last_outcome: tuple[float, bool, str] | None = None
     _loads: defer.DeferredLock = attrs.Factory(defer.DeferredLock)
     _stopped: bool = False
@@ -128,13 +137,51 @@ class PrimaryZone:
         """Serve C{data} (an edit from elsewhere than the file) through the commit path."""
         return self._loads.run(lambda: defer.Deferred.fromCoroutine(self._commit(data, None, source, self.now())))
 
+    def edit(self, changes: tuple[Change, ...], source: str) -> defer.Deferred:
+        """
+        A dynamic zone's records changed by C{source}: fires with the new
+        version once served, or fails with L{secdns.zones.edit.EditRefused}
+        (or L{secdns.core.commit.CommitError}) having changed nothing.
+        """
+        return self._loads.run(lambda: defer.Deferred.fromCoroutine(self._edit(changes, source)))
+
     def stop(self) -> None:
         self._stopped = True
+
+    async def _edit(self, changes: tuple[Change, ...], source: str) -> ZoneData:
+        data = self.zone.data
+        if data is None or self._stopped:
+            raise EditRefused(f"zone {self.zone.label} is not loaded yet", "unavailable")
+        policy = "unixtime" if self.zone.config.serial_policy == "unixtime" else "increment"
+        serial = next_serial(policy, data.serial, time.time())
+        started = self.now()
+        new = await self.worker(heap.built, apply_changes, data, changes, serial)
+        if not await self.commit(self.zone, new, still_wanted=lambda: not self._stopped):
+            raise EditRefused(f"zone {self.zone.label} was removed meanwhile", "unavailable")
+        now = self.now()
+        self.last_outcome = (now, True, f"serial {new.serial}")
+        self.publish(ZoneEdited(self.zone.label, now, new.serial, data.serial, len(changes), source, now - started))
+        return new
+
+    async def _load_dynamic(self) -> None:
+        """The first load of a zone without a file: its stored copy, or a new zone's first version."""
+        if self.zone.data is not None:
+            return
+        started = self.now()
+        stored = await self.worker(heap.built, self.read_stored, self.zone.name)
+        if self._stopped or self.zone.data is not None:
+            return
+        if stored is not None:
+            await self._commit(stored.data, None, "store", started)
+        else:
+            await self._commit(initial_version(self.zone.name, int(time.time()) % 2**32), None, "new", started)
 
     async def _load(self) -> None:
         if self._stopped:
             return
         config = self.zone.config
+        if config.dynamic:
+            return await self._load_dynamic()
         started = self.now()
         stamp = None if self.zone.data is None else self.zone.source_stamp
         try:

@@ -8,14 +8,22 @@ zone's file; L{SecondaryZone} refreshes a secondary zone from its
 masters).  The operator surfaces (the config reload, metrics, and next the
 API, CLI, alarms and manhole) talk to it alone, in plain methods:
 
-    zones(), status(name)                  what there is, in what state, and why
-    add_zone, reconfigure_zone, remove_zone
-    add_key, change_key, remove_key
-    replace_content(name, data)            a primary zone's new version
+    zones(), status(name), keys(), key(name)   what there is, in what state, and why
+    create_zone, update_zone, delete_zone      zones made at run time (kept in the store)
+    create_key, update_key, delete_key         TSIG keys made at run time (likewise)
+    edit(name, changes, source)                a dynamic zone's records changed
+    replace_content(name, data)                a primary zone's new version
     refresh(name), retransfer(name), notify(name)
-    apply(config)                          SIGHUP: the difference between the
-                                           config in force and the file, applied
-                                           through the methods above
+    apply(config)                              SIGHUP: the difference between the
+                                               config in force and the file, applied
+                                               through add_zone, reconfigure_zone
+                                               and remove_zone
+    history.recent(zone, since)                the recent events
+
+Zones and keys come from two places: the config file, which declares them
+(read-only at run time: the file is their record), and the run-time
+methods, which keep what they make in the store.  A name in both is an
+error at start and on reload (L{ZoneRegistry.check}).
 
 and publish what happens to zones on one bus (L{secdns.core.bus}).
 
@@ -35,12 +43,16 @@ import dns.name
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 
-from secdns.config import PRIMARY, Config, TsigKeyConfig, ZoneConfig
+from secdns.config import PRIMARY, TSIG_ALGORITHMS, Config, TsigKeyConfig, ZoneConfig
 from secdns.core.bus import Bus
+from secdns.core.history import EventHistory
+from secdns.errors import ConfigError
+from secdns.store.catalog import StoredKey, StoredZoneConfig
+from secdns.zones.edit import Change
 from secdns.zones.events import NotifyFailed, ZoneAdded, ZoneRemoved
 from secdns.core.commit import Committer, Worker
 from secdns.core.loading import PrimaryZone
-from secdns.zones.status import DownstreamStatus, MasterStatus, Outcome, ZoneStatus
+from secdns.zones.status import DownstreamStatus, KeyStatus, MasterStatus, Outcome, ZoneStatus
 from secdns.errors import SecdnsError
 from secdns.store.database import Store
 from secdns.transfer.refresh import SecondaryZone
@@ -53,7 +65,10 @@ from secdns.zones.version import ZoneData
 from secdns.zones.zone import Zone, zone_label
 from secdns.zones.zonemap import ZoneDB
 
-__all__ = ["ZoneRegistry", "NoSuchZone", "WrongRole", "NoSuchKey"]
+__all__ = [
+    "ZoneRegistry", "NoSuchZone", "WrongRole", "NoSuchKey", "ZoneExists", "KeyExists", "ReadOnly", "KeyInUse",
+    "InvalidRequest", "NotEditable",
+]
 
 
 class NoSuchZone(SecdnsError, KeyError):
@@ -72,6 +87,34 @@ class NoSuchKey(SecdnsError, KeyError):
 
     def __str__(self) -> str:
         return f"no TSIG key {self.args[0]}"
+
+
+class ZoneExists(SecdnsError):
+    """A zone of that name is served already."""
+
+
+class KeyExists(SecdnsError):
+    """A TSIG key of that name exists already."""
+
+
+class ReadOnly(SecdnsError):
+    """The zone or key is declared in the config file: change it there, and reload."""
+
+
+class KeyInUse(SecdnsError):
+    """The TSIG key is named by zones (L{zones}); it cannot be deleted."""
+
+    def __init__(self, message: str, zones: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.zones = zones
+
+
+class InvalidRequest(SecdnsError):
+    """What was asked for is not a valid zone or key (an unknown key, an algorithm, a role change)."""
+
+
+class NotEditable(SecdnsError):
+    """The zone's records come from its zone file, not from edits."""
 
 
 Controller = PrimaryZone | SecondaryZone
@@ -110,7 +153,12 @@ class ZoneRegistry:
         self.worker = worker
         self._now = wall_clock or clock.seconds
         self.bus = bus or Bus()
-        self.keyring = Keyring.from_config(config.tsig_keys)
+        self.history = EventHistory()
+        self.bus.subscribe(self.history)
+        self._started = self._now()
+        self._api_zones: dict[dns.name.Name, StoredZoneConfig] = {s.config.name: s for s in store.api_zones()}
+        self._api_keys: dict[dns.name.Name, StoredKey] = {s.key.name: s for s in store.api_keys()}
+        self.keyring = Keyring.from_config(self._all_keys())
         self.zonedb = ZoneDB.of([])
         self.committer = Committer(
             store,
@@ -151,9 +199,50 @@ class ZoneRegistry:
         Serve the config's zones: secondaries' stored copies and primaries'
         files are read in workers, each zone served as soon as it is read.
 
+        Zones and keys made at run time (kept in the store) are served
+        beside them.
+
         @return: fires when every primary zone's first load has ended.
+        @raise ConfigError: the config declares a zone or key also made at run time.
         """
-        return self.apply_zones(self.config.zones)
+        self.check(self.config)
+        return self.apply_zones(self._all_zones())
+
+    def check(self, config: Config) -> None:
+        """
+        Whether C{config} can be put in force beside what was made at run
+        time: no name in both, no run-time zone left naming a key the
+        config no longer has.
+
+        @raise ConfigError: naming the config file, the zone or key, and the store.
+        """
+        for zone in config.zones:
+            if zone.name in self._api_zones:
+                raise ConfigError(
+                    config.source, f'zone "{zone_label(zone.name)}"',
+                    f"is also a zone made through the API (kept in {self.store.path}); delete one of them",
+                )
+        declared = {key.name for key in config.tsig_keys}
+        for key in config.tsig_keys:
+            if key.name in self._api_keys:
+                raise ConfigError(
+                    config.source, f'tsig_key "{zone_label(key.name)}"',
+                    f"is also a TSIG key made through the API (kept in {self.store.path}); delete one of them",
+                )
+        for stored in self._api_zones.values():
+            for name in _key_names(stored.config):
+                if name not in declared and name not in self._api_keys:
+                    raise ConfigError(
+                        config.source, "tsig_key",
+                        f'no key "{zone_label(name)}", which zone {zone_label(stored.config.name)} '
+                        f"(made through the API) uses",
+                    )
+
+    def _all_zones(self) -> list[ZoneConfig]:
+        return [*self.config.zones, *(stored.config for stored in self._api_zones.values())]
+
+    def _all_keys(self) -> list[TsigKeyConfig]:
+        return [*self.config.tsig_keys, *(stored.key for stored in self._api_keys.values())]
 
     def stop(self) -> defer.Deferred:
         """Stop every controller; fires when none is running an event."""
@@ -186,6 +275,9 @@ class ZoneRegistry:
             serial=zone.serial,
             records=None if data is None else data.record_count,
             downstreams=downstreams,
+            declared_in=self._declared_in(zone.name),
+            created=self._api_zones[zone.name].created if zone.name in self._api_zones else self._started,
+            file=zone.config.file,
         )
         if isinstance(controller, SecondaryZone):
             status = controller.status()
@@ -237,11 +329,14 @@ class ZoneRegistry:
         return DownstreamStatus(peer.address, peer.port, notified, served)
 
     def _zone(self, name: dns.name.Name | str) -> Zone:
-        key = name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+        key = _name(name)
         zone = self.zonedb.get(key)
         if zone is None:
             raise NoSuchZone(zone_label(key))
         return zone
+
+    def _declared_in(self, name: dns.name.Name) -> str | None:
+        return None if name in self._api_zones else self.config.source
 
     # -- zones
 
@@ -266,6 +361,7 @@ class ZoneRegistry:
                 self._now,
                 publish=self.bus.publish,
                 left_out=self._left_out,
+                read_stored=self.store.load_zone,
             )
             self._controllers[zone.name] = controller
             return controller.load()
@@ -338,33 +434,132 @@ class ZoneRegistry:
                 work.append(self.reconfigure_zone(config))
         return defer.gatherResults(work, consumeErrors=True).addCallback(lambda _: None)
 
+    # -- zones made at run time
+
+    def create_zone(self, config: ZoneConfig) -> defer.Deferred:
+        """
+        Make and serve a zone, kept in the store: a secondary is transferred
+        at once; a primary is dynamic (no file), starting with an SOA and NS
+        (L{secdns.zones.edit.initial_version}).  Fires with its status once
+        a primary's first version is served (a secondary's: once its stored
+        copy, if any, is read).
+        """
+        if self.zonedb.get(config.name) is not None or config.name in self._api_zones:
+            raise ZoneExists(f"zone {zone_label(config.name)} exists already")
+        if config.file is not None:
+            raise InvalidRequest("a zone made through the API has no zone file: its records are edited through the API")
+        self._check_keys(config)
+        now = self._now()
+        self.store.save_api_zone(config, now)
+        self._api_zones[config.name] = StoredZoneConfig(config, now, now)
+        return self.add_zone(config).addCallback(lambda _: self.status(config.name))
+
+    def update_zone(self, config: ZoneConfig) -> defer.Deferred:
+        """Change a run-time zone's masters, downstreams or update keys; fires with its status."""
+        stored = self._made_at_run_time(config.name)
+        if config.type != stored.config.type:
+            raise InvalidRequest(
+                f"zone {zone_label(config.name)} is a {stored.config.type} zone: a zone's type cannot change "
+                "(delete it and create it again)"
+            )
+        if config.file is not None:
+            raise InvalidRequest("a zone made through the API has no zone file: its records are edited through the API")
+        self._check_keys(config)
+        now = self._now()
+        self.store.save_api_zone(config, now)
+        self._api_zones[config.name] = StoredZoneConfig(config, stored.created, now)
+        return self.reconfigure_zone(config).addCallback(lambda _: self.status(config.name))
+
+    def delete_zone(self, name: dns.name.Name | str) -> defer.Deferred:
+        """Stop serving a run-time zone and forget it, its data and its journal."""
+        stored = self._made_at_run_time(name)
+        del self._api_zones[stored.config.name]
+        self.store.forget_api_zone(stored.config.name)
+        return self.remove_zone(stored.config.name)
+
+    def _made_at_run_time(self, name: dns.name.Name | str) -> StoredZoneConfig:
+        zone = self._zone(name)
+        stored = self._api_zones.get(zone.name)
+        if stored is None:
+            raise ReadOnly(f"zone {zone.label} is declared in {self.config.source}: change it there, and reload")
+        return stored
+
+    def _check_keys(self, config: ZoneConfig) -> None:
+        known = {key.name for key in self._all_keys()}
+        for name in _key_names(config):
+            if name not in known:
+                raise InvalidRequest(f"no TSIG key {zone_label(name)}")
+
     # -- keys
 
-    def add_key(self, key: TsigKeyConfig) -> None:
-        if any(k.name == key.name for k in self.config.tsig_keys):
-            raise SecdnsError(f"TSIG key {zone_label(key.name)} exists already")
-        self._set_keys((*self.config.tsig_keys, key))
+    def keys(self) -> list[KeyStatus]:
+        """Every TSIG key (never its secret): the config's, then those made at run time."""
+        return [self._key_status(key) for key in self._all_keys()]
 
-    def change_key(self, key: TsigKeyConfig) -> None:
-        if not any(k.name == key.name for k in self.config.tsig_keys):
-            raise NoSuchKey(zone_label(key.name))
-        self._set_keys(tuple(key if k.name == key.name else k for k in self.config.tsig_keys))
+    def key(self, name: dns.name.Name | str) -> KeyStatus:
+        key = self._find_key(_name(name))
+        return self._key_status(key)
 
-    def remove_key(self, name: dns.name.Name) -> None:
-        if not any(k.name == name for k in self.config.tsig_keys):
-            raise NoSuchKey(zone_label(name))
-        users = [
-            zone.label
-            for zone in self.zonedb
-            if any(p.tsig_key == name for p in (*zone.config.external_masters, *zone.config.external_downstreams))
-        ]
+    def _key_status(self, key: TsigKeyConfig) -> KeyStatus:
+        stored = self._api_keys.get(key.name)
+        users = tuple(zone.label for zone in self.zonedb if key.name in _key_names(zone.config))
+        return KeyStatus(
+            name=zone_label(key.name),
+            algorithm=key.algorithm,
+            declared_in=None if stored is not None else self.config.source,
+            created=self._started if stored is None else stored.created,
+            updated=self._started if stored is None else stored.updated,
+            zones=users,
+        )
+
+    def _find_key(self, name: dns.name.Name) -> TsigKeyConfig:
+        for key in self._all_keys():
+            if key.name == name:
+                return key
+        raise NoSuchKey(zone_label(name))
+
+    def create_key(self, key: TsigKeyConfig) -> KeyStatus:
+        """Make a TSIG key, kept in the store; in force at once."""
+        if any(k.name == key.name for k in self._all_keys()):
+            raise KeyExists(f"TSIG key {zone_label(key.name)} exists already")
+        _check_key(key)
+        now = self._now()
+        self.store.save_api_key(key, now)
+        self._api_keys[key.name] = StoredKey(key, now, now)
+        self._set_keys()
+        return self._key_status(key)
+
+    def update_key(self, key: TsigKeyConfig) -> KeyStatus:
+        """Change a run-time key's algorithm and secret; in force at once."""
+        stored = self._run_time_key(key.name)
+        _check_key(key)
+        now = self._now()
+        self.store.save_api_key(key, now)
+        self._api_keys[key.name] = StoredKey(key, stored.created, now)
+        self._set_keys()
+        return self._key_status(key)
+
+    def delete_key(self, name: dns.name.Name | str) -> None:
+        """Forget a run-time key no zone uses."""
+        name = _name(name)
+        self._find_key(name)
+        users = tuple(zone.label for zone in self.zonedb if name in _key_names(zone.config))
         if users:
-            raise SecdnsError(f"TSIG key {zone_label(name)} is used by zones {', '.join(users)}")
-        self._set_keys(tuple(k for k in self.config.tsig_keys if k.name != name))
+            raise KeyInUse(f"TSIG key {zone_label(name)} is used by zones {', '.join(users)}", users)
+        self._run_time_key(name)
+        self.store.forget_api_key(name)
+        del self._api_keys[name]
+        self._set_keys()
 
-    def _set_keys(self, keys: tuple[TsigKeyConfig, ...]) -> None:
-        self.config = attrs.evolve(self.config, tsig_keys=keys)
-        self.keyring = Keyring.from_config(keys)
+    def _run_time_key(self, name: dns.name.Name) -> StoredKey:
+        self._find_key(name)
+        stored = self._api_keys.get(name)
+        if stored is None:
+            raise ReadOnly(f"TSIG key {zone_label(name)} is declared in {self.config.source}: change it there, and reload")
+        return stored
+
+    def _set_keys(self) -> None:
+        self.keyring = Keyring.from_config(self._all_keys())
         for controller in self._controllers.values():
             if isinstance(controller, SecondaryZone):
                 controller.keyring = self.keyring
@@ -376,6 +571,23 @@ class ZoneRegistry:
         """Serve C{data} as a primary zone's new version, through the commit path."""
         controller = self._controller(name, PrimaryZone, "replace the content of")
         return controller.replace(data, "replace_content")
+
+    def edit(self, name: dns.name.Name | str, changes: Iterable[Change], source: str = "") -> defer.Deferred:
+        """
+        Change a dynamic zone's records (L{secdns.zones.edit}), all or none,
+        from the version served when the edit runs; edits of a zone run one
+        at a time.  Fires with the new version once served and announced, or
+        fails with L{secdns.zones.edit.EditRefused} having changed nothing.
+
+        @param source: who asked, for the log and the event.
+        """
+        zone = self._zone(name)
+        controller = self._controller(zone.name, PrimaryZone, "edit the records of")
+        if not zone.config.dynamic:
+            raise NotEditable(
+                f"zone {zone.label} is read from its zone file {zone.config.file}: edit the file and reload"
+            )
+        return controller.edit(tuple(changes), source)
 
     def refresh(self, name: dns.name.Name | str) -> None:
         """Have a secondary zone ask its masters now."""
@@ -431,10 +643,28 @@ class ZoneRegistry:
         its zones through L{apply_zones}.  Fires when every primary zone's
         load has ended.
         """
+        self.check(config)
         self.config = config
-        self.keyring = Keyring.from_config(config.tsig_keys)
+        self.keyring = Keyring.from_config(self._all_keys())
         server = config.server
         self.committer.journal_entries = server.journal_entries
         self.committer.journal_bytes = server.journal_bytes
         self._tell_watchers()
-        return self.apply_zones(config.zones)
+        return self.apply_zones(self._all_zones())
+
+
+def _name(name: dns.name.Name | str) -> dns.name.Name:
+    return name if isinstance(name, dns.name.Name) else dns.name.from_text(name)
+
+
+def _key_names(config: ZoneConfig) -> set[dns.name.Name]:
+    """The TSIG keys a zone's config names."""
+    peers = (*config.external_masters, *config.external_downstreams)
+    return {peer.tsig_key for peer in peers if peer.tsig_key is not None} | set(config.allow_update)
+
+
+def _check_key(key: TsigKeyConfig) -> None:
+    if key.algorithm not in TSIG_ALGORITHMS:
+        raise InvalidRequest(f"unknown TSIG algorithm {key.algorithm!r} (one of: {', '.join(TSIG_ALGORITHMS)})")
+    if not key.secret:
+        raise InvalidRequest("a TSIG key needs a secret")

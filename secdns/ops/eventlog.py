@@ -20,6 +20,7 @@ from secdns.zones.events import (
     TransferFailed,
     TransferSucceeded,
     ZoneAdded,
+    ZoneEdited,
     ZoneEvent,
     ZoneExpired,
     ZoneLoaded,
@@ -47,6 +48,11 @@ def describe(event: ZoneEvent) -> tuple[LogLevel, str]:
             return LogLevel.info, f"zone {event.zone}: loaded serial {event.serial}"
         case ZoneLoaded():
             return LogLevel.info, f"zone {event.zone}: loaded serial {event.serial} (was {event.previous})"
+        case ZoneEdited():
+            return LogLevel.info, (
+                f"zone {event.zone}: serial {event.previous} -> {event.serial}: "
+                f"{event.changes} changes by {event.source}"
+            )
         case LoadFailed(serving=None):
             return LogLevel.error, f"{event.reason}; zone not added"
         case LoadFailed():

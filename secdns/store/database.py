@@ -3,7 +3,8 @@
 The embedded store: one SQLite file in C{state_dir}.
 
 It keeps, per zone, the served version (a snapshot), the secondary timers,
-and the IXFR journal.  Every save is one SQLite transaction in WAL mode
+and the IXFR journal; and the zones and TSIG keys made at run time (through
+the API), which the config file does not name.  Every save is one SQLite transaction in WAL mode
 with C{synchronous=FULL}: a process killed at any moment leaves the old
 row or the new one, never a mix.  The schema is in numbered files
 (C{schema/v1.sql}, ...), applied in order and recorded in C{user_version}.
@@ -21,7 +22,9 @@ import attrs
 import dns.name
 import dns.zone
 
+from secdns.config import TsigKeyConfig, ZoneConfig
 from secdns.errors import SecdnsError
+from secdns.store.catalog import StoredKey, StoredZoneConfig, zone_config, zone_settings
 from secdns.zones.journal import Changeset, condense
 from secdns.store.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
 from secdns.zones.version import ZoneData, from_owners, from_zone
@@ -29,7 +32,7 @@ from secdns.zones.version import ZoneData, from_owners, from_zone
 __all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
 
 STORE_FILE = "secdns.sqlite"
-SCHEMA_VERSIONS = (1, 2)
+SCHEMA_VERSIONS = (1, 2, 3)
 
 # Read at import, while twistd still runs as the user that installed us:
 # after --uid/--gid the package files may not be readable.
@@ -258,6 +261,49 @@ class Store:
     def clear_journal(self, name: dns.name.Name) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM journal WHERE name = ?", (_key(name),))
+
+    # -- zones and keys made at run time
+
+    def save_api_zone(self, config: ZoneConfig, now: float) -> None:
+        """Keep a zone made (or changed) at run time; its first save is when it was made."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO api_zone (name, settings, created, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated = excluded.updated",
+                (_key(config.name), zone_settings(config), now, now),
+            )
+
+    def api_zones(self) -> list[StoredZoneConfig]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, settings, created, updated FROM api_zone ORDER BY created, name").fetchall()
+        return [StoredZoneConfig(zone_config(name, settings), created, updated) for name, settings, created, updated in rows]
+
+    def forget_api_zone(self, name: dns.name.Name) -> None:
+        """Drop a run-time zone's settings and everything stored of its data, in one transaction."""
+        with self._transaction() as db:
+            for table in ("api_zone", "zone", "timers", "journal"):
+                db.execute(f"DELETE FROM {table} WHERE name = ?", (_key(name),))
+
+    def save_api_key(self, key: TsigKeyConfig, now: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO api_key (name, algorithm, secret, created, updated) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET algorithm = excluded.algorithm, secret = excluded.secret,"
+                " updated = excluded.updated",
+                (_key(key.name), key.algorithm, key.secret, now, now),
+            )
+
+    def api_keys(self) -> list[StoredKey]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, algorithm, secret, created, updated FROM api_key ORDER BY created, name").fetchall()
+        return [
+            StoredKey(TsigKeyConfig(dns.name.from_text(name), algorithm, bytes(secret)), created, updated)
+            for name, algorithm, secret, created, updated in rows
+        ]
+
+    def forget_api_key(self, name: dns.name.Name) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM api_key WHERE name = ?", (_key(name),))
 
 
 class _Transaction:

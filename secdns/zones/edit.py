@@ -30,7 +30,10 @@ from secdns.errors import SecdnsError, ZoneLoadError
 from secdns.wire.compact import OwnerKey, decode, encode, key_of
 from secdns.zones.version import ZoneData, from_owners
 
-__all__ = ["Change", "EditRefused", "ADD", "REMOVE", "REQUIRE", "REQUIRE_ABSENT", "apply", "records_of"]
+__all__ = [
+    "Change", "EditRefused", "ADD", "REMOVE", "REQUIRE", "REQUIRE_ABSENT", "apply", "records_of", "initial_version",
+    "INITIAL_SOA", "INITIAL_TTL",
+]
 
 ADD = "ADD"
 REMOVE = "REMOVE"
@@ -44,6 +47,12 @@ NS = dns.rdatatype.NS
 CNAME = dns.rdatatype.CNAME
 RRSIG = dns.rdatatype.RRSIG
 NSEC = dns.rdatatype.NSEC
+#: A new dynamic zone's SOA, after its two names (C{ns1} and C{hostmaster}
+#: under the zone) and its serial: refresh, retry, expire, negative TTL.
+INITIAL_SOA = (3600, 600, 1209600, 300)
+#: The TTL of a new dynamic zone's SOA and NS records.
+INITIAL_TTL = 3600
+
 #: Types that may sit beside a CNAME (RFC 2181 section 10.1, RFC 4035).
 _BESIDE_CNAME = frozenset((CNAME, RRSIG, NSEC))
 
@@ -268,6 +277,21 @@ def _built(data: ZoneData, owners: _Owners, count: int) -> ZoneData:
         return from_owners(data.origin, new_owners, cased, count)
     except ZoneLoadError as e:
         raise EditRefused(e.problem) from None
+
+
+def initial_version(origin: dns.name.Name, serial: int) -> ZoneData:
+    """
+    What a new dynamic zone holds: C{@ SOA ns1 hostmaster SERIAL 3600 600
+    1209600 300} and C{@ NS ns1}, TTL 3600, to be edited from there.
+    """
+    ns1 = dns.name.Name((b"ns1",)).concatenate(origin)
+    refresh, retry, expire, minimum = INITIAL_SOA
+    soa = dns.rdataset.from_text(
+        IN, SOA, INITIAL_TTL,
+        f"{ns1} {dns.name.Name((b'hostmaster',)).concatenate(origin)} {serial} {refresh} {retry} {expire} {minimum}",
+    )
+    ns = dns.rdataset.from_text(IN, NS, INITIAL_TTL, ns1.to_text())
+    return from_owners(origin, {key_of(origin): encode([soa, ns])}, {} if origin.to_text() == origin.to_text().lower() else {key_of(origin): origin}, 2)
 
 
 def records_of(data: ZoneData, name: dns.name.Name | None = None, rdtype: int | None = None) -> Iterable[

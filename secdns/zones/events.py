@@ -17,6 +17,7 @@ import attrs
 __all__ = [
     "ZoneEvent",
     "ZoneLoaded",
+    "ZoneEdited",
     "LoadFailed",
     "TransferSucceeded",
     "TransferFailed",
@@ -39,6 +40,19 @@ class ZoneLoaded:
     previous: int | None
     records: int
     source: str  # the zone file, or "store"
+    seconds: float = 0.0
+
+
+@attrs.frozen
+class ZoneEdited:
+    """A dynamic zone's records were changed (through the API, or by DNS UPDATE)."""
+
+    zone: str
+    when: float
+    serial: int
+    previous: int
+    changes: int
+    source: str  # who asked: the API token's name, or the UPDATE's key and address
     seconds: float = 0.0
 
 
@@ -141,7 +155,7 @@ class ZoneRemoved:
 
 
 ZoneEvent = Union[
-    ZoneLoaded, LoadFailed, TransferSucceeded, TransferFailed, ZoneExpired, ZoneUnexpired,
+    ZoneLoaded, ZoneEdited, LoadFailed, TransferSucceeded, TransferFailed, ZoneExpired, ZoneUnexpired,
     NotifyFailed, ReloadFailed, ZoneAdded, ZoneRemoved,
 ]
 

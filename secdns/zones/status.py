@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["ZoneStatus", "MasterStatus", "DownstreamStatus", "Outcome"]
+__all__ = ["ZoneStatus", "KeyStatus", "MasterStatus", "DownstreamStatus", "Outcome"]
 
 
 @attrs.frozen
@@ -75,6 +75,12 @@ class ZoneStatus:
     @ivar expire_at: when a secondary zone expires unless a refresh succeeds.
     @ivar last_refresh: when a secondary zone's refresh last succeeded.
     @ivar next_event: the zone's next scheduled work, as (what, when).
+    @ivar declared_in: the config file that declares the zone, or L{None}
+        for a zone made at run time (through the API).
+    @ivar created: when the zone was made (a config zone: when this
+        process took it on).
+    @ivar file: a primary zone's zone file; L{None} for a dynamic zone,
+        whose records change through the API and DNS UPDATE.
     """
 
     name: str
@@ -92,3 +98,24 @@ class ZoneStatus:
     expire_at: float | None
     next_event: tuple[str, float] | None
     last_refresh: float | None = None
+    declared_in: str | None = None
+    created: float | None = None
+    file: str | None = None
+
+
+@attrs.frozen
+class KeyStatus:
+    """
+    A TSIG key, as the operator sees it: never its secret.
+
+    @ivar declared_in: the config file that declares it, or L{None} for a
+        key made at run time (through the API).
+    @ivar zones: the zones whose masters, downstreams or C{allow_update} name it.
+    """
+
+    name: str
+    algorithm: str
+    declared_in: str | None
+    created: float | None
+    updated: float | None
+    zones: tuple[str, ...]

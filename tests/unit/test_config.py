@@ -278,7 +278,7 @@ ERRORS = [
     (
         '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nmasters = []',
         'zone "a.com".masters',
-        "unknown key (expected one of: name, type, file, external_masters, external_downstreams, serial_policy)",
+        "unknown key (expected one of: name, type, file, external_masters, external_downstreams, serial_policy, allow_update)",
     ),
     ('[[zone]]\nname = "a.com"\ntype = "primary"', 'zone "a.com".file', "is required for a primary zone"),
     (
@@ -421,3 +421,26 @@ class TestDiff:
         assert changes.removed == (name("gone.org"),)
         assert changes.changed == (name("example.com"),)
         assert changes.unchanged == (name("same.org"),)
+
+
+UPDATE_KEY = '[[tsig_key]]\nname = "upd"\nsecret = "' + base64.b64encode(b"k" * 32).decode() + '"\n'
+
+
+def test_a_primary_zone_with_allow_update_and_no_file_is_dynamic():
+    config = parse(UPDATE_KEY + '[[zone]]\nname = "a.com"\ntype = "primary"\nallow_update = ["upd"]\n')
+    (zone,) = config.zones
+    assert zone.dynamic and zone.file is None and zone.allow_update == (name("upd"),)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('[[zone]]\nname = "a.com"\ntype = "primary"\nallow_update = ["nope"]\n',
+     'zone "a.com".allow_update[0]: no [[tsig_key]] is named "nope"'),
+    ('[[zone]]\nname = "a.com"\ntype = "primary"\nallow_update = "upd"\n',
+     'zone "a.com".allow_update: expected a list of TSIG key names such as ["update-key"], got the string "upd"'),
+    ('[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a.zone"\nallow_update = ["upd"]\n',
+     'zone "a.com".allow_update: is for primary zones without a file'),
+    ('[[zone]]\nname = "a.com"\ntype = "secondary"\nexternal_masters = [{ address = "192.0.2.1" }]\nallow_update = ["upd"]\n',
+     'zone "a.com".allow_update: is for primary zones without a file'),
+])
+def test_allow_update_errors(text, problem):
+    assert problem in parse_error(UPDATE_KEY + text)

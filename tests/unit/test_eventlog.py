@@ -20,6 +20,8 @@ LINES = [
      "zone example.org: loaded serial 3 (was 2)"),
     (events.ZoneLoaded("example.com", WHEN, 7, None, 5, "store"), LogLevel.info,
      "zone example.com: serving stored copy serial 7 (5 records)"),
+    (events.ZoneEdited("example.org", WHEN, 3, 2, 4, "API token ops"), LogLevel.info,
+     "zone example.org: serial 2 -> 3: 4 changes by API token ops"),
     (events.LoadFailed("example.org", WHEN, "org.zone", "zone example.org: org.zone:7: bad TTL"), LogLevel.error,
      "zone example.org: org.zone:7: bad TTL; zone not added"),
     (events.LoadFailed("example.org", WHEN, "org.zone", "zone example.org: org.zone:7: bad TTL", serving=2),

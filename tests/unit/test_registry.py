@@ -353,16 +353,16 @@ def test_keys_are_added_changed_and_removed(tmp_path):
     site.registry.start()
     seen = []
     site.registry.watch(lambda registry: seen.append(registry.keyring))
-    site.registry.add_key(TsigKeyConfig(dns.name.from_text("k2"), "hmac-sha512", b"t" * 64))
+    site.registry.create_key(TsigKeyConfig(dns.name.from_text("k2"), "hmac-sha512", b"t" * 64))
     assert site.registry.keyring.get(dns.name.from_text("k2")) is not None
-    site.registry.change_key(TsigKeyConfig(dns.name.from_text("k2"), "hmac-sha256", b"u" * 32))
-    site.registry.remove_key(dns.name.from_text("k2"))
+    site.registry.update_key(TsigKeyConfig(dns.name.from_text("k2"), "hmac-sha256", b"u" * 32))
+    site.registry.delete_key(dns.name.from_text("k2"))
     assert site.registry.keyring.get(dns.name.from_text("k2")) is None
     assert len(seen) == 4
     with pytest.raises(SecdnsError, match="used by zones example.com"):
-        site.registry.remove_key(KEY.name)
+        site.registry.delete_key(KEY.name)
     with pytest.raises(NoSuchKey):
-        site.registry.change_key(TsigKeyConfig(dns.name.from_text("nope"), "hmac-sha256", b"x"))
+        site.registry.update_key(TsigKeyConfig(dns.name.from_text("nope"), "hmac-sha256", b"x"))
 
 
 def test_apply_is_the_difference_applied(tmp_path):
