@@ -132,9 +132,19 @@ class TransferConfig:
 
 @attrs.frozen
 class HttpConfig:
-    """The C{[http]} table: REST API, C{/metrics} and web console."""
+    """
+    The C{[http]} table: REST API, C{/metrics} and web console.
+
+    @ivar token_file: absolute path of the API's bearer tokens (one
+        C{name token} a line); L{None}: the API answers loopback clients only.
+    @ivar certificate: absolute path of a PEM certificate (chain): HTTPS.
+    @ivar private_key: absolute path of its PEM private key.
+    """
 
     listen: Endpoint | None = None
+    token_file: str | None = None
+    certificate: str | None = None
+    private_key: str | None = None
 
 
 @attrs.frozen
@@ -385,9 +395,15 @@ class _Parser:
         return TransferConfig(**values)
 
     def http(self, table: dict[str, Any]) -> HttpConfig:
-        self.reject_unknown("http", table, ("listen",))
+        self.reject_unknown("http", table, ("listen", "token_file", "certificate", "private_key"))
         listen = self.get(table, "http", "listen", str, None)
-        return HttpConfig(listen=None if listen is None else self.endpoint("http.listen", listen))
+        paths = {}
+        for key in ("token_file", "certificate", "private_key"):
+            value = self.get(table, "http", key, str, None)
+            paths[key] = None if value is None else self.path(value)
+        if (paths["certificate"] is None) != (paths["private_key"] is None):
+            raise self.error("http", "certificate and private_key go together (HTTPS needs both)")
+        return HttpConfig(listen=None if listen is None else self.endpoint("http.listen", listen), **paths)
 
     def tsig_key(self, key: str, table: dict[str, Any]) -> TsigKeyConfig:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))

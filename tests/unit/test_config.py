@@ -240,7 +240,9 @@ ERRORS = [
     ("[timers]\nrefresh = 1", "timers.refresh", "unknown key (expected one of: min_refresh, max_refresh, "
      "min_retry, max_retry, min_expire, max_expire)"),
     ("[http]\nlisten = 8053", "http.listen", "expected a string, got the integer 8053"),
-    ('[http]\nport = 8053', "http.port", "unknown key (expected one of: listen)"),
+    ('[http]\nport = 8053', "http.port", "unknown key (expected one of: listen, token_file, certificate, private_key)"),
+    ('[http]\ncertificate = "cert.pem"', "http", "certificate and private_key go together (HTTPS needs both)"),
+    ('[http]\ntoken_file = 1', "http.token_file", "expected a string, got the integer 1"),
     # [[tsig_key]]
     ('[tsig_key]\nname = "k"', "tsig_key", "write [[tsig_key]] (an array of tables), not [tsig_key]"),
     (f'[[tsig_key]]\nsecret = "{SECRET}"', "tsig_key[0].name", "is required"),
@@ -444,3 +446,15 @@ def test_a_primary_zone_with_allow_update_and_no_file_is_dynamic():
 ])
 def test_allow_update_errors(text, problem):
     assert problem in parse_error(UPDATE_KEY + text)
+
+
+def test_http_token_file_and_tls_paths_are_relative_to_the_config():
+    """[http] token_file, certificate and private_key are read as paths relative to the config file's directory."""
+    config = parse(
+        '[http]\nlisten = "127.0.0.1:8053"\ntoken_file = "tokens"\ncertificate = "tls/cert.pem"\nprivate_key = "/k.pem"\n',
+        source=SOURCE,
+        base_dir=BASE,
+    )
+    assert config.http == HttpConfig(
+        Endpoint("127.0.0.1", 8053), token_file="/etc/secdns/tokens", certificate="/etc/secdns/tls/cert.pem", private_key="/k.pem"
+    )
