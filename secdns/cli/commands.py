@@ -232,9 +232,8 @@ def record_delete(args) -> Plan:
 
 def _secret(args, name: str | None, algorithm: str | None, required: bool) -> keyfile.KeyEntry | None:
     if args.secret is not None:
-        secret = "".join(args.secret.split())
         try:
-            keyfile.parse(secret, "--secret")
+            secret = keyfile.check_secret(args.secret, "--secret")
         except keyfile.KeyFileError as e:
             raise UsageError(str(e)) from None
         return keyfile.KeyEntry(name, keyfile.normalise_algorithm(algorithm) if algorithm else None, secret, 0)
@@ -314,6 +313,9 @@ def _globals(suppress: bool) -> argparse.ArgumentParser:
     o.add_argument("--insecure", action="store_true", help="do not verify the HTTPS server's certificate")
     o.add_argument("--output", choices=("json", "table"), help="json (the default) or table")
     o.add_argument("--timeout", type=float, metavar="SECONDS", help="seconds to wait for the API (default 30)")
+    c = g.add_argument_group("accepted for commands copied from the cloud CLI")
+    c.add_argument("--compartment-id", metavar="ID", help="ignored: secdns has no compartments")
+    c.add_argument("--scope", type=_upper, choices=("GLOBAL",), help="GLOBAL (the only scope secdns has)")
     return g
 
 

@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["KeyEntry", "KeyFileError", "ALGORITHMS", "DEFAULT_ALGORITHM", "parse", "choose", "read"]
+__all__ = ["KeyEntry", "KeyFileError", "ALGORITHMS", "DEFAULT_ALGORITHM", "parse", "choose", "read", "check_secret", "normalise_algorithm"]
 
 #: The algorithms the appliance knows (its config's names).
 ALGORITHMS = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512")
@@ -70,7 +70,8 @@ def normalise_algorithm(text: str) -> str:
     return name
 
 
-def _check_secret(secret: str, where: str) -> str:
+def check_secret(secret: str, where: str) -> str:
+    """C{secret} without whitespace. @raise KeyFileError: empty, or not base64 (the message names C{where}, not the secret)."""
     secret = "".join(secret.split())
     if not secret:
         raise KeyFileError(f"{where}: the secret is empty")
@@ -136,7 +137,7 @@ def _parse_bind(text: str, where: str) -> list[KeyEntry]:
             raise KeyFileError(f"{here}: no secret")
         if "algorithm" not in fields:
             raise KeyFileError(f"{here}: no algorithm")
-        keys.append(KeyEntry(name, normalise_algorithm(fields["algorithm"]), _check_secret(fields["secret"], here), line))
+        keys.append(KeyEntry(name, normalise_algorithm(fields["algorithm"]), check_secret(fields["secret"], here), line))
     if not keys:
         raise KeyFileError(f"{where}: no complete 'key \"name\" {{ algorithm ...; secret \"...\"; }};' statement")
     position = 0
@@ -175,7 +176,7 @@ def _parse_knot(lines: list[str], where: str) -> list[KeyEntry]:
         if "secret" not in current:
             raise KeyFileError(f"{here}: no secret")
         algorithm = normalise_algorithm(current["algorithm"]) if "algorithm" in current else None
-        keys.append(KeyEntry(name, algorithm, _check_secret(current["secret"], here), start))
+        keys.append(KeyEntry(name, algorithm, check_secret(current["secret"], here), start))
 
     for number, raw in enumerate(lines, 1):
         line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
@@ -221,7 +222,7 @@ def _parse_y_line(line: str, number: int, where: str) -> KeyEntry | None:
     return KeyEntry(
         name.rstrip("."),
         normalise_algorithm(algorithm) if algorithm else None,
-        _check_secret(secret, f'{here}: key "{name}"'),
+        check_secret(secret, f'{here}: key "{name}"'),
         number,
     )
 
@@ -246,7 +247,7 @@ def parse(text: str, where: str = "key file") -> list[KeyEntry]:
             continue
         entry = _parse_y_line(line, number, where)
         if entry is None:
-            entry = KeyEntry(None, None, _check_secret(line, f"{where}: line {number}"), number)
+            entry = KeyEntry(None, None, check_secret(line, f"{where}: line {number}"), number)
         keys.append(entry)
     if not keys:
         raise KeyFileError(f"{where}: no key in the file")

@@ -47,6 +47,20 @@ def test_zone_create_secondary_as_in_the_seeds():
     }
 
 
+def test_the_seeds_command_copied_from_the_cloud_cli():
+    """C{oci dns zone create ...} from the seed, with C{oci dns} dropped: compartment ignored, scope GLOBAL."""
+    argv = ["zone", "create", "--compartment-id", "ocid1.compartment.oc1..x", "--name", "example.com",
+            "--zone-type", "SECONDARY", "--scope", "GLOBAL",
+            "--external-masters", '[{"address":"192.0.2.1","port":"53","tsigKeyId":"ocid1.dns-tsigkey.secdns..k"}]']
+    assert request_of(*argv).body == {
+        "name": "example.com",
+        "zoneType": "SECONDARY",
+        "externalMasters": [{"address": "192.0.2.1", "port": 53, "tsigKeyId": "ocid1.dns-tsigkey.secdns..k"}],
+    }
+    with pytest.raises(SystemExit):
+        parser().parse_args(argv[:-2] + ["--scope", "PRIVATE"])
+
+
 def test_zone_create_primary_with_downstreams_from_a_file(tmp_path):
     path = tmp_path / "downstreams.json"
     path.write_text('[{"address": "198.51.100.7"}]')
