@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import pwd
 import shutil
@@ -14,8 +15,12 @@ import time
 from pathlib import Path
 
 import dns.message
+import dns.name
 import dns.query
 import pytest
+
+from secdns.config import ZoneConfig
+from secdns.store.database import Store
 
 from tests.support import (
     LOOPBACK,
@@ -379,3 +384,26 @@ def test_privileged_port_under_uid():
         if daemon is not None:
             daemon.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_zone_both_declared_and_made_at_run_time_exits_with_one_line(tmp_path):
+    """A config naming a zone the store holds as made through the API: twistd exits, naming both."""
+    store = Store.open(str(tmp_path / "var"))
+    store.save_api_zone(ZoneConfig(dns.name.from_text("example.net"), "primary"), 0.0)
+    store.close()
+    key = base64.b64encode(b"k" * 32).decode()
+    config = tmp_path / "secdns.toml"
+    config.write_text(
+        f'[server]\nlisten = ["127.0.0.1:{free_port()}"]\nstate_dir = "var"\n'
+        f'[[tsig_key]]\nname = "upd"\nsecret = "{key}"\n'
+        '[[zone]]\nname = "example.net"\ntype = "primary"\nallow_update = ["upd"]\n'
+    )
+    result = subprocess.run(
+        twistd_argv(config), capture_output=True, text=True, env=secdns_env(), timeout=60, cwd=tmp_path
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    assert (
+        f'secdns: {config}: zone "example.net": is also a zone made through the API '
+        f'(kept in {tmp_path / "var" / "secdns.sqlite"}); delete one of them'
+    ) in output
