@@ -36,7 +36,7 @@ from secdns.config import Config
 from secdns.zones.events import ReloadFailed
 from secdns.core.registry import ZoneRegistry
 from secdns.errors import ConfigError
-from secdns.ops.http import site
+from secdns.ops.http import http_service
 from secdns.ops.eventlog import log_event
 from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
 from secdns.server.dispatch import QueryHandler
@@ -117,7 +117,10 @@ class SecdnsService(service.MultiService):
             tcp.setServiceParent(self)
         if config.http.listen is not None:
             listen = config.http.listen
-            http = internet.TCPServer(listen.port, site(self.metrics), interface=listen.host, reactor=self.reactor)
+            try:
+                http = http_service(config, self.metrics, lambda: self.registry, self.reactor, self._in_thread)
+            except ConfigError as e:
+                raise SystemExit(f"secdns: {e}") from None
             http.setName(f"http.listen {listen} (TCP)")
             http.setServiceParent(self)
 

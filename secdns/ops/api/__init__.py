@@ -1,0 +1,51 @@
+# -*- test-case-name: tests.integration.test_api -*-
+"""
+The operator's REST API, shaped like the cloud DNS API of the seeds
+(version 20180115): zones, records, TSIG keys, zone transfer servers, and
+secdns's own zone status, actions and events.  docs/api.rst describes it
+for operators; C{/20180115/openapi.json} for programs.
+
+One module a job:
+
+    errors.py          the error shape; the core's refusals as statuses
+    ids.py             stable, opaque ids (zones, keys) and record hashes
+    body.py            request bodies: JSON read with limits; fields checked
+    shapes.py          core values as the cloud's shapes, and bodies as config values
+    record_items.py    records as items, items as edits (run in a worker)
+    auth.py            bearer tokens from a file; loopback-only without one
+    routing.py         calls, replies, routes, etags, paging (pure)
+    context.py         what handlers share: the core, a worker, the change log
+    zones.py, records.py, keys.py, operations.py    the handlers
+    openapi.py         the OpenAPI 3 document of all of it
+    resource.py        the twisted.web resource at /20180115
+
+It talks to the zone core (L{secdns.core.registry.ZoneRegistry}) through
+its public methods only.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from secdns.core.registry import ZoneRegistry
+from secdns.ops.api import keys, operations, records, zones
+from secdns.ops.api.auth import Access
+from secdns.ops.api.context import Api, Worker
+from secdns.ops.api.openapi import document_bytes
+from secdns.ops.api.resource import API_VERSION, ApiResource
+from secdns.ops.api.routing import Route
+
+__all__ = ["API_VERSION", "api_resource", "all_routes"]
+
+#: Operations whose bodies may be large (a whole zone's records).
+LARGE_BODIES = ("PatchZoneRecords", "UpdateZoneRecords", "PatchDomainRecords", "UpdateDomainRecords", "PatchRRSet", "UpdateRRSet")
+
+
+def all_routes(api: Api) -> list[Route]:
+    return [*zones.routes(api), *records.routes(api), *keys.routes(api), *operations.routes(api)]
+
+
+def api_resource(registry: Callable[[], ZoneRegistry | None], access: Access, worker: Worker) -> ApiResource:
+    """The resource to mount at C{/20180115}."""
+    api = Api(registry, worker)
+    return ApiResource(api, access, all_routes(api), document_bytes(), LARGE_BODIES)

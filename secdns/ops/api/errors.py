@@ -1,0 +1,106 @@
+# -*- test-case-name: tests.unit.test_api_errors -*-
+"""
+The API's errors: one shape, C{{"code": ..., "message": ...}}, with the
+status and code the cloud DNS API gives for the same case (its common
+error table: C{InvalidParameter}, C{MissingParameter}, C{NotAuthenticated},
+C{NotAuthorizedOrNotFound}, C{Conflict}, C{PreconditionFailed}, ...).
+
+L{ApiError} is what the API's own code raises; L{error_for} maps the zone
+core's exceptions to one.  Messages never hold a secret: the core's
+exceptions name zones, keys and files, and the API's own name fields.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from secdns.core.registry import (
+    InvalidRequest,
+    KeyExists,
+    KeyInUse,
+    NoSuchKey,
+    NoSuchZone,
+    NotEditable,
+    ReadOnly,
+    WrongRole,
+    ZoneExists,
+)
+from secdns.zones.edit import EditRefused
+
+__all__ = ["ApiError", "error_for", "bad", "missing", "not_found", "conflict", "precondition_failed", "CODES"]
+
+#: Every code the API answers with, and its status.
+CODES: dict[str, int] = {
+    "CannotParseRequest": 400,
+    "InvalidParameter": 400,
+    "MissingParameter": 400,
+    "NotAuthenticated": 401,
+    "NotAuthorized": 403,
+    "NotAuthorizedOrNotFound": 404,
+    "NotFound": 404,
+    "MethodNotAllowed": 405,
+    "Conflict": 409,
+    "PreconditionFailed": 412,
+    "PayloadTooLarge": 413,
+    "InternalServerError": 500,
+    "ServiceUnavailable": 503,
+}
+
+
+@attrs.frozen
+class ApiError(Exception):
+    """An answer other than success: its code (which sets the status) and message."""
+
+    code: str
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def status(self) -> int:
+        return CODES[self.code]
+
+    def body(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+
+def bad(message: str) -> ApiError:
+    return ApiError("InvalidParameter", message)
+
+
+def missing(field: str, when: str = "") -> ApiError:
+    return ApiError("MissingParameter", f"{field} is required" + (f" {when}" if when else ""))
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError("NotAuthorizedOrNotFound", message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError("Conflict", message)
+
+
+def precondition_failed(message: str) -> ApiError:
+    return ApiError("PreconditionFailed", message)
+
+
+def error_for(exception: BaseException) -> ApiError | None:
+    """
+    The answer to one of the zone core's refusals, or L{None} for an
+    exception that is not one (a bug: the caller answers 500 and logs it).
+    """
+    if isinstance(exception, ApiError):
+        return exception
+    if isinstance(exception, (NoSuchZone, NoSuchKey)):
+        return not_found(str(exception))
+    if isinstance(exception, (ZoneExists, KeyExists, ReadOnly, KeyInUse, NotEditable, WrongRole)):
+        return conflict(str(exception))
+    if isinstance(exception, InvalidRequest):
+        return bad(str(exception))
+    if isinstance(exception, EditRefused):
+        if exception.kind == "precondition":
+            return precondition_failed(exception.message)
+        return bad(exception.message)
+    return None

@@ -1,0 +1,357 @@
+# -*- test-case-name: tests.unit.test_api_openapi -*-
+"""
+The OpenAPI 3 document of the whole API, served at
+C{/20180115/openapi.json}: built here, beside the shapes it describes,
+and checked by tests (openapi-spec-validator, and a schemathesis run
+against the live appliance: every answer must match it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from secdns.config import TSIG_ALGORITHMS
+from secdns.ops.api.errors import CODES
+from secdns.ops.api.operations import ACTIONS
+from secdns.ops.api.record_items import OPERATIONS, SORT_KEYS
+from secdns.ops.api.routing import MAX_LIMIT
+from secdns.ops.api.shapes import LIFECYCLE_STATES
+
+__all__ = ["document", "document_bytes"]
+
+REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF + name}
+
+
+def _string(description: str = "", **more: Any) -> dict[str, Any]:
+    return {"type": "string", **({"description": description} if description else {}), **more}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _time(description: str) -> dict[str, Any]:
+    return _nullable(_string(description + " (RFC 3339, UTC)", format="date-time"))
+
+
+def _object(properties: dict[str, Any], required: tuple[str, ...] = (), description: str = "", closed: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if description:
+        schema["description"] = description
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _array(items: dict[str, Any], description: str = "", **more: Any) -> dict[str, Any]:
+    return {"type": "array", "items": items, **({"description": description} if description else {}), **more}
+
+
+_PEER = {
+    "address": _string("IPv4 or IPv6 address", maxLength=64),
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53},
+    "tsigKeyId": _nullable(_string("the id (or, in secdns, the name) of a TSIG key", maxLength=300)),
+}
+_OUTCOME = _nullable(_object({
+    "when": _time("when"),
+    "ok": {"type": "boolean"},
+    "detail": _string("why it failed, or what was done"),
+}, ("when", "ok", "detail")))
+
+_RECORD_FIELDS = {
+    "domain": _string("the record's owner: a fully qualified domain name in the zone", maxLength=1100),
+    "rtype": _string("the record's type: A, AAAA, MX, ...", maxLength=20),
+    "rdata": _string("the record's data in presentation format; names relative to the zone's origin are completed", maxLength=70000),
+    "ttl": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+    "recordHash": _string("the record's id in its zone (owner, type, data)", maxLength=64),
+    "isProtected": {"type": "boolean", "description": "read-only: the apex SOA and NS, or every record of a zone not edited here"},
+    "rrsetVersion": _string("read-only: the zone version the record was read from"),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object({"code": _string("one of: " + ", ".join(CODES)), "message": _string()}, ("code", "message")),
+    "ExternalMaster": _object(_PEER, ("address",), "a master a SECONDARY zone is transferred from"),
+    "ExternalDownstream": _object(_PEER, ("address",), "a server that may transfer the zone, and is notified of changes"),
+    "ZoneTransferServer": _object({
+        "address": _string(),
+        "port": _nullable({"type": "integer"}),
+        "isTransferSource": {"type": "boolean", "description": "secdns transfers and notifies from this address"},
+        "isTransferDestination": {"type": "boolean", "description": "secdns answers transfers and NOTIFY here"},
+    }, ("address", "port", "isTransferSource", "isTransferDestination")),
+    "Nameserver": _object({"hostname": _string()}, ("hostname",)),
+    "Zone": _object({
+        "name": _string(),
+        "id": _string(),
+        "self": _string("the zone's URL"),
+        "zoneType": _string(enum=["PRIMARY", "SECONDARY"]),
+        "scope": _string(enum=["GLOBAL"]),
+        "serial": _nullable({"type": "integer", "format": "int64"}),
+        "version": _nullable(_string()),
+        "lifecycleState": _string(enum=list(LIFECYCLE_STATES)),
+        "timeCreated": _time("when the zone was made"),
+        "isProtected": {"type": "boolean", "description": "declared in the config file: read-only here"},
+        "externalMasters": _array(_ref("ExternalMaster")),
+        "externalDownstreams": _array(_ref("ExternalDownstream")),
+        "allowUpdate": _array(_string(), "secdns: ids of the TSIG keys whose DNS UPDATEs the zone takes"),
+        "zoneTransferServers": _array(_ref("ZoneTransferServer")),
+        "nameservers": _array(_ref("Nameserver")),
+        "declaredIn": _nullable(_string("secdns: the config file that declares the zone; null: made through the API")),
+    }, ("name", "id", "self", "zoneType", "scope", "serial", "version", "lifecycleState", "timeCreated", "isProtected",
+        "externalMasters", "externalDownstreams", "zoneTransferServers", "nameservers", "declaredIn")),
+    "CreateZoneDetails": _object({
+        "name": _string("the zone's name", maxLength=1024),
+        "zoneType": _string(enum=["PRIMARY", "SECONDARY"], default="PRIMARY"),
+        "externalMasters": _array(_ref("ExternalMaster"), "required (not empty) for a SECONDARY zone", maxItems=64),
+        "externalDownstreams": _array(_ref("ExternalDownstream"), maxItems=64),
+        "allowUpdate": _array(_string(maxLength=300), "secdns: TSIG keys (ids or names) whose DNS UPDATEs a PRIMARY zone takes", maxItems=64),
+        "scope": _string(enum=["GLOBAL"]),
+        "compartmentId": _string("accepted and ignored"),
+    }, ("name",), closed=True),
+    "UpdateZoneDetails": _object({
+        "externalMasters": _array(_ref("ExternalMaster"), maxItems=64),
+        "externalDownstreams": _array(_ref("ExternalDownstream"), maxItems=64),
+        "allowUpdate": _array(_string(maxLength=300), maxItems=64),
+        "scope": _string(enum=["GLOBAL"]),
+    }, description="fields left out keep their values; a GetZone answer's read-only fields may be sent back and are ignored"),
+    "Record": _object(_RECORD_FIELDS, ("domain", "rtype", "rdata", "ttl", "recordHash", "isProtected", "rrsetVersion")),
+    "RecordCollection": _object({"items": _array(_ref("Record"))}, ("items",)),
+    "RecordDetails": _object(_RECORD_FIELDS, ("domain", "rtype", "rdata", "ttl"), closed=True),
+    "RecordOperation": _object({
+        **_RECORD_FIELDS,
+        "operation": _string("ADD a record; REMOVE a record, an RRset (no rdata) or a domain (no rtype); REQUIRE or "
+                             "PROHIBIT that one exists (preconditions, checked with the change, all or none)",
+                             enum=list(OPERATIONS)),
+    }, ("operation",), closed=True),
+    "PatchRecordsDetails": _object({"items": _array(_ref("RecordOperation"), maxItems=50000)}, ("items",), closed=True),
+    "UpdateRecordsDetails": _object({"items": _array(_ref("RecordDetails"), maxItems=50000)}, ("items",), closed=True),
+    "TsigKey": _object({
+        "name": _string(),
+        "id": _string(),
+        "self": _string(),
+        "algorithm": _string(enum=list(TSIG_ALGORITHMS)),
+        "lifecycleState": _string(enum=list(LIFECYCLE_STATES)),
+        "timeCreated": _time("when the key was made"),
+        "timeUpdated": _time("when the key last changed"),
+        "isProtected": {"type": "boolean"},
+        "declaredIn": _nullable(_string()),
+        "zones": _array(_string(), "secdns: the zones whose masters, downstreams or allowUpdate name the key"),
+    }, ("name", "id", "self", "algorithm", "lifecycleState", "timeCreated", "timeUpdated", "isProtected", "declaredIn", "zones"),
+        "a TSIG key: never its secret"),
+    "CreateTsigKeyDetails": _object({
+        "name": _string(maxLength=1024),
+        "algorithm": _string(enum=list(TSIG_ALGORITHMS), default="hmac-sha256"),
+        "secret": _string("the shared secret, base64; never returned", maxLength=4096),
+        "compartmentId": _string("accepted and ignored"),
+    }, ("name", "secret"), closed=True),
+    "UpdateTsigKeyDetails": _object({
+        "algorithm": _string(enum=list(TSIG_ALGORITHMS)),
+        "secret": _string("the shared secret, base64: required, since it is never read back", maxLength=4096),
+    }, ("secret",)),
+    "MasterStatus": _object({
+        "address": _string(), "port": {"type": "integer"}, "reachable": _nullable({"type": "boolean"}),
+        "lastSuccess": _time("last answer"), "lastFailure": _time("last failure"), "lastError": _nullable(_string()),
+        "lastSerial": _nullable({"type": "integer", "format": "int64"}),
+    }, ("address", "port", "reachable", "lastSuccess", "lastFailure", "lastError", "lastSerial")),
+    "DownstreamStatus": _object({
+        "address": _string(), "port": {"type": "integer"}, "lastNotify": _OUTCOME, "lastTransfer": _OUTCOME,
+    }, ("address", "port", "lastNotify", "lastTransfer")),
+    "ZoneStatus": _object({
+        "name": _string(), "id": _string(), "role": _string(enum=["primary", "secondary"]),
+        "state": _string(enum=["unloaded", "loading", "loaded", "refreshing", "expired"]),
+        "lifecycleState": _string(enum=list(LIFECYCLE_STATES)),
+        "serial": _nullable({"type": "integer", "format": "int64"}), "records": _nullable({"type": "integer"}),
+        "lastLoad": _OUTCOME, "lastFailure": _time("last failed load or refresh"), "failureReason": _nullable(_string()),
+        "transfersIn": {"type": "integer"}, "transferFailures": {"type": "integer"},
+        "masters": _array(_ref("MasterStatus")), "downstreams": _array(_ref("DownstreamStatus")),
+        "expireAt": _time("when a secondary zone expires unless refreshed"),
+        "nextEvent": _nullable(_object({"what": _string(), "when": _time("when")}, ("what", "when"))),
+        "lastRefresh": _time("last successful refresh"), "declaredIn": _nullable(_string()),
+        "created": _time("when the zone was made"), "file": _nullable(_string()),
+    }, ("name", "id", "role", "state", "lifecycleState", "serial", "records", "lastLoad", "lastFailure", "failureReason",
+        "transfersIn", "transferFailures", "masters", "downstreams", "expireAt", "nextEvent", "lastRefresh", "declaredIn",
+        "created", "file"), "secdns: everything the zone core knows of a zone"),
+    "ZoneEvent": {
+        **_object({"type": _string("ZoneLoaded, ZoneEdited, TransferSucceeded, TransferFailed, ZoneExpired, ..."),
+                   "zone": _nullable(_string()), "time": _time("when")}, ("type", "zone", "time")),
+        "additionalProperties": True,
+    },
+    "ActionResult": _object({
+        "zone": _string(), "action": _string(enum=list(ACTIONS)),
+        "downstreams": {"type": "integer", "description": "notify: how many downstreams are notified"},
+    }, ("zone", "action")),
+}
+
+_HEADERS = {
+    "etag": {"description": "the resource's etag, for If-Match", "schema": {"type": "string"}},
+    "opc-request-id": {"description": "this request's id", "schema": {"type": "string"}},
+}
+_PAGED = {
+    **_HEADERS,
+    "opc-next-page": {"description": "the page parameter of the next page; absent on the last", "schema": {"type": "string"}},
+    "opc-total-items": {"description": "how many items there are in all", "schema": {"type": "string"}},
+}
+
+
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+_ERROR = _json(_ref("Error"), "an error: its code and a message")
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    answers = {str(status): _ERROR for status in statuses}
+    answers["default"] = _ERROR
+    return answers
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or {"type": "string"}}
+
+
+def _path(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema or {"type": "string", "minLength": 1}}
+
+
+_IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "description": "the etag the change is made against (412 if it is not current)", "schema": {"type": "string"}}
+_LIMIT = _query("limit", "the most items in one answer", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100})
+_PAGE = _query("page", "the opc-next-page header of the previous answer")
+_SORT_ORDER = _query("sortOrder", "ASC or DESC", {"type": "string", "enum": ["ASC", "DESC"]})
+_ZONE = _path("zoneNameOrId", "the zone's name or id")
+_DOMAIN = _path("domain", "a fully qualified domain name in the zone")
+_RTYPE = _path("rtype", "a record type: A, AAAA, MX, ...")
+_KEY = _path("tsigKeyId", "the TSIG key's id or name")
+_RECORD_QUERY = [
+    _LIMIT, _PAGE, _query("zoneVersion", "answer only if the zone is at this version"),
+    _query("domain", "only this domain's records"), _query("domainContains", "only domains containing this text"),
+    _query("rtype", "only records of this type"), _query("sortBy", "domain, rtype or ttl", {"type": "string", "enum": list(SORT_KEYS)}),
+    _SORT_ORDER,
+]
+
+
+def _operation(op_id: str, summary: str, answers: dict[str, Any], parameters: list | None = None, body: str | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": op_id, "summary": summary, "responses": answers}
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    return operation
+
+
+def _records_paths() -> dict[str, Any]:
+    paths = {}
+    for suffix, params, kind in (
+        ("", [_ZONE], "Zone"),
+        ("/{domain}", [_ZONE, _DOMAIN], "Domain"),
+        ("/{domain}/{rtype}", [_ZONE, _DOMAIN, _RTYPE], "RRSet"),
+    ):
+        ops = {}
+        get_id = "GetZoneRecords" if kind == "Zone" else ("GetDomainRecords" if kind == "Domain" else "GetRRSet")
+        collection = _json(_ref("RecordCollection"), "the records (one page)", _PAGED)
+        ops["get"] = _operation(get_id, f"the records of the {kind.lower()}", {"200": collection, **_errors(400, 401, 403, 404, 409)}, params + _RECORD_QUERY)
+        patch_id = f"Patch{kind}Records" if kind != "RRSet" else "PatchRRSet"
+        ops["patch"] = _operation(
+            patch_id, "add, remove and require records, all or none: one new version",
+            {"200": collection, **_errors(400, 401, 403, 404, 409, 412, 413)}, params + [_IF_MATCH, _LIMIT], "PatchRecordsDetails",
+        )
+        put_id = f"Update{kind}Records" if kind != "RRSet" else "UpdateRRSet"
+        ops["put"] = _operation(
+            put_id, "replace the records (the apex SOA and NS are kept unless given): one new version",
+            {"200": collection, **_errors(400, 401, 403, 404, 409, 412, 413)}, params + [_IF_MATCH, _LIMIT], "UpdateRecordsDetails",
+        )
+        if kind != "Zone":
+            delete_id = "DeleteDomainRecords" if kind == "Domain" else "DeleteRRSet"
+            ops["delete"] = _operation(delete_id, "delete the records (not the apex SOA and NS)", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412)}, params + [_IF_MATCH])
+        paths["/zones/{zoneNameOrId}/records" + suffix] = ops
+    return paths
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.0 document."""
+    zone = _json(_ref("Zone"), "the zone", _HEADERS)
+    key = _json(_ref("TsigKey"), "the TSIG key", _HEADERS)
+    paths: dict[str, Any] = {
+        "/zones": {
+            "get": _operation("ListZones", "the zones: config-declared and made here", {"200": _json(_array(_ref("Zone")), "the zones (one page)", _PAGED), **_errors(400, 401, 403)}, [
+                _LIMIT, _PAGE, _query("name", "only the zone of this name"), _query("nameContains", "only zones whose name contains this"),
+                _query("zoneType", "PRIMARY or SECONDARY", {"type": "string", "enum": ["PRIMARY", "SECONDARY"]}),
+                _query("lifecycleState", "only zones in this state", {"type": "string", "enum": list(LIFECYCLE_STATES)}),
+                _query("sortBy", "name, zoneType or timeCreated", {"type": "string", "enum": ["name", "zoneType", "timeCreated"]}), _SORT_ORDER,
+                _query("compartmentId", "accepted and ignored"),
+            ]),
+            "post": _operation("CreateZone", "make a zone: a SECONDARY is transferred at once, a PRIMARY starts with an SOA and NS",
+                               {"201": zone, **_errors(400, 401, 403, 409, 413)}, body="CreateZoneDetails"),
+        },
+        "/zones/{zoneNameOrId}": {
+            "get": _operation("GetZone", "one zone", {"200": zone, **_errors(400, 401, 403, 404)}, [_ZONE]),
+            "put": _operation("UpdateZone", "change a zone's masters, downstreams or update keys", {"200": zone, **_errors(400, 401, 403, 404, 409, 412, 413)}, [_ZONE, _IF_MATCH], "UpdateZoneDetails"),
+            "delete": _operation("DeleteZone", "stop serving a zone and forget it", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412)}, [_ZONE, _IF_MATCH]),
+        },
+        **_records_paths(),
+        "/zones/{zoneNameOrId}/status": {
+            "get": _operation("GetZoneStatus", "secdns: everything the zone core knows of the zone", {"200": _json(_ref("ZoneStatus"), "the status", _HEADERS), **_errors(400, 401, 403, 404)}, [_ZONE]),
+        },
+        "/zones/{zoneNameOrId}/actions/{action}": {
+            "post": _operation("ZoneAction", "secdns: refresh or retransfer a SECONDARY zone now; NOTIFY a zone's downstreams now",
+                               {"202": _json(_ref("ActionResult"), "accepted: the work goes on"), **_errors(400, 401, 403, 404, 409)},
+                               [_ZONE, _path("action", "refresh, retransfer or notify", {"type": "string", "enum": list(ACTIONS)})]),
+        },
+        "/tsigKeys": {
+            "get": _operation("ListTsigKeys", "the TSIG keys (never their secrets)", {"200": _json(_array(_ref("TsigKey")), "the keys (one page)", _PAGED), **_errors(400, 401, 403)}, [
+                _LIMIT, _PAGE, _query("name", "only the key of this name"),
+                _query("lifecycleState", "only keys in this state", {"type": "string", "enum": list(LIFECYCLE_STATES)}),
+                _query("sortBy", "name or timeCreated", {"type": "string", "enum": ["name", "timeCreated"]}), _SORT_ORDER,
+                _query("compartmentId", "accepted and ignored"),
+            ]),
+            "post": _operation("CreateTsigKey", "make a TSIG key", {"201": key, **_errors(400, 401, 403, 409, 413)}, body="CreateTsigKeyDetails"),
+        },
+        "/tsigKeys/{tsigKeyId}": {
+            "get": _operation("GetTsigKey", "one TSIG key", {"200": key, **_errors(400, 401, 403, 404)}, [_KEY]),
+            "put": _operation("UpdateTsigKey", "change a key's algorithm and secret", {"200": key, **_errors(400, 401, 403, 404, 409, 412, 413)}, [_KEY, _IF_MATCH], "UpdateTsigKeyDetails"),
+            "delete": _operation("DeleteTsigKey", "forget a key no zone uses", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412)}, [_KEY, _IF_MATCH]),
+        },
+        "/zoneTransferServers": {
+            "get": _operation("ListZoneTransferServers", "the addresses secdns transfers from and answers transfers on",
+                              {"200": _json(_array(_ref("ZoneTransferServer")), "the servers", _HEADERS), **_errors(401, 403)},
+                              [_query("compartmentId", "accepted and ignored")]),
+        },
+        "/events": {
+            "get": _operation("ListEvents", "secdns: the zone core's recent events, oldest first", {"200": _json(_array(_ref("ZoneEvent")), "the events"), **_errors(400, 401, 403)}, [
+                _query("zone", "only this zone's events"), _query("since", "only events from this time on (RFC 3339, or seconds since the epoch)"),
+                _query("limit", "the last this many", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}),
+            ]),
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "secdns API",
+            "version": "20180115",
+            "description": "secdns's operator API, shaped like the cloud DNS API (version 20180115) for zones, records, "
+                           "TSIG keys and zone transfer servers, with secdns's own zone status, actions and events. "
+                           "Errors are {code, message}. With a token file, every request needs Authorization: Bearer.",
+        },
+        "servers": [{"url": "/20180115"}],
+        "security": [{"bearer": []}, {}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token from [http] token_file"}},
+        },
+    }
+
+
+@functools.cache
+def document_bytes() -> bytes:
+    return json.dumps(document(), indent=1, sort_keys=False).encode("utf-8")

@@ -1,0 +1,148 @@
+# -*- test-case-name: tests.integration.test_api -*-
+"""
+C{/zones} and C{/zones/{zoneNameOrId}}: ListZones, CreateZone, GetZone,
+UpdateZone, DeleteZone, through the zone core's C{zones}, C{status},
+C{create_zone}, C{update_zone} and C{delete_zone}.
+
+Zones declared in the config file are listed and read like the others,
+with C{declaredIn} naming the file; changing them answers 409 naming it.
+A zone's etag covers what a PUT changes (masters, downstreams, update
+keys), not its serial, so a transfer between a GET and a PUT does not
+make the PUT's C{If-Match} fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.rdatatype
+from twisted.internet import defer
+
+from secdns.ops.api import shapes
+from secdns.ops.api.body import parse_json
+from secdns.ops.api.context import Api
+from secdns.ops.api.errors import conflict
+from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one_of, page_headers, paging
+from secdns.zones.status import ZoneStatus
+from secdns.zones.zone import Zone
+
+__all__ = ["routes"]
+
+SORT_BY = ("name", "zoneType", "timeCreated")
+
+
+def _nameservers(zone: Zone) -> list[str]:
+    data = zone.data
+    if data is None:
+        return []
+    ns = data.rdataset(zone.name, dns.rdatatype.NS)
+    return [] if ns is None else sorted(rdata.target.to_text(omit_final_dot=True) for rdata in ns)
+
+
+class Zones:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def shape(self, call: Call, status: ZoneStatus, zone: Zone) -> dict[str, Any]:
+        servers = shapes.transfer_servers(self.api.core().config)
+        return shapes.zone(status, zone.config, call.base, servers, _nameservers(zone))
+
+    def reply(self, call: Call, zone: Zone, status_code: int = 200, headers=()) -> Reply:
+        status = self.api.core().status(zone.name)
+        return Reply(status_code, self.shape(call, status, zone), headers, etag(shapes.zone_etag_source(zone.config, status)))
+
+    def current_etag(self, zone: Zone) -> str:
+        return etag(shapes.zone_etag_source(zone.config, self.api.core().status(zone.name)))
+
+    # -- handlers
+
+    def list(self, call: Call) -> Reply:
+        registry = self.api.core()
+        limit, offset = paging(call)
+        name = call.arg("name")
+        contains = call.arg("nameContains")
+        kind = one_of(call, "zoneType", shapes.ZONE_TYPES.values())
+        state = one_of(call, "lifecycleState", shapes.LIFECYCLE_STATES)
+        sort_by = one_of(call, "sortBy", SORT_BY, "name")
+        order = one_of(call, "sortOrder", ("ASC", "DESC"), "ASC")
+        if name is not None:
+            name = shapes.label(shapes.parse_name(name, "name")).lower()
+        rows = []
+        for zone in list(registry.zonedb):
+            status = registry.status(zone.name)
+            if name is not None and status.name.lower() != name:
+                continue
+            if contains is not None and contains.lower().rstrip(".") not in status.name.lower():
+                continue
+            if kind is not None and shapes.ZONE_TYPES[status.role] != kind:
+                continue
+            if state is not None and shapes.lifecycle_state(status) != state:
+                continue
+            rows.append(self.shape(call, status, zone))
+        key = {"name": lambda z: z["name"].lower(), "zoneType": lambda z: (z["zoneType"], z["name"].lower()),
+               "timeCreated": lambda z: (z["timeCreated"] or "", z["name"].lower())}[sort_by]
+        rows.sort(key=key, reverse=order == "DESC")
+        following = offset + limit
+        return Reply(200, rows[offset:following], page_headers(following if following < len(rows) else None, len(rows)))
+
+    def create(self, call: Call) -> defer.Deferred:
+        registry = self.api.core()
+        config = shapes.zone_config(parse_json(call.body), self.api.key_ids())
+        created = defer.maybeDeferred(registry.create_zone, config)
+
+        def done(status: ZoneStatus) -> Reply:
+            Api.changed(call, f"created {shapes.ZONE_TYPES[config.type]} zone {status.name}")
+            zone = registry.zonedb.get(config.name)
+            if zone is None:  # deleted meanwhile
+                return Reply(201, None)
+            return self.reply(call, zone, 201, (("Location", f"{call.base}/zones/{status.name}"),))
+
+        return created.addCallback(done)
+
+    def get(self, call: Call) -> Reply:
+        return self.reply(call, self.api.zone(call.params["zone"]))
+
+    def update(self, call: Call) -> defer.Deferred:
+        registry = self.api.core()
+        zone = self.api.zone(call.params["zone"])
+        status = registry.status(zone.name)
+        if status.declared_in is not None:
+            raise conflict(f"zone {status.name} is declared in {status.declared_in}: change it there, and reload")
+        check_if_match(call, self.current_etag(zone))
+        config = shapes.zone_config(parse_json(call.body), self.api.key_ids(), current=zone.config)
+        updated = defer.maybeDeferred(registry.update_zone, config)
+
+        def done(status: ZoneStatus) -> Reply:
+            Api.changed(call, f"updated zone {status.name}")
+            current = registry.zonedb.get(config.name)
+            return Reply(200, None) if current is None else self.reply(call, current)
+
+        return updated.addCallback(done)
+
+    def delete(self, call: Call) -> defer.Deferred:
+        registry = self.api.core()
+        zone = self.api.zone(call.params["zone"])
+        status = registry.status(zone.name)
+        if status.declared_in is not None:
+            raise conflict(f"zone {status.name} is declared in {status.declared_in}: remove it there, and reload")
+        check_if_match(call, self.current_etag(zone))
+        deleted = defer.maybeDeferred(registry.delete_zone, zone.name)
+
+        def done(_) -> Reply:
+            Api.changed(call, f"deleted zone {status.name}")
+            return Reply(204)
+
+        return deleted.addCallback(done)
+
+
+def routes(api: Api) -> list[Route]:
+    zones = Zones(api)
+    return [
+        Route("GET", ("zones",), zones.list, "ListZones"),
+        Route("POST", ("zones",), zones.create, "CreateZone"),
+        Route("GET", ("zones", "{zone}"), zones.get, "GetZone"),
+        Route("PUT", ("zones", "{zone}"), zones.update, "UpdateZone"),
+        Route("DELETE", ("zones", "{zone}"), zones.delete, "DeleteZone"),
+    ]
+
+
