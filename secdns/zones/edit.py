@@ -149,7 +149,11 @@ class _Owners:
         return None
 
     def exists(self, name: dns.name.Name) -> bool:
-        return bool(self.rdatasets(name)) or self.data.exists(name)
+        """
+        Whether C{name} owns records: an empty non-terminal does not (it is
+        not "in use", RFC 2136 section 2.4.4, as BIND decides it too).
+        """
+        return bool(self.rdatasets(name))
 
 
 def _holds(owners: _Owners, change: Change) -> bool:

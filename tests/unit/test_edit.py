@@ -87,6 +87,15 @@ def test_preconditions(change, holds):
             apply(zone(), [change], serial=2)
 
 
+def test_an_empty_non_terminal_is_not_a_name_in_use():
+    """A name that owns nothing but has descendants exists in DNS but is not in use (RFC 2136 section 2.4.4)."""
+    data = apply(zone(), [Change(ADD, name("a.b"), A, rdata("A", "192.0.2.7"), 300)], serial=2)
+    assert data.exists(name("b"))
+    assert apply(data, [Change(REQUIRE_ABSENT, name("b"))], serial=3).serial == 3
+    with pytest.raises(EditRefused):
+        apply(data, [Change(REQUIRE, name("b"))], serial=3)
+
+
 @pytest.mark.parametrize("changes, message", [
     ([Change(ADD, name("www"), dns.rdatatype.CNAME, rdata("CNAME", "ns1"), 300)], "CNAME cannot be beside other data (A)"),
     ([Change(REMOVE, ORIGIN, dns.rdatatype.NS)], "NS records cannot all be removed"),
