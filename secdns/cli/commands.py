@@ -143,16 +143,34 @@ LIST_QUERY = (("limit", "limit"), ("page", "page"), ("sort_by", "sortBy"), ("sor
 
 
 def zone_list(args) -> Plan:
-    query = _query(args, (("name", "name"), ("zone_type", "zoneType"), ("lifecycle_state", "lifecycleState")) + LIST_QUERY)
+    query = _query(args, (("name", "name"), ("name_contains", "nameContains"), ("zone_type", "zoneType"),
+                          ("lifecycle_state", "lifecycleState")) + LIST_QUERY)
     return Plan(Request("GET", "/zones", query), kind="zones", paginate=args.all)
 
 
-def zone_create(args) -> Plan:
-    body: dict[str, Any] = {"name": args.name, "zoneType": args.zone_type}
+def keys_argument(text: str, option: str) -> list[str]:
+    """TSIG key ids or names: a JSON list, or names separated by commas (empty: none)."""
+    if text.lstrip().startswith("[") or text.startswith("file://"):
+        value = json_argument(text, option)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise UsageError(f'{option}: expected a JSON list of TSIG key ids or names: ["update-key"]')
+        return value
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _zone_fields(args) -> dict[str, Any]:
+    body: dict[str, Any] = {}
     if args.external_masters is not None:
         body["externalMasters"] = servers_argument(args.external_masters, "--external-masters")
     if args.external_downstreams is not None:
         body["externalDownstreams"] = servers_argument(args.external_downstreams, "--external-downstreams")
+    if args.allow_update is not None:
+        body["allowUpdate"] = keys_argument(args.allow_update, "--allow-update")
+    return body
+
+
+def zone_create(args) -> Plan:
+    body: dict[str, Any] = {"name": args.name, "zoneType": args.zone_type, **_zone_fields(args)}
     return Plan(Request("POST", "/zones", body=body), kind="zones")
 
 
@@ -161,13 +179,9 @@ def zone_get(args) -> Plan:
 
 
 def zone_update(args) -> Plan:
-    body: dict[str, Any] = {}
-    if args.external_masters is not None:
-        body["externalMasters"] = servers_argument(args.external_masters, "--external-masters")
-    if args.external_downstreams is not None:
-        body["externalDownstreams"] = servers_argument(args.external_downstreams, "--external-downstreams")
+    body = _zone_fields(args)
     if not body:
-        raise UsageError("nothing to change: give --external-masters and/or --external-downstreams")
+        raise UsageError("nothing to change: give --external-masters, --external-downstreams or --allow-update")
     return Plan(Request("PUT", path_of("zones", _zone(args)), body=body, headers=_if_match(args)), kind="zones")
 
 
@@ -206,7 +220,10 @@ def _records_path(args) -> str:
 
 
 def record_get(args) -> Plan:
-    query = _query(args, (("zone_version", "zoneVersion"),) + LIST_QUERY)
+    query = _query(args, (("zone_version", "zoneVersion"), ("domain_contains", "domainContains")) + LIST_QUERY)
+    if args.rtype and not args.domain:  # every record of a type: a filter, as the cloud CLI's --rtype
+        query += (("rtype", args.rtype.upper()),)
+        return Plan(Request("GET", path_of("zones", _zone(args), "records"), query), kind="records", paginate=args.all)
     return Plan(Request("GET", _records_path(args), query), kind="records", paginate=args.all)
 
 
@@ -267,16 +284,13 @@ def tsig_key_get(args) -> Plan:
 
 
 def tsig_key_update(args) -> Plan:
-    body: dict[str, Any] = {}
+    """A new secret (the API never reads one back, so an update always gives it), and perhaps a new algorithm."""
     key = _secret(args, None, args.algorithm, required=False)
-    if key is not None:
-        body["secret"] = key.secret
-        if key.algorithm:
-            body["algorithm"] = key.algorithm
-    elif args.algorithm:
-        body["algorithm"] = keyfile.normalise_algorithm(args.algorithm)
-    if not body:
-        raise UsageError("nothing to change: give --secret, --secret-file or --algorithm")
+    if key is None:
+        raise UsageError("give the key's secret again (--secret or --secret-file), with --algorithm to change it")
+    body: dict[str, Any] = {"secret": key.secret}
+    if key.algorithm:
+        body["algorithm"] = key.algorithm
     return Plan(Request("PUT", path_of("tsigKeys", _key_id(args)), body=body, headers=_if_match(args)), kind="tsigKeys")
 
 
@@ -360,6 +374,8 @@ def parser() -> argparse.ArgumentParser:
     def force(p: argparse.ArgumentParser) -> None:
         p.add_argument("--force", action="store_true", help="do not ask for confirmation")
 
+    allow_update_help = ("a PRIMARY zone's TSIG keys (ids or names) whose DNS UPDATEs it takes: "
+                         'key1,key2 or a JSON list; "" for none')
     servers_help = 'JSON list (or file://PATH): [{"address": "192.0.2.1", "port": 53, "tsigKeyId": "..."}]'
 
     # zone ...
@@ -368,6 +384,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p = leaf(zone, "list", zone_list, "list zones")
     p.add_argument("--name", help="only the zone of this name")
+    p.add_argument("--name-contains", metavar="TEXT", help="only zones whose name contains this")
     p.add_argument("--zone-type", type=_upper, choices=("PRIMARY", "SECONDARY"))
     p.add_argument("--lifecycle-state", type=_upper, metavar="STATE", help="ACTIVE, CREATING, FAILED, DELETING")
     list_options(p)
@@ -376,12 +393,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--zone-type", type=_upper, choices=("PRIMARY", "SECONDARY"), required=True)
     p.add_argument("--external-masters", metavar="JSON", help="a SECONDARY zone's primaries: " + servers_help)
     p.add_argument("--external-downstreams", metavar="JSON", help="servers notified and allowed to transfer: " + servers_help)
+    p.add_argument("--allow-update", metavar="KEYS", help=allow_update_help)
     p = leaf(zone, "get", zone_get, "one zone")
     zone_option(p)
     p = leaf(zone, "update", zone_update, "change a zone's external masters or downstreams")
     zone_option(p)
     p.add_argument("--external-masters", metavar="JSON", help=servers_help)
     p.add_argument("--external-downstreams", metavar="JSON", help=servers_help)
+    p.add_argument("--allow-update", metavar="KEYS", help=allow_update_help)
     if_match(p)
     p = leaf(zone, "delete", zone_delete, "delete a zone")
     zone_option(p)
@@ -399,12 +418,13 @@ def parser() -> argparse.ArgumentParser:
     def record_options(p: argparse.ArgumentParser) -> None:
         zone_option(p)
         p.add_argument("--domain", help="only the records of this owner name")
-        p.add_argument("--rtype", help="only this type (needs --domain)")
+        p.add_argument("--rtype", help="only this type (with --domain: that RRset)")
 
     items_help = ('JSON list (or file://PATH) of {"domain", "rtype", "rdata", "ttl"%s}')
     p = leaf(record, "get", record_get, "a zone's records (all, a domain's, or one RRset)")
     record_options(p)
     p.add_argument("--zone-version", metavar="VERSION", help="the zone version to read")
+    p.add_argument("--domain-contains", metavar="TEXT", help="only owner names containing this")
     list_options(p)
     p = leaf(record, "patch", record_patch, "add, remove or require records, all or none")
     record_options(p)
@@ -444,7 +464,7 @@ def parser() -> argparse.ArgumentParser:
     list_options(p)
     p = leaf(tsig, "get", tsig_key_get, "one TSIG key (never its secret)")
     key_option(p)
-    p = leaf(tsig, "update", tsig_key_update, "change a TSIG key's secret or algorithm")
+    p = leaf(tsig, "update", tsig_key_update, "give a TSIG key a new secret (and algorithm)")
     key_option(p)
     p.add_argument("--algorithm", type=str.lower, choices=keyfile.ALGORITHMS)
     secret_options(p)

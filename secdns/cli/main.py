@@ -36,8 +36,8 @@ def _confirmed(question: str, stdin: TextIO, stderr: TextIO) -> bool:
     stderr.write(question)
     stderr.flush()
     answer = stdin.readline()
-    if not answer:
-        stderr.write("\n")
+    if not answer or not (hasattr(stdin, "isatty") and stdin.isatty()):
+        stderr.write("\n")  # the answer was not echoed: end the prompt's line
     return answer.strip().lower() in ("y", "yes")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
 __all__ = [
@@ -106,15 +106,19 @@ def cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, float):
+        return format(value, ".6g")
+    if isinstance(value, (int, str)):
         return str(value)
     if isinstance(value, list):
         return ", ".join(cell(v) for v in value) or "-"
     if isinstance(value, dict):
-        if "address" in value:
-            text = f"{value['address']}#{value.get('port', 53)}"
-            key = value.get("tsigKeyId")
-            return f"{text} key {key}" if key else text
+        if "address" in value:  # a master, downstream or transfer server: BIND's address#port
+            port = value.get("port")
+            text = str(value["address"]) if port is None else f"{value['address']}#{port}"
+            return f"{text} (TSIG)" if value.get("tsigKeyId") else text
+        if set(value) == {"hostname"}:  # a nameserver
+            return cell(value["hostname"])
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return str(value)
 
@@ -140,11 +144,10 @@ def table(rows: Sequence[Sequence[str]], titles: Sequence[str]) -> str:
 #: Columns for each kind of listed resource: (title, field).  Others get every scalar field.
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "zones": (("NAME", "name"), ("TYPE", "zoneType"), ("STATE", "lifecycleState"), ("SERIAL", "serial"),
-              ("MASTERS", "externalMasters"), ("DOWNSTREAMS", "externalDownstreams"), ("DECLARED IN", "declaredIn"),
-              ("ID", "id")),
+              ("MASTERS", "externalMasters"), ("DOWNSTREAMS", "externalDownstreams"), ("DECLARED IN", "declaredIn")),
     "records": (("DOMAIN", "domain"), ("TTL", "ttl"), ("TYPE", "rtype"), ("RDATA", "rdata")),
-    "tsigKeys": (("NAME", "name"), ("ALGORITHM", "algorithm"), ("STATE", "lifecycleState"), ("CREATED", "timeCreated"),
-                 ("DECLARED IN", "declaredIn"), ("ID", "id")),
+    "tsigKeys": (("NAME", "name"), ("ALGORITHM", "algorithm"), ("STATE", "lifecycleState"), ("ZONES", "zones"),
+                 ("DECLARED IN", "declaredIn")),
     "zoneTransferServers": (("ADDRESS", "address"), ("PORT", "port"), ("SOURCE", "isTransferSource"),
                             ("DESTINATION", "isTransferDestination")),
 }
@@ -176,17 +179,25 @@ def fields_table(value: dict) -> str:
     return table([[key, _clip(cell(v), None)] for key, v in value.items()], ["FIELD", "VALUE"])
 
 
-def event_rows(events: Iterable[dict], now: float) -> str:
-    """Events: when, zone, what, then the rest as C{field=value}."""
+def clock(value: Any) -> str:
+    """A time as a log line has it: C{2026-12-03 02:51:13} (UTC)."""
+    when = _parse_time(value)
+    if when is None:
+        return cell(value)
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def event_rows(events: Iterable[dict]) -> str:
+    """Events, as a log: time (UTC), zone, what, then the rest as C{field=value}."""
     rows = []
     for event in events:
         rest = dict(event)
-        when = next((rest.pop(k) for k in ("when", "time", "timeCreated") if k in rest), None)
+        when = next((rest.pop(k) for k in ("time", "when", "timeCreated") if k in rest), None)
         zone = rest.pop("zone", None)
-        what = next((rest.pop(k) for k in ("type", "event", "kind") if k in rest), None)
-        detail = " ".join(f"{k}={cell(v)}" for k, v in rest.items())
-        rows.append([moment(when, now), cell(zone), cell(what), _clip(detail, 120)])
-    return table(rows, ["WHEN", "ZONE", "EVENT", "DETAIL"]) if rows else ""
+        what = next((rest.pop(k) for k in ("type", "event") if k in rest), None)
+        detail = " ".join(f"{k}={cell(v)}" for k, v in rest.items() if v is not None)
+        rows.append([clock(when), cell(zone), cell(what), _clip(detail, 120)])
+    return table(rows, ["TIME (UTC)", "ZONE", "EVENT", "DETAIL"]) if rows else ""
 
 
 # -- zone status, one line a zone
@@ -268,7 +279,7 @@ def render(body: Any, headers: dict[str, str] | None, output: str, kind: str | N
     if kind == "status":
         return status_rows(body if isinstance(body, list) else [body], now)
     if kind == "events":
-        return event_rows(body if isinstance(body, list) else (body or {}).get("items", []), now)
+        return event_rows(body if isinstance(body, list) else (body or {}).get("items", []))
     if isinstance(body, dict) and isinstance(body.get("items"), list) and set(body) <= {"items", "etag"}:
         return _list_table(body["items"], kind or "records")
     if isinstance(body, list):

@@ -118,6 +118,22 @@ def test_records_paths_by_domain_and_rtype():
     assert (r.path, r.query) == ("/zones/example.org/records/www.example.org/AAAA", (("limit", "5"),))
 
 
+def test_records_of_one_type_and_other_filters():
+    r = request_of("zone", "record", "get", "example.org", "--rtype", "mx", "--domain-contains", "mail", "--sort-by", "rtype")
+    assert (r.path, r.query) == ("/zones/example.org/records", (("domainContains", "mail"), ("sortBy", "rtype"), ("rtype", "MX")))
+
+
+def test_allow_update_keys():
+    r = request_of("zone", "create", "--name", "dyn.example", "--zone-type", "PRIMARY", "--allow-update", "k1, k2")
+    assert r.body == {"name": "dyn.example", "zoneType": "PRIMARY", "allowUpdate": ["k1", "k2"]}
+    assert request_of("zone", "update", "dyn.example", "--allow-update", "").body == {"allowUpdate": []}
+    assert request_of("zone", "update", "dyn.example", "--allow-update", '["ocid1.dns-tsigkey.secdns..x"]').body == {
+        "allowUpdate": ["ocid1.dns-tsigkey.secdns..x"]
+    }
+    with pytest.raises(UsageError, match="--allow-update: expected a JSON list"):
+        request_of("zone", "update", "dyn.example", "--allow-update", "[1]")
+
+
 def test_record_patch_and_update_bodies():
     items = [{"domain": "www.example.org", "rtype": "A", "rdata": "192.0.2.80", "ttl": 300, "operation": "ADD"}]
     r = request_of("zone", "record", "patch", "example.org", "--items", json.dumps(items), "--if-match", "e")
@@ -166,8 +182,9 @@ def test_tsig_key_get_update_delete_list():
     )
     r = request_of("tsig-key", "update", "k", "--secret", SECRET, "--algorithm", "hmac-sha512")
     assert (r.method, r.path, r.body) == ("PUT", "/tsigKeys/k", {"secret": SECRET, "algorithm": "hmac-sha512"})
-    with pytest.raises(UsageError, match="nothing to change"):
-        request_of("tsig-key", "update", "k")
+    assert request_of("tsig-key", "update", "k", "--secret", SECRET).body == {"secret": SECRET}
+    with pytest.raises(UsageError, match="give the key's secret again"):
+        request_of("tsig-key", "update", "k", "--algorithm", "hmac-sha512")
     p = plan(parser().parse_args(["tsig-key", "delete", "k"]))
     assert (p.request.method, p.request.path, p.confirm) == ("DELETE", "/tsigKeys/k", CONFIRM_DELETE)
     assert request_of("tsig-key", "list", "--name", "k").query == (("name", "k"),)
@@ -192,7 +209,7 @@ def test_names_are_quoted_whole_in_paths():
         (["zone", "update", "example.com"], "nothing to change"),
         (["zone", "get"], "--zone-name-or-id is required"),
         (["zone", "get", "a", "--zone-name-or-id", "b"], "two different values"),
-        (["zone", "record", "get", "z", "--rtype", "A"], "--rtype needs --domain"),
+        (["zone", "record", "patch", "z", "--rtype", "A", "--items", "[]"], "--rtype needs --domain"),
         (["zone", "record", "patch", "z", "--items", "{}"], "--items: expected a JSON list"),
         (["zone", "create", "--name", "x", "--zone-type", "PRIMARY", "--external-downstreams", "file:///nonexistent"],
          "No such file"),
@@ -411,7 +428,7 @@ def test_delete_confirmation(api):
     api.route("DELETE", "/20180115/zones/example.com", (204, {}, None), (204, {}, None))
     status, out, err = cli(api, "zone", "delete", "example.com", stdin="n\n")
     assert (status, out, api.requests) == (EXIT_ABORTED, "", [])
-    assert err == CONFIRM_DELETE + "Aborted.\n"
+    assert err == CONFIRM_DELETE + "\nAborted.\n"
     status, _, _ = cli(api, "zone", "delete", "example.com", stdin="")
     assert (status, api.requests) == (EXIT_ABORTED, [])
     status, out, _ = cli(api, "zone", "delete", "example.com", stdin="y\n")

@@ -40,12 +40,13 @@ def test_secret_fields_are_never_printed():
 
 def test_zone_list_table():
     other = dict(ZONE, id="zone-2", name="example.org", zoneType="PRIMARY", serial=2024010101, externalMasters=[],
-                 externalDownstreams=[{"address": "2001:db8::7", "port": 5300}], declaredIn="/etc/secdns/secdns.toml")
+                 externalDownstreams=[{"address": "2001:db8::7", "port": 5300, "tsigKeyId": None}],
+                 declaredIn="/etc/secdns/secdns.toml")
     text = render([ZONE, other], {}, "table", "zones")
     assert text.splitlines() == [
-        "NAME         TYPE       STATE   SERIAL      MASTERS                        DOWNSTREAMS       DECLARED IN              ID",
-        "example.com  SECONDARY  ACTIVE  7           192.0.2.1#53 key transfer-key  -                 -                        zone-1",
-        "example.org  PRIMARY    ACTIVE  2024010101  -                              2001:db8::7#5300  /etc/secdns/secdns.toml  zone-2",
+        "NAME         TYPE       STATE   SERIAL      MASTERS              DOWNSTREAMS       DECLARED IN",
+        "example.com  SECONDARY  ACTIVE  7           192.0.2.1#53 (TSIG)  -                 -",
+        "example.org  PRIMARY    ACTIVE  2024010101  -                    2001:db8::7#5300  /etc/secdns/secdns.toml",
     ]
 
 
@@ -91,7 +92,10 @@ def test_moment():
 
 
 def test_cell():
-    assert cell({"address": "192.0.2.1"}) == "192.0.2.1#53"
+    assert cell({"address": "192.0.2.1", "port": 53}) == "192.0.2.1#53"
+    assert cell({"address": "192.0.2.1", "port": None, "isTransferSource": True}) == "192.0.2.1"
+    assert cell([{"hostname": "ns1.example.org"}, {"hostname": "ns2.example.org"}]) == "ns1.example.org, ns2.example.org"
+    assert cell(0.004155397415161133) == "0.0041554"
     assert cell([]) == "-"
     assert cell(False) == "no"
 
@@ -156,8 +160,9 @@ def test_status_of_one_zone_as_table_and_json():
 
 
 def test_events_table():
-    events = [{"type": "TransferSucceeded", "zone": "example.com", "when": NOW - 3, "kind": "IXFR", "serialTo": 8}]
+    events = [{"type": "TransferSucceeded", "zone": "example.com", "time": "2026-12-03T02:51:13.690Z", "kind": "IXFR",
+               "serialFrom": None, "serialTo": 8, "seconds": 0.0033857}]
     assert render(events, {}, "table", "events", NOW).splitlines() == [
-        "WHEN    ZONE         EVENT              DETAIL",
-        "3s ago  example.com  TransferSucceeded  kind=IXFR serialTo=8",
+        "TIME (UTC)           ZONE         EVENT              DETAIL",
+        "2026-12-03 02:51:13  example.com  TransferSucceeded  kind=IXFR serialTo=8 seconds=0.0033857",
     ]
