@@ -38,11 +38,12 @@ from secdns.core.registry import ZoneRegistry
 from secdns.errors import ConfigError
 from secdns.ops.http import http_service
 from secdns.ops.eventlog import log_event
-from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, ZoneCollector, registry_for
+from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, UpdateCollector, ZoneCollector, registry_for
 from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.server.transfer_out import TransferServer
+from secdns.server.update import UpdateHandler
 from secdns.store.database import Store
 from secdns.transfer.notify_out import Notifier
 from secdns.transfer.requestor import Requestor
@@ -78,6 +79,7 @@ class SecdnsService(service.MultiService):
             worker=self._in_thread,
         )
         self.requestor = Requestor(reactor, config.server.transfer_source)
+        self.updates = UpdateHandler(self._edit, lambda: self.handler.zonedb, config.server.max_udp_size)
         self.handler = QueryHandler(
             ZoneDB.of([]),
             max_udp_size=config.server.max_udp_size,
@@ -87,6 +89,7 @@ class SecdnsService(service.MultiService):
                 dns.rdatatype.AXFR: self.transfers,
                 dns.rdatatype.IXFR: self.transfers,
                 dns.opcode.NOTIFY: NotifyHandler(self._notified, config.server.max_udp_size),
+                dns.opcode.UPDATE: self.updates,
             },
         )
         self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
@@ -95,6 +98,7 @@ class SecdnsService(service.MultiService):
             TransferCollector(lambda: [] if self.registry is None else self.registry.zones(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
             ServerCollector(lambda: sum(p.lost for p in self.datagram_protocols)),
+            UpdateCollector(lambda: self.updates.counts),
         )
         self._previous_sighup = None
         self.datagram_protocols: list[DNSDatagramProtocol] = []
@@ -252,6 +256,10 @@ class SecdnsService(service.MultiService):
 
     def _notified(self, name, serial, address):
         return None if self.registry is None else self.registry.notified(name, serial, address)
+
+    def _edit(self, name, changes, source):
+        """A DNS UPDATE's changes, through the registry's commit path (zones are served only once it exists)."""
+        return self.registry.edit(name, changes, source)
 
     def _journal_of(self, zone):
         return [] if self.store is None else self.store.journal(zone.name)

@@ -10,7 +10,7 @@ is served.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
@@ -18,7 +18,7 @@ from prometheus_client.exposition import generate_latest
 from secdns.zones.zone import ZoneState
 from secdns.zones.zonemap import ZoneDB
 
-__all__ = ["ZoneCollector", "TransferCollector", "registry_for", "exposition"]
+__all__ = ["ZoneCollector", "TransferCollector", "UpdateCollector", "registry_for", "exposition"]
 
 
 class ZoneCollector:
@@ -163,6 +163,24 @@ class ServerCollector:
         )
         lost.add_metric([], self._lost())
         yield lost
+
+
+class UpdateCollector:
+    """DNS UPDATE requests (RFC 2136) answered, by zone and rcode."""
+
+    def __init__(self, counts: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        updates = CounterMetricFamily(
+            "secdns_updates",
+            "DNS UPDATE requests answered, by rcode (NOERROR: applied, or nothing to change); "
+            "zone is empty for a zone not served here.",
+            labels=["zone", "result"],
+        )
+        for (zone, result), count in sorted(self._counts().items()):
+            updates.add_metric([zone, result], count)
+        yield updates
 
 
 def registry_for(*collectors) -> CollectorRegistry:

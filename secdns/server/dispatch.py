@@ -133,15 +133,16 @@ class QueryHandler:
     @ivar keyring: the TSIG keys; replaced whole on reload (a request in
         flight keeps the key it was verified with).
     @ivar clock: the time TSIG signatures are checked against.
-    @ivar handlers: opcode to a handler of the parsed message (NOTIFY, later
-        UPDATE) returning response bytes; opcodes missing here get NOTIMP.
+    @ivar handlers: opcode to a handler of the parsed message (NOTIFY,
+        UPDATE) returning response bytes, or a Deferred of them (an UPDATE
+        answered once committed); opcodes missing here get NOTIMP.
     """
 
     zonedb: ZoneDB = attrs.field(on_setattr=_forget_datagrams)
     max_udp_size: int = attrs.field(default=1232, on_setattr=_forget_datagrams)
     keyring: tsig.Keyring = tsig.Keyring()
     clock: IReactorTime | None = None
-    handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | None]] = attrs.Factory(dict)
+    handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | defer.Deferred | None]] = attrs.Factory(dict)
     #: datagram but for its ID -> (zone, weak reference to the version, response but for its ID)
     _datagrams: dict = attrs.field(factory=dict, init=False, repr=False)
     #: by version: its rendered answers, memo key -> (headers, tail) (L{_remember})

@@ -23,6 +23,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from secdns.config import PRIMARY, TsigKeyConfig, ZoneConfig
+from secdns.ops.metrics import UpdateCollector, exposition, registry_for
 from secdns.server.dispatch import QueryHandler, Request
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.server.update import UpdateHandler
@@ -257,6 +258,9 @@ class TestWhenEditFails:
         handler.answer(update_wire(updates=[ADD_NEW]), UDP)
         handler.answer(signed(update_wire(updates=[ADD_NEW], zone="example.net."), UPD, NOW), UDP)
         assert updates.counts == {("example.org", "NOERROR"): 1, ("example.org", "REFUSED"): 1, ("", "NOTAUTH"): 1}
+        text = exposition(registry_for(UpdateCollector(lambda: updates.counts))).decode()
+        assert 'secdns_updates_total{result="NOERROR",zone="example.org"} 1.0' in text
+        assert 'secdns_updates_total{result="NOTAUTH",zone=""} 1.0' in text
 
 
 class TestTransports:
