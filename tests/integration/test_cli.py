@@ -253,7 +253,7 @@ def test_ingress_walkthrough(appliance, tmp_path):
         assert "Conflict" in refused.stderr and INGRESS_ZONE in refused.stderr
 
         # Deleted: gone from answers, metrics and (after a restart) the store.
-        cli.run("zone", "delete", "--zone-name-or-id", INGRESS_ZONE, "--force")
+        cli.run("zone", "delete", "--zone-name-or-id", INGRESS_ZONE, input="y\n")
         wait_until(lambda: ask(secdns.port, INGRESS_ZONE, "SOA").rcode() == dns.rcode.REFUSED, timeout=10,
                    what="the zone REFUSED")
         assert f'zone="{INGRESS_ZONE}"' not in metrics(secdns.http)
@@ -286,19 +286,26 @@ def test_egress_walkthrough(appliance, tmp_path):
     assert any(s["isTransferSource"] for s in cli.data("zone-transfer-server", "list"))
     # 2. Creating a TSIG Key: the YAML keymgr -t wrote.
     key = cli.data("tsig-key", "create", "--secret-file", str(key_file))
-    # 3. Creating a Public DNS Zone (PRIMARY), and 4. adding Knot as its downstream.
+    # 3. Creating a Public DNS Zone (PRIMARY), its records patched in.
     cli.data("zone", "create", "--name", EGRESS_ZONE, "--zone-type", "PRIMARY")
-    downstreams = json.dumps([{"address": "127.0.0.1", "port": knot_port, "tsigKeyId": key["id"]}])
-    updated = cli.data("zone", "update", "--zone-name-or-id", EGRESS_ZONE, "--external-downstreams", downstreams)
-    assert updated["externalDownstreams"][0]["port"] == knot_port
     items = [
+        {"domain": f"ns1.{EGRESS_ZONE}", "rtype": "A", "rdata": "192.0.2.53", "ttl": 3600, "operation": "ADD"},
         {"domain": f"www.{EGRESS_ZONE}", "rtype": "A", "rdata": "192.0.2.80", "ttl": 300, "operation": "ADD"},
-        {"domain": f"mail.{EGRESS_ZONE}", "rtype": "A", "rdata": "192.0.2.25", "ttl": 300, "operation": "ADD"},
         {"domain": EGRESS_ZONE, "rtype": "MX", "rdata": f"10 mail.{EGRESS_ZONE}.", "ttl": 300, "operation": "ADD"},
+        {"domain": f"mail.{EGRESS_ZONE}", "rtype": "A", "rdata": "192.0.2.25", "ttl": 300, "operation": "ADD"},
     ]
-    cli.run("zone", "record", "patch", "--zone-name-or-id", EGRESS_ZONE, "--items", json.dumps(items))
+    table = cli.run("zone", "record", "patch", "--zone-name-or-id", EGRESS_ZONE, "--output", "table", "--items", json.dumps(items))
+    assert [line.split()[:3] for line in table.stdout.splitlines()] == [
+        ["DOMAIN", "TTL", "TYPE"], [EGRESS_ZONE, "3600", "NS"], [EGRESS_ZONE, "3600", "SOA"], [EGRESS_ZONE, "300", "MX"],
+        [f"mail.{EGRESS_ZONE}", "300", "A"], [f"ns1.{EGRESS_ZONE}", "3600", "A"], [f"www.{EGRESS_ZONE}", "300", "A"],
+    ]
     first = serial_of(secdns.port, EGRESS_ZONE)
     assert first is not None
+
+    # 4. Adding Knot as a downstream server (the key by its name, as the README does).
+    downstreams = json.dumps([{"address": "127.0.0.1", "port": knot_port, "tsigKeyId": "knot-key"}])
+    updated = cli.data("zone", "update", "--zone-name-or-id", EGRESS_ZONE, "--external-downstreams", downstreams)
+    assert updated["externalDownstreams"] == [{"address": "127.0.0.1", "port": knot_port, "tsigKeyId": key["id"]}]
 
     knot = Knot(
         tmp_path, knot_port, keys=[TsigKey("knot-key", secret)],
