@@ -12,6 +12,7 @@ timeout), whose message names the endpoint.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
@@ -184,6 +185,8 @@ class Client:
             return f"{endpoint}: the server's certificate cannot be verified ({reason.verify_message}); give --ca-file, or --insecure"
         if isinstance(reason, ssl.SSLError):
             return f"{endpoint}: TLS failed ({reason.reason or reason})"
+        if isinstance(reason, http.client.RemoteDisconnected) and endpoint.startswith("http:"):
+            return f"{endpoint} closed the connection without an answer (is it HTTPS? then use https://)"
         if isinstance(reason, socket.gaierror):
             return f"cannot connect to {endpoint}: unknown host ({reason.strerror})"
         if isinstance(reason, OSError):

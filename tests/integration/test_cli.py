@@ -57,8 +57,8 @@ def zone_text(serial: int, extra: str = "") -> str:
     )
 
 
-def secdns_config(dns_port: int, http_port: int, token_file: str | None = None) -> str:
-    token = f'token_file = "{token_file}"\n' if token_file else ""
+def secdns_config(dns_port: int, http_port: int, token_file: str | None = None, http_extra: str = "") -> str:
+    token = (f'token_file = "{token_file}"\n' if token_file else "") + http_extra
     return f"""
 [server]
 listen = ["127.0.0.1:{dns_port}"]
@@ -138,12 +138,13 @@ def metric(http_port: int, name: str, zone: str) -> float | None:
 class Appliance:
     """secdns with its REST API on loopback, restartable on the same state."""
 
-    def __init__(self, tmp: Path, token_file: str | None = None) -> None:
+    def __init__(self, tmp: Path, token_file: str | None = None, http_extra: str = "") -> None:
         self.tmp = tmp
         self.port = free_port()
         self.http = free_port()
+        self.scheme = "https" if "certificate" in http_extra else "http"
         self.config = tmp / "secdns.toml"
-        self.config.write_text(secdns_config(self.port, self.http, token_file))
+        self.config.write_text(secdns_config(self.port, self.http, token_file, http_extra))
         self.daemon: Secdns | None = None
 
     def start(self) -> "Appliance":
@@ -152,8 +153,10 @@ class Appliance:
         return self
 
     def _api_answers(self) -> bool:
+        import socket
+
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=1).read()
+            socket.create_connection(("127.0.0.1", self.http), timeout=1).close()
             return True
         except OSError:
             return False
@@ -404,3 +407,49 @@ def test_paging_against_the_api(appliance, tmp_path):
     assert [z["name"] for z in cli.data("zone", "list", "--limit", "1", "--all")] == names
     table = cli.run("zone", "list", "--all", "--output", "table").stdout.splitlines()
     assert [line.split()[:3] for line in table] == [["NAME", "TYPE", "STATE"]] + [[n, "PRIMARY", "ACTIVE"] for n in names]
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, its own CA, and its key (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "secdns test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "api.crt", directory / "api.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https(tmp_path):
+    """An HTTPS API: refused with a clear message until the CLI is given the CA (or told not to check)."""
+    cert, key = self_signed(tmp_path)
+    secdns = Appliance(tmp_path, http_extra=f'certificate = "{cert}"\nprivate_key = "{key}"\n').start()
+    try:
+        cli = Cli(tmp_path, secdns.http)
+        endpoint = f"https://127.0.0.1:{secdns.http}"
+        unverified = cli.run("--endpoint", endpoint, "zone", "list", expect=3)
+        assert f"{endpoint}: the server's certificate cannot be verified" in unverified.stderr
+        assert "--ca-file" in unverified.stderr
+        assert cli.data("--endpoint", endpoint, "--ca-file", str(cert), "zone", "list") == []
+        assert cli.data("--endpoint", endpoint, "--insecure", "zone-transfer-server", "list")
+        plain = cli.run("--endpoint", f"http://127.0.0.1:{secdns.http}", "zone", "list", expect=3)
+        assert f"http://127.0.0.1:{secdns.http} closed the connection without an answer (is it HTTPS?" in plain.stderr
+    finally:
+        secdns.stop()
