@@ -453,3 +453,24 @@ def test_https(tmp_path):
         assert f"http://127.0.0.1:{secdns.http} closed the connection without an answer (is it HTTPS?" in plain.stderr
     finally:
         secdns.stop()
+
+
+def test_zones_declared_in_the_config_are_read_only(tmp_path):
+    """A zone of the config file is listed with the file's name, and the CLI shows the API's 409 naming it."""
+    (tmp_path / "example.org.zone").write_text("$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n")
+    declared = '\n[[zone]]\nname = "example.org"\ntype = "primary"\nfile = "example.org.zone"\n'
+    secdns = Appliance(tmp_path)
+    secdns.config.write_text(secdns.config.read_text() + declared)
+    secdns.start()
+    try:
+        cli = Cli(tmp_path, secdns.http)
+        rows = cli.run("zone", "list", "--output", "table").stdout.splitlines()
+        assert rows[0].split()[-2:] == ["DECLARED", "IN"]
+        assert rows[1].split()[0] == "example.org" and rows[1].endswith(str(secdns.config))
+        refused = cli.run("zone", "delete", "example.org", "--force", expect=1)
+        assert refused.stderr.startswith("secdns: Conflict (HTTP 409): ") and str(secdns.config) in refused.stderr
+        refused = cli.run("zone", "update", "example.org", "--external-downstreams", '[{"address": "192.0.2.7"}]', expect=1)
+        assert "(HTTP 409)" in refused.stderr and str(secdns.config) in refused.stderr
+        assert serial_of(secdns.port, "example.org") == 1
+    finally:
+        secdns.stop()
