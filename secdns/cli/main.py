@@ -13,7 +13,6 @@ wrong:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import Callable, Mapping, TextIO
