@@ -153,6 +153,14 @@ class Notifier:
         reason = failure.getErrorMessage()
         if self._owed.get(key) is not owed:
             return  # forgotten meanwhile
+        if owed.serial != owed.sending:
+            # A newer version came while this one went unanswered: tell
+            # the downstream that one now, with its own attempts (as Knot
+            # does), rather than after this one's back-off.
+            owed.sending = None
+            owed.attempt = 0
+            self._send(key, owed)
+            return
         if owed.attempt < self.attempts:
             delay = self.first_timeout * 2 ** (owed.attempt - 1)
             log.info(

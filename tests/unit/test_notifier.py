@@ -126,3 +126,15 @@ def test_signed_when_downstream_names_key():
     wire, _ = transport.written[0]
     signed = tsig.split_tsig(wire)
     assert signed is not None and signed.key_name == KEY.name
+
+
+def test_a_newer_serial_is_sent_when_the_older_goes_unanswered_not_after_its_back_off():
+    """An unanswered NOTIFY of serial 1, with serial 2 owed meanwhile: serial 2 goes as soon as 1 times out."""
+    reactor, zone, notifier = setup(downstreams=(PeerConfig("127.0.0.1", 5301),))
+    notifier.notify(zone)
+    zone.swap(version(2))
+    notifier.notify(zone)
+    assert len(sent(reactor)) == 1
+    reactor.advance(notifier.first_timeout + 0.1)  # the first NOTIFY times out
+    messages = sent(reactor)
+    assert [m.answer[0][0].serial for _, m, _ in messages] == [1, 2]
