@@ -21,6 +21,8 @@ rcode compared; the first failure answers)::
         NONE ANY name unused ─> YXDOMAIN   NONE type RRset does not ────> YXRRSET
     then every "RRset exists (value dependent)" (class IN): the zone's
     RRset is exactly the records given (duplicates count, as in BIND) ─> NXRRSET
+    the updates applied, an apex NS inside the zone left without an
+    address by them (BIND's post-update name server check) ─────────> REFUSED
     otherwise ──────────────────────────────────────────────────────> NOERROR
 
 and the update section is applied in order, with section 3.4.2's rules:
@@ -192,6 +194,9 @@ def decide(request: UpdateRequest, zone: Zone | None, key_name: dns.name.Name | 
             )
 
     ignored = [message for rr in request.updates if (message := names.update(rr)) is not None]
+    lame = names.lame_name_server()
+    if lame is not None:
+        return Decision(REFUSED, f"post-update name server check failed: {lame}")
     changes = names.changes()
     if not changes:
         return Decision(NOERROR, "nothing to change", (), tuple(ignored))
@@ -351,6 +356,44 @@ class _Names:
         if not rrset.rdatas:
             del rrsets[(rr.rdtype, NO_COVERS)]
         return None
+
+    # -- BIND's post-update name server check
+
+    def lame_name_server(self) -> str | None:
+        """
+        What makes the apex NS RRset lame, if the update did: an NS record
+        it added, or a name whose addresses it removed, leaves an apex NS
+        target inside the zone (and not below a delegation) without an A or
+        AAAA record.  BIND refuses such an update ("post update name server
+        sanity check failed"), and loads no zone in that state; a zone
+        already in it (a new dynamic zone's C{ns1}) is not held against an
+        update that does not touch it.
+        """
+        apex = self.rrsets(self.origin).get((NS, NO_COVERS))
+        if apex is None:
+            return None
+        before = self.before[key_of(self.origin)].get((NS, NO_COVERS))
+        old_targets = [] if before is None else before.rdatas
+        for rdata in apex.rdatas:
+            target = rdata.target
+            if not target.is_subdomain(self.origin) or self._below_cut(target):
+                continue
+            at = self.rrsets(target)
+            if (dns.rdatatype.A, NO_COVERS) in at or (dns.rdatatype.AAAA, NO_COVERS) in at:
+                continue
+            key = key_of(target)
+            had_address = any(slot[0] in (dns.rdatatype.A, dns.rdatatype.AAAA) for slot in self.before.get(key, {}))
+            if rdata not in old_targets or had_address:
+                return f"NS {_text(target)} at the apex has no address record (A or AAAA)"
+        return None
+
+    def _below_cut(self, name: dns.name.Name) -> bool:
+        """Whether C{name} is at or below a delegation (NS below the apex): glue, not ours to check."""
+        while name != self.origin:
+            if (NS, NO_COVERS) in self.rrsets(name):
+                return True
+            name = name.parent()
+        return False
 
     # -- what changed
 

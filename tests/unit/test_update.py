@@ -18,25 +18,15 @@ import pytest
 
 from secdns.config import PRIMARY, SECONDARY, ZoneConfig
 from secdns.wire.update import UpdateRecord, read_update
-from secdns.zones.edit import ADD, REMOVE, REQUIRE, REQUIRE_ABSENT, Change, apply
+from secdns.zones.edit import ADD, REQUIRE, REQUIRE_ABSENT, Change, apply
 from secdns.zones.update import decide, failed_rcode
 from secdns.zones.version import from_rrsets
 from secdns.zones.zone import Zone
-from tests.updates import rr, update_wire
+from tests.updates import BIND_CASES as CASES, SEED as RECORDS, rr, update_wire
 
 ORIGIN = dns.name.from_text("example.org.")
 KEY = dns.name.from_text("upd-key.")
 OTHER = dns.name.from_text("other-key.")
-RECORDS = """\
-example.org. 300 SOA ns1.example.org. hostmaster.example.org. 1 3600 600 86400 60
-example.org. 300 NS ns1.example.org.
-example.org. 300 MX 10 mail.example.org.
-ns1.example.org. 300 A 192.0.2.1
-www.example.org. 300 A 192.0.2.80
-www.example.org. 300 A 192.0.2.81
-alias.example.org. 300 CNAME www.example.org.
-a.b.ent.example.org. 300 TXT "deep"
-"""
 
 
 def data():
@@ -143,44 +133,7 @@ class TestWhoMayUpdate:
         assert rcode(decided(target=Zone(ZoneConfig(ORIGIN, PRIMARY, allow_update=(KEY,))))) == "SERVFAIL"
 
 
-# (prerequisites, updates, BIND 9.18's rcode)
-CASES = {
-    "name-in-use": ([rr("www", "ANY", "ANY")], [], "NOERROR"),
-    "name-in-use-fails": ([rr("nothere", "ANY", "ANY")], [], "NXDOMAIN"),
-    "empty-non-terminal-not-in-use": ([rr("b.ent", "ANY", "ANY")], [], "NXDOMAIN"),
-    "empty-non-terminal-unused": ([rr("b.ent", "ANY", "NONE")], [], "NOERROR"),
-    "name-not-in-use-fails": ([rr("www", "ANY", "NONE")], [], "YXDOMAIN"),
-    "rrset-exists": ([rr("www", "A", "ANY")], [], "NOERROR"),
-    "rrset-exists-fails": ([rr("www", "AAAA", "ANY")], [], "NXRRSET"),
-    "rrset-absent": ([rr("www", "AAAA", "NONE")], [], "NOERROR"),
-    "rrset-absent-fails": ([rr("www", "A", "NONE")], [], "YXRRSET"),
-    "value-dependent-equal": ([rr("www", "A", "IN", 0, "192.0.2.81"), rr("www", "A", "IN", 0, "192.0.2.80")], [], "NOERROR"),
-    "value-dependent-subset": ([rr("www", "A", "IN", 0, "192.0.2.80")], [], "NXRRSET"),
-    "value-dependent-duplicate": (
-        [rr("www", "A", "IN", 0, "192.0.2.80"), rr("www", "A", "IN", 0, "192.0.2.81"), rr("www", "A", "IN", 0, "192.0.2.81")],
-        [], "NXRRSET",
-    ),
-    "prerequisite-ttl": ([rr("www", "A", "ANY", 5)], [], "FORMERR"),
-    "value-dependent-ttl": ([rr("www", "A", "IN", 5, "192.0.2.80"), rr("www", "A", "IN", 0, "192.0.2.81")], [], "FORMERR"),
-    "prerequisite-class-ch": ([rr("www", "A", "CH", 0, b"")], [], "FORMERR"),
-    "prerequisite-outside": ([rr("nothere.net.", "A", "ANY")], [], "NOTZONE"),
-    "first-prerequisite-failure-wins": ([rr("nothere", "A", "ANY"), rr("www", "A", "ANY", 7)], [], "NXRRSET"),
-    "nxdomain-before-yxrrset": ([rr("nothere", "ANY", "ANY"), rr("www", "A", "NONE")], [], "NXDOMAIN"),
-    "value-dependent-checked-last": ([rr("www", "A", "IN", 0, "192.0.2.1"), rr("nothere", "ANY", "ANY")], [], "NXDOMAIN"),
-    "update-outside": ([], [rr("x.nothere.net.", "A", "IN", 300, "192.0.2.1")], "NOTZONE"),
-    "update-any-ttl": ([], [rr("www", "A", "ANY", 5)], "FORMERR"),
-    "update-none-ttl": ([], [rr("www", "A", "NONE", 5, "192.0.2.80")], "FORMERR"),
-    "update-class-ch": ([], [rr("www", "A", "CH", 0, b"\x01\x02\x03\x04")], "FORMERR"),
-    "update-any-axfr": ([], [rr("www", "AXFR", "ANY")], "FORMERR"),
-    "update-in-any": ([], [rr("www", "ANY", "IN", 300, b"")], "FORMERR"),
-    "update-none-any": ([], [rr("www", "ANY", "NONE", 0, b"")], "FORMERR"),
-    "update-nsec": ([], [rr("www2", "NSEC", "IN", 300, "www2.example.org. A")], "REFUSED"),
-    "update-delete-nsec": ([], [rr("www", "NSEC", "ANY")], "REFUSED"),
-    "update-delete-rrsig": ([], [rr("www", "RRSIG", "ANY")], "REFUSED"),
-    "update-scanned-before-prerequisites": ([rr("www", "A", "ANY", 5)], [rr("x.nothere.net.", "A", "IN", 300, "192.0.2.1")], "NOTZONE"),
-    "update-formerr-before-prerequisite-outside": ([rr("nothere.net.", "A", "ANY")], [rr("www", "A", "ANY", 5)], "FORMERR"),
-    "update-formerr-before-failed-prerequisite": ([rr("nothere", "A", "ANY")], [rr("www", "A", "ANY", 3)], "FORMERR"),
-}
+
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -302,9 +255,13 @@ class TestUpdatesApplied:
         """Adding an apex NS then deleting the old one replaces it; deleting the only one first is ignored."""
         version = applied(decided([], [
             rr("@", "NS", "IN", 300, "ns2.example.org."), rr("@", "NS", "NONE", 0, "ns1.example.org."),
+            rr("ns2", "A", "IN", 300, "192.0.2.2"),
         ]))
         assert served(version, "@", "NS") == (300, ["ns2.example.org."])
-        decision = decided([], [rr("@", "NS", "NONE", 0, "ns1.example.org."), rr("@", "NS", "IN", 300, "ns2.example.org.")])
+        decision = decided([], [
+            rr("@", "NS", "NONE", 0, "ns1.example.org."), rr("@", "NS", "IN", 300, "ns2.example.org."),
+            rr("ns2", "A", "IN", 300, "192.0.2.2"),
+        ])
         assert served(applied(decision), "@", "NS") == (300, ["ns1.example.org.", "ns2.example.org."])
         assert len(decision.ignored) == 1
 
@@ -314,3 +271,33 @@ class TestUpdatesApplied:
         version = applied(decision)
         assert version.soa[0].rname == dns.name.from_text("admin.example.org.") and version.soa.ttl == 600
         assert version.serial == 2
+
+
+class TestLameNameServers:
+    """BIND's post-update name server check: an update may not leave an apex NS inside the zone without an address."""
+
+    @pytest.mark.parametrize("updates, expected", [
+        ([rr("@", "NS", "IN", 300, "ns9.example.org.")], "REFUSED"),
+        ([rr("@", "NS", "IN", 300, "alias.example.org.")], "REFUSED"),
+        ([rr("ns1", "A", "ANY")], "REFUSED"),
+        ([rr("@", "NS", "IN", 300, "ns.elsewhere.net.")], "NOERROR"),
+        ([rr("@", "NS", "IN", 300, "ns7.example.org."), rr("ns7", "AAAA", "IN", 300, "2001:db8::7")], "NOERROR"),
+        ([rr("sub", "NS", "IN", 300, "ns.sub.example.org."), rr("@", "NS", "IN", 300, "x.sub.example.org.")], "NOERROR"),
+        ([rr("sub", "NS", "IN", 300, "ns.sub.example.org.")], "NOERROR"),
+        ([rr("@", "MX", "IN", 300, "10 nomx.example.org.")], "NOERROR"),
+    ], ids=["added-no-address", "added-cname", "address-removed", "outside", "address-added-too", "below-a-cut", "delegation-no-glue", "mx"])
+    def test_as_bind(self, updates, expected):
+        """What BIND 9.18 refuses (or takes) for the same updates."""
+        decision = decided([], updates)
+        assert rcode(decision) == expected, decision.reason
+        if expected == "REFUSED":
+            assert "has no address record" in decision.reason
+
+    def test_a_new_zone_without_an_address_for_its_name_server_takes_updates(self):
+        """A new dynamic zone's ns1 has no address; an update that does not touch it is not refused for that."""
+        new = from_rrsets(ORIGIN, [
+            dns.rrset.from_text("example.org.", 3600, "IN", "SOA", "ns1.example.org. hostmaster.example.org. 1 3600 600 1209600 300"),
+            dns.rrset.from_text("example.org.", 3600, "IN", "NS", "ns1.example.org."),
+        ])
+        request = read_update(update_wire(updates=[rr("www", "A", "IN", 300, "192.0.2.80")]))
+        assert rcode(decide(request, Zone(ZoneConfig(ORIGIN, PRIMARY, allow_update=(KEY,)), new), KEY)) == "NOERROR"
