@@ -55,8 +55,11 @@ def _array(items: dict[str, Any], description: str = "", **more: Any) -> dict[st
     return {"type": "array", "items": items, **({"description": description} if description else {}), **more}
 
 
+#: Base64 (RFC 4648), as a TSIG secret is written.
+_BASE64 = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
 _PEER = {
-    "address": _string("IPv4 or IPv6 address", maxLength=64),
+    "address": {"type": "string", "description": "IPv4 or IPv6 address", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53},
     "tsigKeyId": _nullable(_string("the id (or, in secdns, the name) of a TSIG key", maxLength=300)),
 }
@@ -78,8 +81,8 @@ _RECORD_FIELDS = {
 
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"code": _string("one of: " + ", ".join(CODES)), "message": _string()}, ("code", "message")),
-    "ExternalMaster": _object(_PEER, ("address",), "a master a SECONDARY zone is transferred from"),
-    "ExternalDownstream": _object(_PEER, ("address",), "a server that may transfer the zone, and is notified of changes"),
+    "ExternalMaster": _object(_PEER, ("address",), "a master a SECONDARY zone is transferred from", closed=True),
+    "ExternalDownstream": _object(_PEER, ("address",), "a server that may transfer the zone, and is notified of changes", closed=True),
     "ZoneTransferServer": _object({
         "address": _string(),
         "port": _nullable({"type": "integer"}),
@@ -148,12 +151,12 @@ SCHEMAS: dict[str, Any] = {
     "CreateTsigKeyDetails": _object({
         "name": _string(maxLength=1024),
         "algorithm": _string(enum=list(TSIG_ALGORITHMS), default="hmac-sha256"),
-        "secret": _string("the shared secret, base64; never returned", maxLength=4096),
+        "secret": _string("the shared secret, base64; never returned", maxLength=4096, pattern=_BASE64),
         "compartmentId": _string("accepted and ignored"),
     }, ("name", "secret"), closed=True),
     "UpdateTsigKeyDetails": _object({
         "algorithm": _string(enum=list(TSIG_ALGORITHMS)),
-        "secret": _string("the shared secret, base64: required, since it is never read back", maxLength=4096),
+        "secret": _string("the shared secret, base64: required, since it is never read back", maxLength=4096, pattern=_BASE64),
     }, ("secret",)),
     "MasterStatus": _object({
         "address": _string(), "port": {"type": "integer"}, "reachable": _nullable({"type": "boolean"}),
