@@ -34,6 +34,7 @@ import pytest
 
 from secdns.config import TsigKeyConfig
 from secdns.wire import tsig
+from tests.api_client import ApiClient
 from tests.peers import Bind, Knot, PeerZone, TsigKey, knot_transfers_in, soa_serial
 from tests.support import LOOPBACK, Secdns, free_port, require
 from tests.updates import BIND_CASES, SEED, rr, signed, update_wire
@@ -45,11 +46,12 @@ UPD = TsigKey("upd-key", UPDATE_SECRET)
 OTHER = TsigKey("other-key", "T3RoZXJPdGhlck90aGVyT3RoZXJPdGhlck90aGVyISE=")
 DYN = "dyn.example"
 COMPARED = "example.org"
+API_ZONE = "api.example"
 #: Seconds Knot gets to follow a new version: a NOTIFY and an IXFR take well under one.
 FOLLOW = 15.0
 
 
-def secdns_config(port: int, knot_port: int, idle_port: int, zone_file: Path) -> str:
+def secdns_config(port: int, http_port: int, knot_port: int, idle_port: int, zone_file: Path) -> str:
     return f"""
 [server]
 listen = ["127.0.0.1:{port}"]
@@ -61,7 +63,7 @@ soa_timeout = 1
 connect_timeout = 1
 
 [http]
-listen = "127.0.0.1:{free_port()}"
+listen = "127.0.0.1:{http_port}"
 
 [[tsig_key]]
 name = "{TRANSFER.name}"
@@ -114,10 +116,13 @@ class Deployment:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.port = free_port()
-        self.knot = Knot(tmp, free_port(), keys=[TRANSFER], zones=[PeerZone(DYN, primaries=((LOOPBACK, self.port),), key=TRANSFER.name)])
+        self.http_port = free_port()
+        # Knot follows dyn.example, and api.example once the API has made it.
+        followed = [PeerZone(zone, primaries=((LOOPBACK, self.port),), key=TRANSFER.name) for zone in (DYN, API_ZONE)]
+        self.knot = Knot(tmp, free_port(), keys=[TRANSFER], zones=followed)
         (tmp / "static.zone").write_text(STATIC_ZONE)
         self.config = tmp / "secdns.toml"
-        self.config.write_text(secdns_config(self.port, self.knot.port, free_port(), tmp / "static.zone"))
+        self.config.write_text(secdns_config(self.port, self.http_port, self.knot.port, free_port(), tmp / "static.zone"))
         self.keyfile = tmp / "upd-key.conf"
         self.keyfile.write_text(f'key "{UPD.name}" {{\n\talgorithm hmac-sha256;\n\tsecret "{UPD.secret}";\n}};\n')
         self.secdns: Secdns | None = None
@@ -157,10 +162,10 @@ class Deployment:
         script = "\n".join([f"server 127.0.0.1 {self.port}", f"zone {zone}", *commands, "send", ""])
         return subprocess.run(argv, input=script, capture_output=True, text=True, timeout=60)
 
-    def knot_follows(self, serial: int) -> None:
-        """Knot serves C{serial}, and took it by IXFR after a NOTIFY."""
-        self.knot.wait_for_zone(DYN + ".", timeout=FOLLOW, serial=serial)
-        transfers = knot_transfers_in(self.knot.log(), DYN)
+    def knot_follows(self, serial: int, zone: str = DYN) -> None:
+        """Knot serves C{serial} of C{zone}, and took it by IXFR after a NOTIFY."""
+        self.knot.wait_for_zone(zone + ".", timeout=FOLLOW, serial=serial)
+        transfers = knot_transfers_in(self.knot.log(), zone)
         assert ("IXFR", serial) in transfers, f"Knot did not take serial {serial} by IXFR: {transfers}"
         assert ("notify", serial) in transfers, f"Knot was not notified of serial {serial}: {transfers}"
 
@@ -251,13 +256,33 @@ def test_refused_updates_change_nothing(deployment, case):
 
 def test_updates_are_counted_in_the_metrics(deployment):
     """secdns_updates_total counts the updates answered, by zone and rcode."""
-    listen = [line for line in deployment.config.read_text().splitlines() if line.startswith('listen = "')][0]
-    address = listen.split('"')[1]
     assert deployment.nsupdate(["update add counted.dyn.example. 300 A 192.0.2.5"]).returncode == 0
     assert deployment.nsupdate(["update add x.static.example. 300 A 192.0.2.5"], zone="static.example").returncode != 0
-    text = urllib.request.urlopen(f"http://{address}/metrics", timeout=5).read().decode()
+    text = urllib.request.urlopen(f"http://127.0.0.1:{deployment.http_port}/metrics", timeout=5).read().decode()
     assert 'secdns_updates_total{result="NOERROR",zone="dyn.example"}' in text
     assert 'secdns_updates_total{result="REFUSED",zone="static.example"}' in text
+
+
+def test_a_zone_made_through_the_api_takes_updates(deployment):
+    """A PRIMARY zone created through the REST API with allowUpdate takes nsupdate's changes, and Knot follows it by IXFR."""
+    api = ApiClient(f"http://127.0.0.1:{deployment.http_port}/20180115")
+    created = api("POST", "/zones", {
+        "name": API_ZONE, "zoneType": "PRIMARY", "allowUpdate": [UPD.name],
+        "externalDownstreams": [{"address": LOOPBACK, "port": deployment.knot.port, "tsigKeyId": TRANSFER.name}],
+    })
+    assert created.status == 201, created.raw
+    assert created.json["allowUpdate"]
+    start = deployment.knot.wait_for_zone(API_ZONE + ".", timeout=30)
+    assert start == deployment.serial(API_ZONE)
+    done = deployment.nsupdate([f"update add www.{API_ZONE}. 300 A 192.0.2.44"], zone=API_ZONE)
+    assert done.returncode == 0, done.stderr
+    assert records(deployment.port, f"www.{API_ZONE}", "A") == ("NOERROR", ["192.0.2.44"])
+    deployment.knot_follows(start + 1, API_ZONE)
+    assert records(deployment.knot.port, f"www.{API_ZONE}", "A") == ("NOERROR", ["192.0.2.44"])
+    listed = api("GET", f"/zones/{API_ZONE}/records/www.{API_ZONE}")
+    assert listed.status == 200 and "192.0.2.44" in listed.raw.decode()
+    refused = deployment.nsupdate([f"update add x.{API_ZONE}. 300 A 192.0.2.45"], zone=API_ZONE, key_name=OTHER.name, secret=OTHER.secret)
+    assert "update failed: REFUSED" in refused.stderr and deployment.serial(API_ZONE) == start + 1
 
 
 # -- secdns and BIND given the same messages
