@@ -252,9 +252,12 @@ def test_dns_answers_while_the_api_is_fed_garbage(appliance):
         rounds += 1
         for raw in garbage:
             with socket.create_connection((LOOPBACK, appliance.http), timeout=5) as s:
-                s.sendall(raw)
-                s.shutdown(socket.SHUT_WR)
-                while s.recv(65536):
+                try:
+                    s.sendall(raw)
+                    s.shutdown(socket.SHUT_WR)
+                    while s.recv(65536):
+                        pass
+                except OSError:  # the server answered and closed first: what it may do with garbage
                     pass
         assert query("www.example.org", "A", appliance.port).rcode() == dns.rcode.NOERROR
         answered += 1

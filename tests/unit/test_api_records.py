@@ -42,7 +42,7 @@ def items(data, scope=None, **kw):
 def test_items_have_the_cloud_fields(data):
     """Each record is one item: domain without the final dot, absolute RDATA, TTL, hash, protection, version."""
     page = record_items.render(data, Scope(NET), True)
-    assert page.total == 6 and page.next_offset is None
+    assert page.total == 6 and page.next_page is None
     by_type = {(i["domain"], i["rtype"], i["rdata"]): i for i in page.items}
     mx = by_type[("example.net", "MX", "10 mail.example.net.")]
     assert (mx["ttl"], mx["isProtected"], mx["rrsetVersion"]) == (600, False, "11")
@@ -60,9 +60,9 @@ def test_sorted_in_dns_order_and_paged(data):
     """Owners in DNSSEC order (the apex first), then type; pages follow one another with no gap or overlap."""
     domains = [i["domain"] for i in items(data)]
     assert domains == ["example.net"] * 3 + ["mail.example.net"] + ["www.example.net"] * 2
-    first = record_items.render(data, Scope(NET), True, offset=0, limit=4)
-    second = record_items.render(data, Scope(NET), True, offset=first.next_offset, limit=4)
-    assert first.next_offset == 4 and second.next_offset is None and len(second.items) == 2
+    first = record_items.render(data, Scope(NET), True, limit=4)
+    second = record_items.render(data, Scope(NET), True, page=first.next_page, limit=4)
+    assert first.next_page is not None and second.next_page is None and len(second.items) == 2
     assert first.items + second.items == items(data)
     assert [i["ttl"] for i in items(data, sort_by="ttl", descending=True)][0] == 3600
 
@@ -190,3 +190,31 @@ def test_guard_holds_only_for_its_version(data):
     with pytest.raises(edit.EditRefused) as caught:
         edit.apply(later, [guard], 13)
     assert caught.value.change is guard and caught.value.kind == "precondition"
+
+
+def every_page(data, limit, **kw):
+    items, page = [], None
+    for _ in range(100):
+        answer = record_items.render(data, Scope(NET), True, page=page, limit=limit, **kw)
+        items += answer.items
+        page = answer.next_page
+        if page is None:
+            return items
+    raise AssertionError("pages never ended")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 100])
+@pytest.mark.parametrize("descending", [False, True])
+def test_paging_by_owner_is_the_full_sort_paged(data, limit, descending):
+    """The whole zone paged owner by owner (never reading it all) lists what the full sort lists, in its order."""
+    assert every_page(data, limit, descending=descending) == every_page(data, 100, descending=descending, domain_contains="")
+    assert len(every_page(data, limit, descending=descending)) == 6
+
+
+@pytest.mark.parametrize("page", ["x", "1", "1.2.3", "-1.0"])
+def test_a_page_token_from_elsewhere_is_400(data, page):
+    with pytest.raises(ApiError) as caught:
+        record_items.render(data, Scope(NET), True, page=page)
+    assert caught.value.status == 400
+    with pytest.raises(ApiError):
+        record_items.render(data, Scope(NET), True, page="1.0", rtype=A)

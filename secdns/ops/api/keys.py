@@ -54,7 +54,8 @@ class Keys:
         key = (lambda k: k["name"].lower()) if sort_by == "name" else (lambda k: (k["timeCreated"] or "", k["name"].lower()))
         rows.sort(key=key, reverse=order == "DESC")
         following = offset + limit
-        return Reply(200, rows[offset:following], page_headers(following if following < len(rows) else None, len(rows)))
+        chosen = rows[offset:following]
+        return Reply(200, chosen, page_headers(following if following < len(rows) else None, len(rows)), etag(chosen))
 
     def create(self, call: Call) -> Reply:
         config = shapes.key_config(parse_json(call.body))

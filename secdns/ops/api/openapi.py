@@ -330,7 +330,7 @@ def document() -> dict[str, Any]:
                               [_query("compartmentId", "accepted and ignored")]),
         },
         "/events": {
-            "get": _operation("ListEvents", "secdns: the zone core's recent events, oldest first", {"200": _json(_array(_ref("ZoneEvent")), "the events"), **_errors(400, 401, 403)}, [
+            "get": _operation("ListEvents", "secdns: the zone core's recent events, oldest first", {"200": _json(_array(_ref("ZoneEvent")), "the events", _HEADERS), **_errors(400, 401, 403)}, [
                 _query("zone", "only this zone's events"), _query("since", "only events from this time on (RFC 3339, or seconds since the epoch)"),
                 _query("limit", "the last this many", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}),
             ]),

@@ -81,7 +81,8 @@ class Operations:
                 raise bad(f"limit must be an integer from 1 to {MAX_EVENTS}")
             limit = int(limit_text)
         chosen = self.api.core().history.recent(zone, None if since is None else parse_since(since), limit)
-        return Reply(200, [shapes.event(e) for e in chosen])
+        body = [shapes.event(e) for e in chosen]
+        return Reply(200, body, etag=etag(body))
 
 
 def routes(api: Api) -> list[Route]:

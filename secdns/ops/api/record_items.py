@@ -21,6 +21,7 @@ names; C{PROHIBIT} is RFC 2136's "RRset/name does not exist").
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 import attrs
@@ -35,7 +36,8 @@ from secdns.ops.api.errors import bad, precondition_failed
 from secdns.ops.api.ids import record_hash
 from secdns.ops.api.shapes import label, parse_name
 from secdns.zones.edit import ADD, REMOVE, REQUIRE, REQUIRE_ABSENT, Change
-from secdns.zones.version import ZoneData
+from secdns.wire.compact import OwnerKey, decode
+from secdns.zones.version import PerVersion, ZoneData
 
 __all__ = [
     "Scope", "Page", "SORT_KEYS", "OPERATIONS", "parse_rtype", "item", "render", "patch_changes", "put_changes",
@@ -64,11 +66,21 @@ class Scope:
 
 @attrs.frozen
 class Page:
-    """One page of items, the total, and where the next page starts (L{None}: last page)."""
+    """One page of items, the total, and the C{page} token of the next (L{None}: the last page)."""
 
     items: list[dict[str, Any]]
     total: int
-    next_offset: int | None
+    next_page: str | None
+
+
+@attrs.define
+class _Order:
+    """A version's owners in DNSSEC order, made once (in a worker) for paging through it."""
+
+    owners: list[OwnerKey] | None = None
+
+
+_ORDERS: PerVersion[_Order] = PerVersion(_Order)
 
 
 def parse_rtype(text: str, field: str = "rtype") -> int:
@@ -132,7 +144,7 @@ def render(
     data: ZoneData,
     scope: Scope,
     editable: bool,
-    offset: int = 0,
+    page: str | None = None,
     limit: int = 100,
     sort_by: str = "domain",
     descending: bool = False,
@@ -141,8 +153,20 @@ def render(
 ) -> Page:
     """
     One page of the records C{scope} names, sorted (by owner in DNSSEC
-    order, type, RDATA; or by type or TTL first).
+    order, type, RDATA; or by type or TTL first), from the C{page} token
+    of the previous page.
+
+    A whole zone in owner order, unfiltered, is paged without reading
+    every record: the version's owners are sorted once (kept beside the
+    version), and a page decodes only its own owners; its tokens are
+    C{owner.record}.  Anything else is read whole for each page; its
+    tokens are a record offset.
+
+    @raise ApiError: C{page} is not a token this query made.
     """
+    if scope.name is None and sort_by == "domain" and domain_contains is None and rtype is None:
+        return _owner_page(data, editable, page, limit, descending)
+    offset = _token(page, r"\d{1,12}")[0] if page is not None else 0
     version = str(data.serial)
     contains = None if domain_contains is None else domain_contains.lower().rstrip(".")
     rows = []
@@ -165,7 +189,37 @@ def render(
     chosen = rows[offset:offset + limit]
     items = [item(owner, rds, rdata, data.origin, version, editable) for _, owner, rds, rdata in chosen]
     following = offset + limit
-    return Page(items, len(rows), following if following < len(rows) else None)
+    return Page(items, len(rows), str(following) if following < len(rows) else None)
+
+
+def _token(page: str, pattern: str) -> tuple[int, ...]:
+    if not re.fullmatch(pattern, page):
+        raise bad("page must be the opc-next-page header of the previous page, asked with the same parameters")
+    return tuple(int(part) for part in page.split("."))
+
+
+def _owner_page(data: ZoneData, editable: bool, page: str | None, limit: int, descending: bool) -> Page:
+    order = _ORDERS.of(data)
+    if order.owners is None:
+        order.owners = sorted(data.owners, key=lambda key: key[::-1])
+    owners = order.owners
+    index, skip = _token(page, r"\d{1,12}\.\d{1,12}") if page is not None else (0, 0)
+    version = str(data.serial)
+    items: list[dict[str, Any]] = []
+    while index < len(owners) and len(items) < limit:
+        key = owners[len(owners) - 1 - index] if descending else owners[index]
+        owner = data.name_of(key)
+        rows = sorted(
+            ((rds.rdtype, rdata.to_digestable(data.origin)), rds, rdata) for rds in decode(data.owners[key]) for rdata in rds
+        )
+        if descending:
+            rows.reverse()
+        taken = rows[skip:skip + limit - len(items)]
+        items.extend(item(owner, rds, rdata, data.origin, version, editable) for _, rds, rdata in taken)
+        skip += len(taken)
+        if skip >= len(rows):
+            index, skip = index + 1, 0
+    return Page(items, data.record_count, f"{index}.{skip}" if index < len(owners) else None)
 
 
 # -- items in

@@ -89,7 +89,8 @@ class Records:
     # -- reading
 
     def page(self, call: Call, zone: Zone, data: ZoneData, scope: Scope) -> defer.Deferred:
-        limit, offset = paging(call)
+        limit = paging(call, with_page=False)
+        page = call.arg("page")
         sort_by = one_of(call, "sortBy", record_items.SORT_KEYS, "domain")
         order = one_of(call, "sortOrder", ("ASC", "DESC"), "ASC")
         contains = call.arg("domainContains")
@@ -100,12 +101,12 @@ class Records:
             scope = Scope(scope.origin, record_items.parse_domain(domain, scope.origin))
         editable = zone.config.type == "primary" and zone.config.file is None
         rendered = self.api.in_worker(
-            record_items.render, data, scope, editable, offset, limit, sort_by, order == "DESC", contains, rtype
+            record_items.render, data, scope, editable, page, limit, sort_by, order == "DESC", contains, rtype
         )
 
-        def reply(page: record_items.Page) -> Reply:
-            headers = page_headers(page.next_offset, page.total)
-            return Reply(200, {"items": page.items}, headers, records_etag(zone, data))
+        def reply(answer: record_items.Page) -> Reply:
+            headers = page_headers(answer.next_page, answer.total)
+            return Reply(200, {"items": answer.items}, headers, records_etag(zone, data))
 
         return rendered.addCallback(reply)
 

@@ -160,8 +160,12 @@ def one_of(call: Call, name: str, choices: Iterable[str], default: str | None = 
     return value
 
 
-def paging(call: Call, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> tuple[int, int]:
-    """The C{limit} (1 to C{maximum}) and the offset C{page} names (a token from C{opc-next-page})."""
+def paging(call: Call, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT, with_page: bool = True) -> Any:
+    """
+    The C{limit} (1 to C{maximum}) and the offset C{page} names (a token
+    from C{opc-next-page}); the limit alone if not C{with_page} (the
+    caller reads its own tokens).
+    """
     text = call.arg("limit")
     if text is None:
         limit = default
@@ -169,6 +173,8 @@ def paging(call: Call, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -
         if not text.isascii() or not text.isdigit() or len(text) > 9 or not 1 <= int(text) <= maximum:
             raise bad(f"limit must be an integer from 1 to {maximum}")
         limit = int(text)
+    if not with_page:
+        return limit
     page = call.arg("page")
     if page is None:
         return limit, 0
@@ -177,10 +183,10 @@ def paging(call: Call, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -
     return limit, int(page)
 
 
-def page_headers(next_offset: int | None, total: int | None = None) -> tuple[tuple[str, str], ...]:
+def page_headers(next_page: int | str | None, total: int | None = None) -> tuple[tuple[str, str], ...]:
     headers = []
-    if next_offset is not None:
-        headers.append(("opc-next-page", str(next_offset)))
+    if next_page is not None:
+        headers.append(("opc-next-page", str(next_page)))
     if total is not None:
         headers.append(("opc-total-items", str(total)))
     return tuple(headers)

@@ -83,7 +83,8 @@ class Zones:
                "timeCreated": lambda z: (z["timeCreated"] or "", z["name"].lower())}[sort_by]
         rows.sort(key=key, reverse=order == "DESC")
         following = offset + limit
-        return Reply(200, rows[offset:following], page_headers(following if following < len(rows) else None, len(rows)))
+        chosen = rows[offset:following]
+        return Reply(200, chosen, page_headers(following if following < len(rows) else None, len(rows)), etag(chosen))
 
     def create(self, call: Call) -> defer.Deferred:
         registry = self.api.core()
