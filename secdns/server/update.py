@@ -8,13 +8,17 @@ gets here: NOTAUTH with BADKEY, BADSIG or BADTIME, RFC 8945) and signs
 what this returns with the request's key.  Here::
 
     read the sections (L{secdns.wire.update}) ──── malformed ──> FORMERR
+    not for us, or not allowed (L{secdns.zones.update.authorise}) ─> NOTAUTH, REFUSED
+      │ one update of a zone at a time, in the order they came (a zone's
+      │ queue): each is decided on the version the one before it made
+      ▼
     decide (L{secdns.zones.update.decide}) ──────── an rcode ──> that rcode
       │ changes (none: NOERROR at once, no new version)
       ▼
     edit(zone, changes, source): the core's one commit path (serial, journal,
       store, swap, NOTIFY) ──────────────────────────────────────> NOERROR
       │ failed
-      ├─ the pinned SOA moved (another edit came first) ──> decide again on
+      ├─ the pinned SOA moved (an API edit came first) ──> decide again on
       │    the new version, up to L{ATTEMPTS} times
       ├─ a prerequisite ────────────────> NXDOMAIN, YXDOMAIN, NXRRSET, YXRRSET
       ├─ the zone it would make is invalid ───────────────────────> REFUSED
@@ -43,7 +47,7 @@ from twisted.python.failure import Failure
 from secdns.server.render import Edns, Question, render_error
 from secdns.wire.update import UpdateRequest, read_update
 from secdns.zones.edit import Change, EditRefused
-from secdns.zones.update import Decision, decide, failed_rcode
+from secdns.zones.update import Decision, authorise, decide, failed_rcode
 from secdns.zones.version import ZoneData
 from secdns.zones.zone import Zone, zone_label
 from secdns.zones.zonemap import ZoneDB
@@ -53,7 +57,7 @@ __all__ = ["UpdateHandler", "ATTEMPTS"]
 log = Logger()
 
 #: How many times an update is decided again when other edits of its zone
-#: keep coming first; past that it answers SERVFAIL.
+#: (the API's) keep coming first; past that it answers SERVFAIL.
 ATTEMPTS = 5
 
 NOERROR = dns.rcode.NOERROR
@@ -87,6 +91,8 @@ class UpdateHandler:
         self.payload = payload
         self.attempts = attempts
         self.counts: Counter[tuple[str, str]] = Counter()
+        #: per zone: its UPDATEs, one at a time (only while some are waiting or running)
+        self._queues: dict[dns.name.Name, defer.DeferredLock] = {}
 
     def __call__(self, message: dns.message.Message, request, zone: Zone | None) -> bytes | defer.Deferred:
         try:
@@ -95,7 +101,19 @@ class UpdateHandler:
             log.info("UPDATE from {address}: FORMERR: {error}", address=request.address, error=e)
             self.counts[("", "FORMERR")] += 1
             return self._render(message, None, dns.rcode.FORMERR)
-        return self._decide(message, update, request, 1)
+        zone = self.zones().get(update.zone)
+        refused = authorise(update, zone, request.key_name)
+        if refused is not None:
+            return self._answer(message, update, request, zone, refused.rcode, refused.reason)
+        queue = self._queues.get(zone.name)
+        if queue is None:
+            queue = self._queues[zone.name] = defer.DeferredLock()
+        return queue.run(self._decide, message, update, request, 1).addBoth(self._dequeued, zone.name, queue)
+
+    def _dequeued(self, result, name: dns.name.Name, queue: defer.DeferredLock):
+        if not queue.locked and not queue.waiting and self._queues.get(name) is queue:
+            del self._queues[name]
+        return result
 
     def _decide(self, message, update: UpdateRequest, request, attempt: int) -> bytes | defer.Deferred:
         zone = self.zones().get(update.zone)

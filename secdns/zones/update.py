@@ -63,7 +63,7 @@ from secdns.zones.serial import serial_gt
 from secdns.zones.version import ZoneData
 from secdns.zones.zone import Zone, zone_label
 
-__all__ = ["Decision", "decide", "failed_rcode", "MAX_TTL"]
+__all__ = ["Decision", "authorise", "decide", "failed_rcode", "MAX_TTL"]
 
 IN = dns.rdataclass.IN
 ANY_CLASS = dns.rdataclass.ANY
@@ -127,11 +127,11 @@ def failed_rcode(change: Change) -> int:
     return YXDOMAIN if change.rdtype is None else YXRRSET
 
 
-def decide(request: UpdateRequest, zone: Zone | None, key_name: dns.name.Name | None) -> Decision:
+def authorise(request: UpdateRequest, zone: Zone | None, key_name: dns.name.Name | None) -> Decision | None:
     """
-    Decide an UPDATE for C{zone} (the zone whose apex is the zone section's
-    name, if we serve one), signed with C{key_name} (verified) or unsigned,
-    against the version C{zone} serves now.  See the module docstring.
+    Whether an UPDATE may be looked at: the NOTAUTH or REFUSED it gets
+    before anything else (the first lines of the module docstring's
+    table), or L{None}.  It depends on the config only, never on a version.
     """
     if request.zone_class != IN or zone is None or zone.name != request.zone:
         return Decision(NOTAUTH, f"{_text(request.zone)}: not a zone we serve")
@@ -145,6 +145,19 @@ def decide(request: UpdateRequest, zone: Zone | None, key_name: dns.name.Name | 
         return Decision(REFUSED, f"zone {label} takes only updates signed with a key of its allow_update")
     if key_name not in allowed:
         return Decision(REFUSED, f"key {zone_label(key_name)} is not in zone {label}'s allow_update")
+    return None
+
+
+def decide(request: UpdateRequest, zone: Zone | None, key_name: dns.name.Name | None) -> Decision:
+    """
+    Decide an UPDATE for C{zone} (the zone whose apex is the zone section's
+    name, if we serve one), signed with C{key_name} (verified) or unsigned,
+    against the version C{zone} serves now.  See the module docstring.
+    """
+    refused = authorise(request, zone, key_name)
+    if refused is not None:
+        return refused
+    label = zone.label
     data = zone.data
     if data is None:
         return Decision(SERVFAIL, f"zone {label} is not loaded yet")

@@ -18,6 +18,7 @@ survive a restart of secdns (it is in the store).
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import socket
 import struct
 import subprocess
@@ -30,6 +31,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsig
+import dns.tsigkeyring
+import dns.update
 import pytest
 
 from secdns.config import TsigKeyConfig
@@ -252,6 +255,27 @@ def test_refused_updates_change_nothing(deployment, case):
     assert f"update failed: {expected}" in done.stderr, done.stderr
     assert deployment.serial() == before
     assert records(deployment.port, "refused.dyn.example", "A")[0] == "NXDOMAIN"
+
+
+def test_concurrent_updates_each_apply_once(deployment):
+    """Twenty updates sent at once, each with a prerequisite, all apply: one new serial each, no update lost or doubled."""
+    keyring = dns.tsigkeyring.from_text({UPD.name: ("hmac-sha256", UPD.secret)})
+
+    def one(i: int) -> str:
+        message = dns.update.UpdateMessage(DYN + ".", keyring=keyring)
+        message.present(f"mail.{DYN}.", "MX")
+        message.add(f"burst{i}", 300, "A", f"198.51.100.{i}")
+        response = dns.query.tcp(message, LOOPBACK, port=deployment.port, timeout=30)
+        return dns.rcode.to_text(response.rcode())
+
+    start = deployment.serial()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        rcodes = list(pool.map(one, range(20), timeout=120))
+    assert rcodes == ["NOERROR"] * 20
+    assert deployment.serial() == start + 20
+    for i in range(20):
+        assert records(deployment.port, f"burst{i}.{DYN}", "A") == ("NOERROR", [f"198.51.100.{i}"])
+    deployment.knot_follows(start + 20)
 
 
 def test_updates_are_counted_in_the_metrics(deployment):

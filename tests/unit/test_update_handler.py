@@ -124,6 +124,13 @@ def result(response):
     return response
 
 
+def has_result(d: defer.Deferred) -> bool:
+    """Whether C{d} has its result now (C{called} is true too while it waits on another Deferred)."""
+    box: list = []
+    d.addBoth(lambda result: box.append(result) or result)
+    return bool(box)
+
+
 def parsed(response: bytes) -> dns.message.Message:
     return dns.message.from_wire(response, keyring=False)
 
@@ -153,7 +160,7 @@ class TestThroughTheDispatcher:
         core.hold = True
         wire = signed(update_wire(updates=[ADD_NEW]), UPD, NOW)
         response = handler.answer(wire, UDP)
-        assert isinstance(response, defer.Deferred) and not response.called
+        assert isinstance(response, defer.Deferred) and not has_result(response)
         ((name, changes, source),) = core.calls
         assert name == ORIGIN and source == "DNS UPDATE from 127.0.0.1 (key upd-key)"
         core.release()
@@ -202,7 +209,6 @@ class TestThroughTheDispatcher:
     def test_nothing_to_change_answers_at_once(self, handler, core, zone):
         """An update that changes nothing answers NOERROR at once, with no new version."""
         wire = signed(update_wire(updates=[rr("www", "A", "IN", 300, "192.0.2.80")]), UPD, NOW)
-        assert isinstance(handler.answer(wire, UDP), bytes)
         assert rcode(handler.answer(wire, UDP)) == "NOERROR" and core.calls == [] and zone.serial == 1
 
     def test_edns_is_echoed(self, handler):
@@ -211,6 +217,23 @@ class TestThroughTheDispatcher:
         message.use_edns(0, payload=1232)
         response = parsed(result(handler.answer(signed(message.to_wire(), UPD, NOW), UDP)))
         assert response.edns == 0 and response.rcode() == dns.rcode.NOERROR
+
+
+class TestOneAtATime:
+    def test_updates_of_a_zone_are_decided_in_turn(self, handler, core, zone, updates):
+        """Updates sent together are decided one after the other, each on the version the one before made."""
+        core.hold = True
+        first = handler.answer(signed(update_wire(updates=[ADD_NEW], id=1), UPD, NOW), UDP)
+        second = handler.answer(signed(update_wire([rr("new", "A", "ANY")], [rr("newer", "A", "IN", 300, "192.0.2.8")], id=2), UPD, NOW), UDP)
+        refused = handler.answer(update_wire(updates=[ADD_NEW], id=3), UDP)
+        assert rcode(refused) == "REFUSED"  # not allowed: answered at once, not queued
+        assert len(core.calls) == 1 and not has_result(first) and not has_result(second)
+        core.release()
+        assert rcode(first) == "NOERROR" and len(core.calls) == 2
+        core.release()
+        assert rcode(second) == "NOERROR" and zone.serial == 3
+        assert a_records(zone, "newer") == ["192.0.2.8"]
+        assert updates._queues == {}
 
 
 class TestWhenEditFails:
