@@ -10,15 +10,13 @@ import base64
 import json
 
 import attrs
-import dns.name
 import pytest
 from prometheus_client.core import CollectorRegistry
-from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 
-from secdns.config import Config, PeerConfig, ZoneConfig
+from secdns.config import Config
 from secdns.core.registry import ZoneRegistry
 from secdns.ops.api import all_routes
 from secdns.ops.api.auth import Access, Tokens
@@ -29,7 +27,7 @@ from secdns.ops.api.resource import ApiResource
 from secdns.ops.api.routing import Route
 from secdns.ops.http import site
 from secdns.store.database import Store
-from tests.unit.test_registry import COM, KEY, MASTER, Site
+from tests.unit.test_registry import KEY, MASTER, Site
 
 SECRET = base64.b64encode(b"an API secret that must not leak").decode()
 TOKEN = "alice-token-0123456789abcdef"

@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from secdns.core.registry import NoSuchZone, ZoneRegistry
-from secdns.ops.api.errors import ApiError, bad, not_found
+from secdns.ops.api.errors import ApiError, not_found
 from secdns.ops.api.ids import KEY_PREFIX, ZONE_PREFIX, key_id, zone_id
 from secdns.ops.api.routing import Call
 from secdns.ops.api.shapes import label, parse_name
@@ -92,8 +92,3 @@ class Api:
     def changed(call: Call, what: str, **fields: Any) -> None:
         """Log a change, with the name of the token that made it."""
         log.info("API: {who} ({client}) {what}", who=call.who, client=call.client, what=what, **fields)
-
-
-def require_body(call: Call) -> None:
-    if not call.body:
-        raise bad("a JSON request body is required")

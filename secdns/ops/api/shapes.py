@@ -18,7 +18,7 @@ import base64
 import binascii
 import datetime
 import ipaddress
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import attrs
 import dns.exception
@@ -26,7 +26,7 @@ import dns.name
 
 from secdns.config import PRIMARY, SECONDARY, TSIG_ALGORITHMS, Config, PeerConfig, TsigKeyConfig, ZoneConfig
 from secdns.ops.api.body import Fields
-from secdns.ops.api.errors import ApiError, bad, missing
+from secdns.ops.api.errors import bad, missing
 from secdns.ops.api.ids import KEY_PREFIX, key_id, zone_id
 from secdns.zones.events import ZoneEvent
 from secdns.zones.status import KeyStatus, Outcome, ZoneStatus
