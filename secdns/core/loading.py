@@ -41,7 +41,7 @@ from twisted.logger import Logger
 
 from secdns import heap
 from secdns.config import ZoneConfig
-from secdns.zones.edit import Change, EditRefused, apply as apply_changes, initial_version
+from secdns.zones.edit import ADD, REMOVE, SOA, Change, EditRefused, apply as apply_changes, initial_version
 from secdns.zones.events import LoadFailed, ZoneEdited, ZoneLoaded
 from secdns.errors import ZoneLoadError
 from secdns.zones.serial import serial_add, serial_gt
@@ -49,7 +49,7 @@ from secdns.zones.version import ZoneData, with_serial
 from secdns.zones.zone import Zone, zone_label
 from secdns.zones.zonefile import FileStamp, ZoneFile, load_zone_file
 
-__all__ = ["PrimaryZone", "next_serial", "file_version", "unchanged"]
+__all__ = ["PrimaryZone", "next_serial", "edit_serial", "file_version", "unchanged"]
 
 log = Logger()
 
@@ -61,6 +61,19 @@ def next_serial(policy: str, previous: int, now: float) -> int:
         candidate = int(now) % 2**32
         if serial_gt(candidate, bumped):
             return candidate
+    return bumped
+
+
+def edit_serial(changes: tuple[Change, ...], policy: str, previous: int, now: float) -> int:
+    """
+    The serial an edit makes: the one an added SOA gives, if greater (as
+    BIND keeps a DNS UPDATE's), else the next under C{policy}.
+    """
+    bumped = next_serial(policy, previous, now)
+    for change in changes:
+        if change.operation == ADD and change.rdata is not None and change.rdata.rdtype == SOA:
+            if serial_gt(change.rdata.serial, previous):
+                return change.rdata.serial
     return bumped
 
 
@@ -153,14 +166,15 @@ class PrimaryZone:
         if data is None or self._stopped:
             raise EditRefused(f"zone {self.zone.label} is not loaded yet", "unavailable")
         policy = "unixtime" if self.zone.config.serial_policy == "unixtime" else "increment"
-        serial = next_serial(policy, data.serial, time.time())
+        serial = edit_serial(changes, policy, data.serial, time.time())
         started = self.now()
         new = await self.worker(heap.built, apply_changes, data, changes, serial)
         if not await self.commit(self.zone, new, still_wanted=lambda: not self._stopped):
             raise EditRefused(f"zone {self.zone.label} was removed meanwhile", "unavailable")
         now = self.now()
         self.last_outcome = (now, True, f"serial {new.serial}")
-        self.publish(ZoneEdited(self.zone.label, now, new.serial, data.serial, len(changes), source, now - started))
+        made = sum(1 for change in changes if change.operation in (ADD, REMOVE))
+        self.publish(ZoneEdited(self.zone.label, now, new.serial, data.serial, made, source, now - started))
         return new
 
     async def _load_dynamic(self) -> None:

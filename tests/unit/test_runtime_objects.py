@@ -185,3 +185,16 @@ def test_history_keeps_recent_events(site):
     assert [type(e).__name__ for e in recent] == ["ZoneAdded", "ZoneLoaded"]
     assert site.registry.history.recent(since=site.clock.seconds() + 1) == []
     assert len(site.registry.history.recent(limit=1)) == 1
+
+
+def test_an_edit_adding_an_soa_with_a_greater_serial_keeps_that_serial(site):
+    """As BIND keeps a DNS UPDATE's SOA serial when it is greater; a smaller one gives the next serial."""
+    first = result(site.registry.create_zone(dynamic())).serial
+    soa = dns.rdata.from_text("IN", "SOA", f"ns1.example.net. hostmaster.example.net. {first + 100} 3600 600 1209600 300")
+    data = result(site.registry.edit(NET, [Change(ADD, NET, dns.rdatatype.SOA, soa, 3600)], "test"))
+    assert data.serial == first + 100
+    lower = dns.rdata.from_text("IN", "SOA", f"ns1.example.net. hostmaster.example.net. {first} 3600 600 1209600 300")
+    data = result(site.registry.edit(NET, [Change(ADD, NET, dns.rdatatype.SOA, lower, 3600)], "test"))
+    assert data.serial == first + 101
+    edited = [e for e in site.events if isinstance(e, events.ZoneEdited)]
+    assert [e.changes for e in edited] == [1, 1]
