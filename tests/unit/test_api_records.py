@@ -218,3 +218,16 @@ def test_a_page_token_from_elsewhere_is_400(data, page):
     assert caught.value.status == 400
     with pytest.raises(ApiError):
         record_items.render(data, Scope(NET), True, page="1.0", rtype=A)
+
+
+def test_put_of_an_soa_with_a_greater_serial_is_a_change(data):
+    """An SOA given as it is (any serial not greater) changes nothing; with a greater serial it is added, so the zone takes it."""
+    soa = data.soa[0]
+    same = {"items": [{"rdata": soa.to_text(), "ttl": data.soa.ttl}]}
+    lower = {"items": [{"rdata": soa.replace(serial=soa.serial - 1).to_text(), "ttl": data.soa.ttl}]}
+    assert record_items.put_changes(same, Scope(NET, NET, SOA), data) == []
+    assert record_items.put_changes(lower, Scope(NET, NET, SOA), data) == []
+    greater = soa.replace(serial=soa.serial + 100)
+    assert record_items.put_changes({"items": [{"rdata": greater.to_text(), "ttl": data.soa.ttl}]}, Scope(NET, NET, SOA), data) == [
+        Change(ADD, NET, SOA, greater, data.soa.ttl)
+    ]

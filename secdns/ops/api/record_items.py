@@ -36,6 +36,7 @@ from secdns.ops.api.errors import bad, precondition_failed
 from secdns.ops.api.ids import record_hash
 from secdns.ops.api.shapes import label, parse_name
 from secdns.zones.edit import ADD, REMOVE, REQUIRE, REQUIRE_ABSENT, Change
+from secdns.zones.serial import serial_gt
 from secdns.wire.compact import OwnerKey, decode
 from secdns.zones.version import PerVersion, ZoneData
 
@@ -330,8 +331,8 @@ def put_changes(body: Any, scope: Scope, data: ZoneData) -> list[Change]:
     C{UpdateRRSetDetails} (C{{"items": [RecordDetails]}}) as the changes
     that make C{scope} hold exactly those records, from C{data}.  The apex
     SOA and NS are kept when the items hold none of them (they are
-    protected), and replaced when they do (the SOA's serial stays the
-    zone's to set).
+    protected), and replaced when they do (an SOA's serial is taken only
+    if greater than the zone's: L{secdns.core.loading.edit_serial}).
     """
     items = _items(body, scope, with_operation=False)
     wanted: dict[tuple[dns.name.Name, int], list[_Item]] = {}
@@ -372,8 +373,8 @@ def put_changes(body: Any, scope: Scope, data: ZoneData) -> list[Change]:
 
 
 def _holds(rds: dns.rdataset.Rdataset, rdata: dns.rdata.Rdata) -> bool:
-    if rdata.rdtype == SOA:  # the serial is the zone's own
-        return rdata.replace(serial=rds[0].serial) == rds[0]
+    if rdata.rdtype == SOA:  # the same but for a serial that is not greater: the zone's own is kept
+        return rdata.replace(serial=rds[0].serial) == rds[0] and not serial_gt(rdata.serial, rds[0].serial)
     return rdata in rds
 
 

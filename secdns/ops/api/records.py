@@ -31,7 +31,7 @@ from secdns.ops.api.context import Api
 from secdns.ops.api.errors import conflict, not_found, precondition_failed
 from secdns.ops.api.record_items import Scope, guard
 from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one_of, page_headers, paging
-from secdns.zones.edit import Change, EditRefused
+from secdns.zones.edit import ADD, REMOVE, Change, EditRefused
 from secdns.zones.version import ZoneData
 from secdns.zones.zone import Zone
 
@@ -133,8 +133,10 @@ class Records:
                 raise _Stale()
             return failure
 
+        made = sum(1 for change in changes if change.operation in (ADD, REMOVE))
+
         def done(data: ZoneData) -> ZoneData:
-            Api.changed(call, f"{what} zone {shapes.label(zone.name)}: {len(changes)} changes, serial {before} -> {data.serial}")
+            Api.changed(call, f"{what} zone {shapes.label(zone.name)}: {made} records added or removed, serial {before} -> {data.serial}")
             return data
 
         return edited.addErrback(refused).addCallback(done)
