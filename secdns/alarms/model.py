@@ -31,6 +31,10 @@ METRICS = {
     "MasterUp": "masters that answered the last request, of those configured (a fraction, 0 to 1)",
     "NotifyFailureCount": "NOTIFYs to downstreams that failed, per minute",
     "ZoneSerial": "the serial served",
+    "FailingForRetries": (
+        "how long a secondary zone's refreshes have been failing, in its SOA retry intervals "
+        "(as clamped by [timers]); 0 once one succeeds"
+    ),
 }
 
 STATISTICS = ("count", "sum", "max", "min", "mean", "rate")
@@ -54,6 +58,10 @@ class Alarm:
     @ivar repeat: re-notify this often while firing; L{None}: never.
     @ivar declared_in: the config file that declares it; L{None}: made at
         run time (through the API), kept in the store.
+    @ivar steps: for C{ZoneExpirationInHours} only: hours to expiry at
+        which to notify, each once as the zone approaches expiry (a
+        successful refresh re-arms them), such as C{(72, 24, 6, 3, 2, 1, 0)};
+        the alarm fires at the first crossed (L{secdns.alarms.expiry}).
     """
 
     name: str
@@ -71,6 +79,7 @@ class Alarm:
     enabled: bool = True
     body: str = ""
     declared_in: str | None = None
+    steps: tuple[float, ...] = ()
 
 
 @attrs.frozen
