@@ -289,6 +289,7 @@ class ZoneRegistry:
                 last_load = Outcome(when, ok, "" if ok else (timers.failure_reason or ""))
             events = controller.events
             upcoming = [(e.name.lower(), events.when(e)) for e in (Event.REFRESH, Event.EXPIRE) if events.when(e) is not None]
+            refresh, retry = controller.intervals()
             return ZoneStatus(
                 **common,
                 state=status.state,
@@ -304,6 +305,8 @@ class ZoneRegistry:
                 expire_at=status.expire_at,
                 next_event=min(upcoming, key=lambda item: item[1]) if upcoming else None,
                 last_refresh=status.last_success,
+                refresh_interval=refresh or None,
+                retry_interval=retry,
             )
         outcome = None if controller is None else controller.last_outcome
         loading = controller is not None and controller.loading

@@ -102,6 +102,16 @@ class TransferCollector:
             "1 when the master answered the last request made to it, 0 when it failed.",
             labels=["zone", "master"],
         )
+        refresh_interval = GaugeMetricFamily(
+            "secdns_zone_refresh_interval_seconds",
+            "The SOA refresh interval in effect (clamped by [timers]).",
+            labels=["zone"],
+        )
+        retry_interval = GaugeMetricFamily(
+            "secdns_zone_retry_interval_seconds",
+            "The SOA retry interval in effect (clamped by [timers]): a failed refresh is tried again after it.",
+            labels=["zone"],
+        )
         now = self._now()
         for status in self._statuses():
             if status.role != "secondary":
@@ -122,7 +132,11 @@ class TransferCollector:
             for master in status.masters:
                 if master.reachable is not None:
                     master_up.add_metric([zone, str(master)], 1.0 if master.reachable else 0.0)
-        yield from (success, failure, expiration, last_success, last_failure, reason, state, master_up)
+            if getattr(status, "refresh_interval", None) is not None:
+                refresh_interval.add_metric([zone], status.refresh_interval)
+            if getattr(status, "retry_interval", None) is not None:
+                retry_interval.add_metric([zone], status.retry_interval)
+        yield from (success, failure, expiration, last_success, last_failure, reason, state, master_up, refresh_interval, retry_interval)
 
 
 class EgressCollector:

@@ -445,6 +445,14 @@ class SecondaryZone:
 
     # -- status
 
+    def intervals(self) -> tuple[int, int]:
+        """The refresh and retry intervals in effect: the SOA's, clamped by C{[timers]} (no SOA yet: retry only)."""
+        data = self.zone.data
+        if data is not None:
+            refresh, retry, _ = soa_timers(data.soa[0], self.clamps)
+            return refresh, retry
+        return 0, min(max(UNLOADED_RETRY, self.clamps.min_retry), self.clamps.max_retry)
+
     def status(self) -> SecondaryStatus:
         zone = self.zone
         if self.events.running is Event.REFRESH and not zone.expired:

@@ -81,6 +81,9 @@ class ZoneStatus:
         process took it on).
     @ivar file: a primary zone's zone file; L{None} for a dynamic zone,
         whose records change through the API and DNS UPDATE.
+    @ivar refresh_interval: a secondary zone's SOA refresh in effect
+        (clamped by C{[timers]}), seconds; L{None}: a primary, or no SOA yet.
+    @ivar retry_interval: a secondary zone's SOA retry in effect, seconds.
     """
 
     name: str
@@ -101,6 +104,8 @@ class ZoneStatus:
     declared_in: str | None = None
     created: float | None = None
     file: str | None = None
+    refresh_interval: float | None = None
+    retry_interval: float | None = None
 
 
 @attrs.frozen

@@ -263,3 +263,14 @@ def test_unloaded_zone_expiration_is_zero():
     appliance.reload(secondary_config(), secondary_config(dns.name.from_text("example.net")))
     text = exposition(registry_for(TransferCollector(appliance.ingress.statuses, appliance.clock.seconds))).decode()
     assert sample(text, 'secdns_zone_expiration_hours{zone="example.net"}') == 0
+
+
+def test_refresh_and_retry_intervals_in_effect():
+    """The SOA's refresh and retry, clamped by [timers], are exported per secondary zone: what alert rules count in."""
+    appliance = Appliance(secondary_config())
+    status = appliance.registry.status(ORIGIN)
+    text = exposition(registry_for(TransferCollector(appliance.ingress.statuses, appliance.clock.seconds))).decode()
+    assert sample(text, 'secdns_zone_refresh_interval_seconds{zone="example.com"}') == status.refresh_interval
+    assert sample(text, 'secdns_zone_retry_interval_seconds{zone="example.com"}') == status.retry_interval
+    # The scripted zone's SOA says refresh 3600, retry 600: inside the clamps.
+    assert (status.refresh_interval, status.retry_interval) == (3600, 600)
