@@ -105,12 +105,14 @@ class Topic:
 
     @ivar stream_file: where notifications folded past the per-minute limit
         are appended as JSON lines; L{None}: C{<state_dir>/streams/<name>.jsonl}.
+    @ivar description: what the topic is for, in words (the API's C{description}).
     """
 
     name: str
     subscriptions: tuple[Subscription, ...] = ()
     stream_file: str | None = None
     declared_in: str | None = None
+    description: str = ""
 
 
 @attrs.frozen
