@@ -121,6 +121,8 @@ class SmtpConfig:
     The C{[smtp]} table: the relay email notifications go through.
 
     @ivar starttls: C{required}, C{optional} (used when offered) or C{never}.
+    @ivar ca_file: a PEM file of the certificates the relay's is verified
+        against; L{None}: the platform's trust roots.
     """
 
     host: str = "127.0.0.1"
@@ -130,6 +132,7 @@ class SmtpConfig:
     password: bytes = attrs.field(default=b"", repr=False)
     sender: str = "secdns@localhost"
     timeout: float = 30.0
+    ca_file: str | None = None
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ from prometheus_client.exposition import generate_latest
 from secdns.zones.zone import ZoneState
 from secdns.zones.zonemap import ZoneDB
 
-__all__ = ["ZoneCollector", "TransferCollector", "UpdateCollector", "registry_for", "exposition"]
+__all__ = ["ZoneCollector", "TransferCollector", "UpdateCollector", "NotificationCollector", "registry_for", "exposition"]
 
 
 class ZoneCollector:
@@ -195,6 +195,42 @@ class UpdateCollector:
         for (zone, result), count in sorted(self._counts().items()):
             updates.add_metric([zone, result], count)
         yield updates
+
+
+class NotificationCollector:
+    """
+    Alarm notifications by topic and protocol (L{secdns.ops.alarms.deliver}):
+    delivered, given up, folded into a minute's summary, and waiting now.
+
+    @param counts: returns C{{(topic, protocol): counts}}, each with
+        C{sent}, C{failed}, C{folded} and C{queued}.
+    """
+
+    def __init__(self, counts: Callable[[], Mapping[tuple[str, str], object]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["topic", "protocol"]
+        sent = CounterMetricFamily(
+            "secdns_notifications_sent", "Notifications delivered (the receiver took them).", labels=labels
+        )
+        failed = CounterMetricFamily(
+            "secdns_notifications_failed",
+            "Notifications given up: refused, or the receiver stayed down past the retries.",
+            labels=labels,
+        )
+        folded = CounterMetricFamily(
+            "secdns_notifications_folded",
+            "Notifications past 60 a minute to one subscription: folded into a summary, kept in the stream file.",
+            labels=labels,
+        )
+        queued = GaugeMetricFamily("secdns_notifications_queued", "Notifications waiting to be delivered.", labels=labels)
+        for (topic, protocol), counts in sorted(self._counts().items()):
+            sent.add_metric([topic, protocol], counts.sent)
+            failed.add_metric([topic, protocol], counts.failed)
+            folded.add_metric([topic, protocol], counts.folded)
+            queued.add_metric([topic, protocol], counts.queued)
+        yield from (sent, failed, folded, queued)
 
 
 def registry_for(*collectors) -> CollectorRegistry:
