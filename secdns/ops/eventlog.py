@@ -16,6 +16,7 @@ from twisted.logger import Logger, LogLevel
 from secdns.zones.events import (
     LoadFailed,
     NotifyFailed,
+    RefreshRecovered,
     ReloadFailed,
     TransferFailed,
     TransferSucceeded,
@@ -75,6 +76,8 @@ def describe(event: ZoneEvent) -> tuple[LogLevel, str]:
             return LogLevel.info, f"zone {event.zone}: serial {event.serial} transferred; serving again"
         case ZoneUnexpired():
             return LogLevel.info, f"zone {event.zone}: serial {event.serial} confirmed by {event.master}; serving again"
+        case RefreshRecovered():
+            return LogLevel.info, f"zone {event.zone}: serial {event.serial} confirmed by {event.master}; refreshes succeed again"
         case NotifyFailed():
             return LogLevel.error, (
                 f"NOTIFY of {event.zone} serial {event.serial} to {event.downstream} failed: {event.reason}"

@@ -62,7 +62,7 @@ from twisted.logger import Logger
 from secdns import heap
 from secdns.wire import tsig
 from secdns.config import PeerConfig, TimersConfig
-from secdns.zones.events import TransferFailed, TransferSucceeded, ZoneExpired, ZoneLoaded, ZoneUnexpired
+from secdns.zones.events import RefreshRecovered, TransferFailed, TransferSucceeded, ZoneExpired, ZoneLoaded, ZoneUnexpired
 from secdns.transfer.schedule import Event, ZoneEvents
 from secdns.transfer.requestor import Target
 from secdns.zones.serial import serial_gt
@@ -397,10 +397,16 @@ class SecondaryZone:
         now = self._now()
         if result is None:
             data = self.zone.data
+            before = self.timers
+            recovered = before.last_failure is not None and (
+                before.last_success is None or before.last_failure > before.last_success
+            )
             self.timers = self._timers_after_success(data, now, target)
             if self.zone.expired:
                 self.zone.expired = False
                 self._publish(ZoneUnexpired(self.label, now, data.serial, master=str(target)))
+            elif recovered:  # the alarms clear on it
+                self._publish(RefreshRecovered(self.label, now, data.serial, str(target)))
             else:
                 log.debug("zone {zone}: serial {serial} is up to date", zone=self.label, serial=data.serial)
             self._save_timers()

@@ -23,6 +23,7 @@ __all__ = [
     "TransferFailed",
     "ZoneExpired",
     "ZoneUnexpired",
+    "RefreshRecovered",
     "NotifyFailed",
     "ReloadFailed",
     "ZoneAdded",
@@ -116,6 +117,21 @@ class ZoneUnexpired:
 
 
 @attrs.frozen
+class RefreshRecovered:
+    """
+    A secondary zone's refresh succeeded after failed ones, and no
+    transfer was needed: a master confirmed the serial served.  (Had one
+    been needed, L{TransferSucceeded} says so; an expired zone,
+    L{ZoneUnexpired}.)
+    """
+
+    zone: str
+    when: float
+    serial: int
+    master: str
+
+
+@attrs.frozen
 class NotifyFailed:
     """A downstream refused a NOTIFY, or never answered it."""
 
@@ -156,7 +172,7 @@ class ZoneRemoved:
 
 ZoneEvent = Union[
     ZoneLoaded, ZoneEdited, LoadFailed, TransferSucceeded, TransferFailed, ZoneExpired, ZoneUnexpired,
-    NotifyFailed, ReloadFailed, ZoneAdded, ZoneRemoved,
+    RefreshRecovered, NotifyFailed, ReloadFailed, ZoneAdded, ZoneRemoved,
 ]
 
 

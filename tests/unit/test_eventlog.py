@@ -38,6 +38,8 @@ LINES = [
      "zone example.com: serial 7 confirmed by 192.0.2.1#53; serving again"),
     (events.ZoneUnexpired("example.com", WHEN, 8), LogLevel.info,
      "zone example.com: serial 8 transferred; serving again"),
+    (events.RefreshRecovered("example.com", WHEN, 7, "192.0.2.1#53"), LogLevel.info,
+     "zone example.com: serial 7 confirmed by 192.0.2.1#53; refreshes succeed again"),
     (events.NotifyFailed("example.org", WHEN, "192.0.2.9#53", 3, "REFUSED"), LogLevel.error,
      "NOTIFY of example.org serial 3 to 192.0.2.9#53 failed: REFUSED"),
     (events.ReloadFailed(WHEN, "secdns.toml", "secdns.toml: zone[0].name: missing"), LogLevel.error,

@@ -287,6 +287,28 @@ def test_failure_is_retried_after_retry_with_jitter():
     assert setup.store.load_timers(ORIGIN).failure_reason.endswith("no answer over UDP within 5 s")
 
 
+def test_recovery_with_the_same_serial_is_published():
+    """A refresh that succeeds after failed ones, with nothing to transfer, publishes RefreshRecovered (once)."""
+    master = ScriptedMaster(serial=7, axfr=axfr(7))
+    setup = Setup((M1, master)).started()
+    published = []
+    setup.secondary._publish = published.append
+    setup.clock.advance(REFRESH)
+    setup.run(master.timeout)
+    assert published == []  # up to date, nothing failed before: nothing to say
+    master.down = True
+    setup.clock.advance(REFRESH)
+    setup.run(master.timeout)
+    master.down = False
+    setup.clock.advance(RETRY)
+    setup.run(master.timeout)
+    setup.clock.advance(REFRESH)
+    setup.run(master.timeout)
+    kinds = [type(event).__name__ for event in published]
+    assert kinds == ["TransferFailed", "RefreshRecovered"]
+    assert published[1].serial == 7 and published[1].master == f"{M1}#53"
+
+
 def test_primary_down_retries_then_expires():
     """With the master down, refreshes repeat every RETRY, and at EXPIRE the zone answers SERVFAIL (expired)."""
     master = ScriptedMaster(serial=7, axfr=axfr(7))
