@@ -122,7 +122,9 @@ class SecdnsService(service.MultiService):
         if config.http.listen is not None:
             listen = config.http.listen
             try:
-                http = http_service(config, self.metrics, lambda: self.registry, self.reactor, self._in_thread)
+                http = http_service(
+                    config, self.metrics, lambda: self.registry, self.reactor, self._in_thread, lambda: getattr(self, "alarms", None)
+                )
             except ConfigError as e:
                 raise SystemExit(f"secdns: {e}") from None
             http.setName(f"http.listen {listen} (TCP)")

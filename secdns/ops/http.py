@@ -97,10 +97,13 @@ def tls_options(http: HttpConfig, source: str):
         raise ConfigError(source, "http.private_key", f"{http.private_key} is not the PEM private key of {http.certificate} ({type(e).__name__})") from None
 
 
-def http_service(config: Config, metrics: CollectorRegistry, registry: Callable, reactor, worker) -> internet.TCPServer:
+def http_service(
+    config: Config, metrics: CollectorRegistry, registry: Callable, reactor, worker, alarms: Callable | None = None
+) -> internet.TCPServer:
     """
     The listener of C{[http] listen}: C{/metrics} and the API, over HTTPS
-    when a certificate is configured.
+    when a certificate is configured.  C{alarms} returns the alarm engine
+    (or L{None} while there is none), for the API's C{/alarms} and C{/topics}.
 
     @raise ConfigError: the token file, certificate or key cannot be used.
     """
@@ -126,7 +129,7 @@ def http_service(config: Config, metrics: CollectorRegistry, registry: Callable,
             "(others get 403; name a token file to serve them)",
             where=where,
         )
-    web = site(metrics, api_resource(registry, access, worker))
+    web = site(metrics, api_resource(registry, access, worker, alarms))
     if http.certificate is not None:
         return internet.SSLServer(listen.port, web, tls_options(http, config.source), interface=listen.host, reactor=reactor)
     return internet.TCPServer(listen.port, web, interface=listen.host, reactor=reactor)

@@ -1,9 +1,11 @@
 # -*- test-case-name: tests.integration.test_api -*-
 """
 The operator's REST API, shaped like the cloud DNS API of the seeds
-(version 20180115): zones, records, TSIG keys, zone transfer servers, and
-secdns's own zone status, actions and events.  docs/api.rst describes it
-for operators; C{/20180115/openapi.json} for programs.
+(version 20180115): zones, records, TSIG keys, zone transfer servers,
+secdns's own zone status, actions and events, and alarms, topics and
+subscriptions shaped like the cloud's Monitoring and Notifications APIs.
+docs/api.rst describes it for operators; C{/20180115/openapi.json} for
+programs.
 
 One module a job:
 
@@ -16,11 +18,14 @@ One module a job:
     routing.py         calls, replies, routes, etags, paging (pure)
     context.py         what handlers share: the core, a worker, the change log
     zones.py, records.py, keys.py, operations.py    the handlers
+    alarm_shapes.py    alarms, topics, subscriptions as the cloud Monitoring/Notifications shapes
+    alarms.py          /alarms, /topics, /subscriptions, /notifications (the alarm engine's)
     openapi.py         the OpenAPI 3 document of all of it
     resource.py        the twisted.web resource at /20180115
 
-It talks to the zone core (L{secdns.core.registry.ZoneRegistry}) through
-its public methods only.
+It talks to the zone core (L{secdns.core.registry.ZoneRegistry}) and the
+alarm engine (L{secdns.ops.alarms.engine.AlarmEngine}) through their
+public methods only.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 from typing import Callable
 
 from secdns.core.registry import ZoneRegistry
-from secdns.ops.api import keys, operations, records, zones
+from secdns.ops.api import alarms, keys, operations, records, zones
 from secdns.ops.api.auth import Access
 from secdns.ops.api.context import Api, Worker
 from secdns.ops.api.openapi import document_bytes
@@ -42,10 +47,12 @@ LARGE_BODIES = ("PatchZoneRecords", "UpdateZoneRecords", "PatchDomainRecords", "
 
 
 def all_routes(api: Api) -> list[Route]:
-    return [*zones.routes(api), *records.routes(api), *keys.routes(api), *operations.routes(api)]
+    return [*zones.routes(api), *records.routes(api), *keys.routes(api), *operations.routes(api), *alarms.routes(api)]
 
 
-def api_resource(registry: Callable[[], ZoneRegistry | None], access: Access, worker: Worker) -> ApiResource:
-    """The resource to mount at C{/20180115}."""
-    api = Api(registry, worker)
+def api_resource(
+    registry: Callable[[], ZoneRegistry | None], access: Access, worker: Worker, alarm_engine: Callable | None = None
+) -> ApiResource:
+    """The resource to mount at C{/20180115}; C{alarm_engine} returns the alarm engine (or L{None} while it is not running)."""
+    api = Api(registry, worker, alarm_engine)
     return ApiResource(api, access, all_routes(api), document_bytes(), LARGE_BODIES)

@@ -35,11 +35,18 @@ class Api:
 
     @ivar registry: returns the zone core, or L{None} while the appliance starts.
     @ivar worker: runs a function in a worker thread (L{defer.maybeDeferred} in tests).
+    @ivar alarm_engine: returns the alarm engine, or L{None} while it is not running.
     """
 
-    def __init__(self, registry: Callable[[], ZoneRegistry | None], worker: Worker = defer.maybeDeferred) -> None:
+    def __init__(
+        self,
+        registry: Callable[[], ZoneRegistry | None],
+        worker: Worker = defer.maybeDeferred,
+        alarms: Callable[[], Any] | None = None,
+    ) -> None:
         self.registry = registry
         self.worker = worker
+        self.alarm_engine = alarms or (lambda: None)
         self._ids_of: ZoneDB | None = None
         self._zone_ids: dict[str, dns.name.Name] = {}
 
@@ -48,6 +55,13 @@ class Api:
         if registry is None:
             raise ApiError("ServiceUnavailable", "secdns is starting; ask again in a moment")
         return registry
+
+    def alarms(self) -> Any:
+        """The alarm engine (L{secdns.ops.alarms.engine.AlarmEngine}), or 503 while it is not running."""
+        engine = self.alarm_engine()
+        if engine is None:
+            raise ApiError("ServiceUnavailable", "secdns's alarms are not running yet; ask again in a moment")
+        return engine
 
     def zone(self, text: str) -> Zone:
         """

@@ -6,8 +6,8 @@ error table: C{InvalidParameter}, C{MissingParameter}, C{NotAuthenticated},
 C{NotAuthorizedOrNotFound}, C{Conflict}, C{PreconditionFailed}, ...).
 
 L{ApiError} is what the API's own code raises; L{error_for} maps the zone
-core's exceptions to one.  Messages never hold a secret: the core's
-exceptions name zones, keys and files, and the API's own name fields.
+core's and the alarm engine's exceptions to one.  Messages never hold a
+secret: the core's exceptions name zones, keys and files, and the API's own name fields.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from secdns.core.registry import (
     WrongRole,
     ZoneExists,
 )
+from secdns.ops.alarms import errors as alarm_errors
 from secdns.zones.edit import EditRefused
 
 __all__ = ["ApiError", "error_for", "bad", "missing", "not_found", "conflict", "precondition_failed", "CODES"]
@@ -98,6 +99,12 @@ def error_for(exception: BaseException) -> ApiError | None:
     if isinstance(exception, (ZoneExists, KeyExists, ReadOnly, KeyInUse, NotEditable, WrongRole)):
         return conflict(str(exception))
     if isinstance(exception, InvalidRequest):
+        return bad(str(exception))
+    if isinstance(exception, (alarm_errors.NoSuchAlarm, alarm_errors.NoSuchTopic)):
+        return not_found(str(exception))
+    if isinstance(exception, (alarm_errors.AlarmExists, alarm_errors.TopicExists, alarm_errors.ReadOnly, alarm_errors.TopicInUse)):
+        return conflict(str(exception))
+    if isinstance(exception, alarm_errors.InvalidRequest):
         return bad(str(exception))
     if isinstance(exception, EditRefused):
         if exception.kind == "precondition":

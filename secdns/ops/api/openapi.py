@@ -12,7 +12,9 @@ import functools
 import json
 from typing import Any
 
+from secdns.alarms.model import SEVERITIES
 from secdns.config import TSIG_ALGORITHMS
+from secdns.ops.api.alarm_shapes import ALARM_STATES, NAMESPACES as ALARM_NAMESPACES, PROTOCOLS as _PROTOCOLS
 from secdns.ops.api.errors import CODES
 from secdns.ops.api.operations import ACTIONS
 from secdns.ops.api.record_items import OPERATIONS, SORT_KEYS
@@ -22,6 +24,7 @@ from secdns.ops.api.shapes import LIFECYCLE_STATES
 __all__ = ["document", "document_bytes"]
 
 REF = "#/components/schemas/"
+SUBSCRIPTION_PROTOCOLS = tuple(_PROTOCOLS.values())
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -280,6 +283,180 @@ def _records_paths() -> dict[str, Any]:
     return paths
 
 
+# -- alarms, topics, subscriptions (the cloud's Monitoring and Notifications shapes)
+
+_ISO_DURATION = "^P([0-9]{1,6}D)?(T([0-9]{1,6}H)?([0-9]{1,8}M)?([0-9]{1,9}S)?)?$"
+_ALARM_FIELDS = {
+    "displayName": _string("the alarm's name (unique; alarms are named by it or by id)", maxLength=255, minLength=1),
+    "namespace": _string("the metrics' namespace: secdns (the seeds' oci_dns is accepted)", enum=list(ALARM_NAMESPACES)),
+    "query": _string('the rule, in the seeds\' monitoring query language: ZoneTransferFailureCount[1h]{resourceName = "example.com"}.sum() > 3',
+                     maxLength=2000),
+    "severity": _string(enum=list(SEVERITIES)),
+    "destinations": _array(_string("a topic's id (or, in secdns, its name)", maxLength=300), "the topics notified", maxItems=32),
+    "isEnabled": {"type": "boolean"},
+    "pendingDuration": _string("how long the condition must hold before the alarm fires (ISO 8601, PT0S to P1D)", pattern=_ISO_DURATION, maxLength=64),
+    "repeatNotificationDuration": _nullable(_string("re-notify this often while firing (ISO 8601, PT1M to P30D); null: never",
+                                                    pattern=_ISO_DURATION, maxLength=64)),
+    "body": _nullable(_string("what to check, added to each notification", maxLength=1000)),
+    "isNotificationsPerMetricDimensionEnabled": {"type": "boolean", "description": "always true: secdns notifies for each zone apart"},
+    "notifyOnClear": {"type": "boolean", "description": "secdns: send a notice when the alarm clears for a zone"},
+    "expirySteps": _array({"type": "number", "minimum": 0, "maximum": 8784},
+                          "secdns: for ZoneExpirationInHours, the hours to expiry at which to notify once each (72, 24, 6, 3, 2, 1, 0)", maxItems=24),
+}
+_ALARM_STATE = _string("FIRING, PENDING (the condition holds, not yet for pendingDuration) or OK", enum=list(ALARM_STATES))
+
+ALARM_SCHEMAS: dict[str, Any] = {
+    "Alarm": _object({
+        "id": _string(),
+        **_ALARM_FIELDS,
+        "namespace": _string(enum=[ALARM_NAMESPACES[0]]),
+        "repeatNotificationDuration": _nullable(_string("null: never", pattern=_ISO_DURATION)),
+        "lifecycleState": _string(enum=["ACTIVE", "DELETING", "DELETED"]),
+        "timeCreated": _time("when the alarm was made"),
+        "timeUpdated": _time("when it last changed"),
+        "status": _ALARM_STATE,
+        "firingZones": _array(_string(), "secdns: the zones it fires for"),
+        "isProtected": {"type": "boolean", "description": "declared in the config file, or built in: read-only here"},
+        "declaredIn": _nullable(_string("secdns: the config file that declares it, or built-in; null: made through the API")),
+    }, ("id", "displayName", "namespace", "query", "severity", "destinations", "isEnabled", "pendingDuration",
+        "repeatNotificationDuration", "body", "isNotificationsPerMetricDimensionEnabled", "notifyOnClear", "expirySteps",
+        "lifecycleState", "timeCreated", "timeUpdated", "status", "firingZones", "isProtected", "declaredIn"),
+        "an alarm on a metric of secdns's zones"),
+    "CreateAlarmDetails": _object({
+        **_ALARM_FIELDS,
+        "compartmentId": _string("accepted and ignored"),
+        "metricCompartmentId": _string("accepted and ignored"),
+    }, ("displayName", "query"), closed=True),
+    "UpdateAlarmDetails": _object(_ALARM_FIELDS, description="fields left out keep their values; a GetAlarm answer's "
+                                  "read-only fields may be sent back and are ignored; displayName cannot change"),
+    "AlarmDimensionState": _object({
+        "zone": _string(),
+        "dimensions": _object({"resourceName": _string()}, ("resourceName",)),
+        "status": _ALARM_STATE,
+        "timestamp": _time("when it entered that status"),
+        "value": _nullable({"type": "number", "description": "the statistic's last value"}),
+        "lastNotified": _time("when a notification about it was last sent"),
+        "dedupKey": _nullable(_string("the same in every notification of one firing")),
+    }, ("zone", "dimensions", "status", "timestamp", "value", "lastNotified", "dedupKey")),
+    "AlarmStatus": _object({
+        "id": _string(), "displayName": _string(), "query": _string(), "severity": _string(enum=list(SEVERITIES)),
+        "isEnabled": {"type": "boolean"}, "status": _ALARM_STATE, "items": _array(_ref("AlarmDimensionState")),
+    }, ("id", "displayName", "query", "severity", "isEnabled", "status", "items"), "an alarm's state for each zone"),
+    "Subscription": _object({
+        "id": _string(),
+        "topicId": _string(),
+        "protocol": _string(enum=list(SUBSCRIPTION_PROTOCOLS)),
+        "endpoint": _string("an email address, a URL (shown with its path past the first segment hidden), a stream file, or empty (LOG)"),
+        "hasSecret": {"type": "boolean", "description": "secdns: it has a secret (never shown)"},
+        "lifecycleState": _string(enum=["PENDING", "ACTIVE", "DELETED"]),
+        "isProtected": {"type": "boolean"},
+        "declaredIn": _nullable(_string()),
+    }, ("id", "topicId", "protocol", "endpoint", "hasSecret", "lifecycleState", "isProtected", "declaredIn"),
+        "where a topic delivers: never its secret"),
+    "CreateSubscriptionDetails": _object({
+        "topicId": _string("the path's topic (may be left out)", maxLength=300),
+        "protocol": _string(enum=list(SUBSCRIPTION_PROTOCOLS)),
+        "endpoint": _string("EMAIL: an address; SLACK: an incoming-webhook URL; CUSTOM_HTTPS: the receiver's URL "
+                            "(https://, or http:// to loopback); PAGERDUTY: the events URL (empty: PagerDuty's); "
+                            "STREAM: a file name in the state directory's streams/; LOG: empty", maxLength=2048),
+        "secret": _string("CUSTOM_HTTPS: the HMAC key; PAGERDUTY: the routing key. Never returned", maxLength=4096),
+        "compartmentId": _string("accepted and ignored"),
+    }, ("protocol",), closed=True),
+    "NotificationTopic": _object({
+        "topicId": _string(),
+        "name": _string(),
+        "description": _nullable(_string()),
+        "lifecycleState": _string(enum=["ACTIVE", "DELETING", "CREATING"]),
+        "timeCreated": _time("when the topic was made"),
+        "subscriptions": _array(_ref("Subscription"), "secdns: its subscriptions"),
+        "streamFile": _nullable(_string("secdns: where messages folded past 60 a minute go; null: streams/<name>.jsonl in the state directory")),
+        "alarms": _array(_string(), "secdns: the alarms that send to it"),
+        "isProtected": {"type": "boolean"},
+        "declaredIn": _nullable(_string()),
+    }, ("topicId", "name", "description", "lifecycleState", "timeCreated", "subscriptions", "streamFile", "alarms",
+        "isProtected", "declaredIn"), "a named set of subscriptions that alarms send to"),
+    "CreateTopicDetails": _object({
+        "name": _string("letters, digits, - and _", pattern="^[A-Za-z0-9_-]{1,256}$", maxLength=256),
+        "description": _string(maxLength=1024),
+        "compartmentId": _string("accepted and ignored"),
+    }, ("name",), closed=True),
+    "UpdateTopicDetails": _object({"description": _string(maxLength=1024)}, description="a GetTopic answer's read-only fields may be sent back and are ignored"),
+    "TestNotificationResult": _object({
+        "topicId": _string(), "name": _string(),
+        "results": _array(_object({
+            "subscription": _string("the subscription, as the log names it (URLs redacted)"),
+            "delivered": {"type": "boolean"},
+            "detail": _string("what the receiver answered, or why it failed"),
+        }, ("subscription", "delivered", "detail"))),
+    }, ("topicId", "name", "results")),
+    "Notification": {
+        **_object({"alarm": _string(), "zone": _string(), "state": _string(), "time": _time("when")}),
+        "additionalProperties": True,
+        "description": "secdns: a notification sent (alarm, zone, state, severity, value, dedupKey, title, body, ...)",
+    },
+}
+
+
+def _alarm_paths() -> dict[str, Any]:
+    alarm = _json(_ref("Alarm"), "the alarm", _HEADERS)
+    topic = _json(_ref("NotificationTopic"), "the topic", _HEADERS)
+    subscription = _json(_ref("Subscription"), "the subscription", _HEADERS)
+    alarm_id = _path("alarmId", "the alarm's id or name")
+    topic_id = _path("topicId", "the topic's id or name")
+    subscription_id = _path("subscriptionId", "the subscription's id")
+    return {
+        "/alarms": {
+            "get": _operation("ListAlarms", "the alarms: built in, config-declared and made here", {"200": _json(_array(_ref("Alarm")), "the alarms (one page)", _PAGED), **_errors(400, 401, 403, 503)}, [
+                _LIMIT, _PAGE, _query("displayName", "only the alarm of this name"),
+                _query("lifecycleState", "only alarms in this state", {"type": "string", "enum": ["ACTIVE", "DELETING", "DELETED"]}),
+                _query("status", "only alarms in this status", {"type": "string", "enum": list(ALARM_STATES)}),
+                _query("sortBy", "displayName or severity", {"type": "string", "enum": ["displayName", "severity"]}), _SORT_ORDER,
+                _query("compartmentId", "accepted and ignored"),
+            ]),
+            "post": _operation("CreateAlarm", "make an alarm", {"201": alarm, **_errors(400, 401, 403, 409, 413, 503)}, body="CreateAlarmDetails"),
+        },
+        "/alarms/{alarmId}": {
+            "get": _operation("GetAlarm", "one alarm", {"200": alarm, **_errors(400, 401, 403, 404, 503)}, [alarm_id]),
+            "put": _operation("UpdateAlarm", "change an alarm made here", {"200": alarm, **_errors(400, 401, 403, 404, 409, 412, 413, 503)}, [alarm_id, _IF_MATCH], "UpdateAlarmDetails"),
+            "delete": _operation("DeleteAlarm", "forget an alarm made here", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412, 503)}, [alarm_id, _IF_MATCH]),
+        },
+        "/alarms/{alarmId}/status": {
+            "get": _operation("GetAlarmStatus", "the alarm's state for each zone", {"200": _json(_ref("AlarmStatus"), "its states", _HEADERS), **_errors(400, 401, 403, 404, 503)}, [alarm_id]),
+        },
+        "/topics": {
+            "get": _operation("ListTopics", "the notification topics", {"200": _json(_array(_ref("NotificationTopic")), "the topics (one page)", _PAGED), **_errors(400, 401, 403, 503)}, [
+                _LIMIT, _PAGE, _query("name", "only the topic of this name"),
+                _query("lifecycleState", "only topics in this state", {"type": "string", "enum": ["ACTIVE", "DELETING", "CREATING"]}),
+                _query("sortBy", "name", {"type": "string", "enum": ["name"]}), _SORT_ORDER, _query("compartmentId", "accepted and ignored"),
+            ]),
+            "post": _operation("CreateTopic", "make a topic", {"201": topic, **_errors(400, 401, 403, 409, 413, 503)}, body="CreateTopicDetails"),
+        },
+        "/topics/{topicId}": {
+            "get": _operation("GetTopic", "one topic", {"200": topic, **_errors(400, 401, 403, 404, 503)}, [topic_id]),
+            "put": _operation("UpdateTopic", "change a topic's description", {"200": topic, **_errors(400, 401, 403, 404, 409, 412, 413, 503)}, [topic_id, _IF_MATCH], "UpdateTopicDetails"),
+            "delete": _operation("DeleteTopic", "forget a topic no alarm sends to", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412, 503)}, [topic_id, _IF_MATCH]),
+        },
+        "/topics/{topicId}/subscriptions": {
+            "get": _operation("ListSubscriptions", "the topic's subscriptions (never their secrets)", {"200": _json(_array(_ref("Subscription")), "the subscriptions (one page)", _PAGED), **_errors(400, 401, 403, 404, 503)}, [topic_id, _LIMIT, _PAGE]),
+            "post": _operation("CreateSubscription", "subscribe an endpoint to the topic", {"201": subscription, **_errors(400, 401, 403, 404, 409, 413, 503)}, [topic_id], "CreateSubscriptionDetails"),
+        },
+        "/topics/{topicId}/actions/sendTestNotification": {
+            "post": _operation("SendTestNotification", "secdns: send one test message to each of the topic's subscriptions, and say how each went",
+                               {"200": _json(_ref("TestNotificationResult"), "each subscription's outcome"), **_errors(400, 401, 403, 404, 503)}, [topic_id]),
+        },
+        "/subscriptions/{subscriptionId}": {
+            "get": _operation("GetSubscription", "one subscription", {"200": subscription, **_errors(400, 401, 403, 404, 503)}, [subscription_id]),
+            "delete": _operation("DeleteSubscription", "unsubscribe", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412, 503)}, [subscription_id, _IF_MATCH]),
+        },
+        "/notifications": {
+            "get": _operation("ListNotifications", "secdns: the notifications sent lately, oldest first", {"200": _json(_array(_ref("Notification")), "the notifications", _HEADERS), **_errors(400, 401, 403, 503)}, [
+                _query("since", "only those from this time on (RFC 3339, or seconds since the epoch)"),
+                _query("limit", "the last this many", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}),
+            ]),
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI 3.0 document."""
     zone = _json(_ref("Zone"), "the zone", _HEADERS)
@@ -342,14 +519,15 @@ def document() -> dict[str, Any]:
             "title": "secdns API",
             "version": "20180115",
             "description": "secdns's operator API, shaped like the cloud DNS API (version 20180115) for zones, records, "
-                           "TSIG keys and zone transfer servers, with secdns's own zone status, actions and events. "
+                           "TSIG keys and zone transfer servers, with secdns's own zone status, actions and events, and alarms, "
+                           "notification topics and subscriptions shaped like the cloud's Monitoring and Notifications APIs. "
                            "Errors are {code, message}. With a token file, every request needs Authorization: Bearer.",
         },
         "servers": [{"url": "/20180115"}],
         "security": [{"bearer": []}, {}],
-        "paths": paths,
+        "paths": {**paths, **_alarm_paths()},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **ALARM_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token from [http] token_file"}},
         },
     }
