@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from secdns import __version__
-from secdns.cli import keyfile
+from secdns.cli import alarm_commands, keyfile
 from secdns.cli.client import Request, path_of
 
 __all__ = ["Plan", "UsageError", "parser", "plan"]
@@ -40,7 +40,8 @@ class Plan:
     @ivar paginate: follow C{opc-next-page} (C{--all}).
     @ivar confirm: ask this before sending, unless C{--force}.
     @ivar output: the output when none is asked for.
-    @ivar each_status: the request lists zones, and each zone's status is shown.
+    @ivar each_status: the request lists zones (or C{each}), and each one's status is shown.
+    @ivar each: the collection whose items' C{status} is asked (C{zones}, C{alarms}).
     """
 
     request: Request
@@ -49,6 +50,7 @@ class Plan:
     confirm: str | None = None
     output: str = "json"
     each_status: bool = False
+    each: str = "zones"
 
 
 CONFIRM_DELETE = "Are you sure you want to delete this resource? [y/N]: "
@@ -344,7 +346,7 @@ def parser() -> argparse.ArgumentParser:
         prog="secdns",
         parents=[_globals(suppress=False)],
         description="Command-line client of the secdns REST API: zones, records, TSIG keys, zone transfer servers, "
-        "status.  Output is JSON ({\"data\": ...}) unless --output table.",
+        "status, alarms and notification topics.  Output is JSON ({\"data\": ...}) unless --output table.",
         epilog="Exit status: 0 done, 1 the API answered with an error, 2 usage error, 3 the API could not be reached, "
         "4 not confirmed.",
     )
@@ -486,6 +488,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--zone", help="only this zone's")
     p.add_argument("--since", metavar="TIME", help="only events after this time")
     p.add_argument("--limit", type=int, metavar="N")
+
+    # alarm ..., topic ..., notifications
+    alarm_commands.add_parsers(groups, leaf, list_options, if_match, force, common)
     return top
 
 

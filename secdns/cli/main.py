@@ -41,15 +41,16 @@ def _confirmed(question: str, stdin: TextIO, stderr: TextIO) -> bool:
 
 
 def _each_status(client: Client, plan_: Plan) -> list[dict]:
-    """Every zone's status: the zone list (all pages), then each zone's."""
-    zones = client.send_all(plan_.request).body or []
+    """Every zone's (or alarm's) status: the list (all pages), then each one's."""
+    items = client.send_all(plan_.request).body or []
     statuses = []
-    for zone in zones:
-        name = zone.get("name") if isinstance(zone, dict) else None
+    key = "name" if plan_.each == "zones" else "id"
+    for item in items:
+        name = item.get(key) if isinstance(item, dict) else None
         if not name:
             continue
         try:
-            statuses.append(client.send(Request("GET", path_of("zones", name, "status"))).body)
+            statuses.append(client.send(Request("GET", path_of(plan_.each, name, "status"))).body)
         except ApiError as e:
             if e.status != 404:  # deleted meanwhile
                 raise

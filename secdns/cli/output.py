@@ -32,6 +32,9 @@ __all__ = [
     "COLUMNS",
     "moment",
     "render",
+    "alarm_status_rows",
+    "sent_test_rows",
+    "ALARM_STATUS_COLUMNS",
 ]
 
 HIDDEN = "(hidden)"
@@ -119,6 +122,8 @@ def cell(value: Any) -> str:
             return f"{text} (TSIG)" if value.get("tsigKeyId") else text
         if set(value) == {"hostname"}:  # a nameserver
             return cell(value["hostname"])
+        if "protocol" in value and "endpoint" in value:  # a subscription
+            return f"{value['protocol']} {value['endpoint']}".strip()
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return str(value)
 
@@ -150,6 +155,12 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                  ("DECLARED IN", "declaredIn")),
     "zoneTransferServers": (("ADDRESS", "address"), ("PORT", "port"), ("SOURCE", "isTransferSource"),
                             ("DESTINATION", "isTransferDestination")),
+    "alarms": (("NAME", "displayName"), ("SEVERITY", "severity"), ("ENABLED", "isEnabled"), ("STATUS", "status"),
+               ("FIRING", "firingZones"), ("QUERY", "query"), ("DECLARED IN", "declaredIn")),
+    "topics": (("NAME", "name"), ("SUBSCRIPTIONS", "subscriptions"), ("ALARMS", "alarms"), ("DECLARED IN", "declaredIn")),
+    "subscriptions": (("ID", "id"), ("PROTOCOL", "protocol"), ("ENDPOINT", "endpoint"), ("SECRET", "hasSecret")),
+    "notifications": (("TIME", "time"), ("ALARM", "alarm"), ("ZONE", "zone"), ("STATE", "state"), ("SEVERITY", "severity"),
+                      ("TITLE", "title")),
 }
 
 
@@ -266,11 +277,41 @@ def status_rows(statuses: Iterable[dict], now: float | None = None) -> str:
     return table(rows, STATUS_COLUMNS)
 
 
+ALARM_STATUS_COLUMNS = ("ALARM", "SEVERITY", "ZONE", "STATUS", "SINCE", "VALUE", "LAST NOTIFIED")
+
+
+def alarm_status_rows(statuses: Iterable[dict], now: float | None = None) -> str:
+    """Alarm status values (C{GET /alarms/{id}/status}) as one line a zone (one line for an alarm with none)."""
+    now = time.time() if now is None else now
+    rows = []
+    for status in statuses:
+        if not isinstance(status, dict):
+            continue
+        items = [item for item in status.get("items") or [] if isinstance(item, dict)]
+        name, severity = cell(status.get("displayName")), cell(status.get("severity"))
+        if not items:
+            rows.append([name, severity, "-", cell(status.get("status")) if status.get("isEnabled", True) else "DISABLED", "-", "-", "-"])
+        for item in items:
+            rows.append([name, severity, cell(item.get("zone")), cell(item.get("status")), moment(item.get("timestamp"), now),
+                         cell(item.get("value")), moment(item.get("lastNotified"), now)])
+    return table(rows, ALARM_STATUS_COLUMNS) if rows else ""
+
+
+def sent_test_rows(body: Any) -> str:
+    """A topic's test notification: one line a subscription, how it went."""
+    results = (body or {}).get("results", []) if isinstance(body, dict) else []
+    rows = [[cell(r.get("subscription")), "delivered" if r.get("delivered") else "FAILED", _clip(cell(r.get("detail")), 100)]
+            for r in results if isinstance(r, dict)]
+    return table(rows, ["SUBSCRIPTION", "RESULT", "DETAIL"]) if rows else ""
+
+
 def render(body: Any, headers: dict[str, str] | None, output: str, kind: str | None = None, now: float | None = None) -> str:
     """
     A response as the user asked: C{json}, or C{table} for C{kind} of
     resource (C{zones}, C{records}, C{tsigKeys}, C{zoneTransferServers},
-    C{status}, C{events}, or L{None}: guessed from the shape).
+    C{status}, C{events}, C{alarms}, C{alarmStatus}, C{topics},
+    C{subscriptions}, C{notifications}, C{testResults}, or L{None}: guessed
+    from the shape).
     """
     if output == "json":
         return to_json(document(body, headers))
@@ -280,6 +321,10 @@ def render(body: Any, headers: dict[str, str] | None, output: str, kind: str | N
         return status_rows(body if isinstance(body, list) else [body], now)
     if kind == "events":
         return event_rows(body if isinstance(body, list) else (body or {}).get("items", []))
+    if kind == "alarmStatus":
+        return alarm_status_rows(body if isinstance(body, list) else [body], now)
+    if kind == "testResults":
+        return sent_test_rows(body)
     if isinstance(body, dict) and isinstance(body.get("items"), list) and set(body) <= {"items", "etag"}:
         return _list_table(body["items"], kind or "records")
     if isinstance(body, list):
