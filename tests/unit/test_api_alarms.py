@@ -97,8 +97,8 @@ class MemoryEngine:
         self.tests.append(name)
         return defer.succeed([(f"{s.protocol} {s.endpoint}" if s.protocol == "email" else s.protocol, True, "sent") for s in topic.subscriptions])
 
-    def notifications(self, since=None, limit=100):
-        chosen = [n for n in self.sent if since is None or n.when >= since]
+    def notifications(self, since=None, limit=100, zone=None, alarm=None):
+        chosen = [n for n in self.sent if (since is None or n.when >= since) and zone in (None, n.zone) and alarm in (None, n.alarm)]
         return chosen[-limit:]
 
 

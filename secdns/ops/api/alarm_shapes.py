@@ -29,6 +29,7 @@ import attrs
 
 from secdns.alarms.endpoints import check as check_endpoint
 from secdns.alarms.endpoints import redact_url
+from secdns.alarms.check import NAME
 from secdns.alarms.model import FIRING, OK, SEVERITIES, Alarm, Notification, Subscription, Topic
 from secdns.alarms.query import QueryError, parse, text
 from secdns.ops.api.body import Fields
@@ -36,7 +37,7 @@ from secdns.ops.api.errors import bad, conflict, missing
 from secdns.ops.api.shapes import rfc3339
 
 __all__ = [
-    "ALARM_PREFIX", "TOPIC_PREFIX", "SUBSCRIPTION_PREFIX", "NAMESPACE", "PROTOCOLS", "PROTOCOL_OF", "ALARM_STATES",
+    "ALARM_PREFIX", "TOPIC_PREFIX", "SUBSCRIPTION_PREFIX", "NAMESPACE", "PROTOCOLS", "PROTOCOL_OF", "ALARM_STATES", "NAME_PATTERN",
     "alarm_id", "topic_id", "subscription_id", "iso_duration", "parse_iso_duration",
     "alarm", "alarm_status", "alarm_etag_source", "topic", "topic_etag_source", "subscription", "notification",
     "alarm_from", "topic_from", "subscription_from", "TopicIds",
@@ -58,7 +59,8 @@ ALARM_STATES = ("FIRING", "PENDING", "OK")
 TopicIds = Mapping[str, str]
 
 _URL_PROTOCOLS = ("slack", "webhook", "pagerduty")
-_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+#: Names of alarms and topics (they go in URLs, metric labels and file names): the engine's rule.
+NAME_PATTERN = NAME.pattern
 _STREAM_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 #: Fields of an C{Alarm} a client may send back in a PUT: read-only, ignored.
 READ_ONLY_ALARM_FIELDS = (
@@ -126,12 +128,13 @@ def _worst(states: Iterable[str]) -> str:
     return OK
 
 
-def alarm(status: Any, topic_ids: Mapping[str, str] | None = None) -> dict[str, Any]:
+def alarm(status: Any, times: tuple[float, float] | None = None) -> dict[str, Any]:
     """
     An C{Alarm} from an engine's C{AlarmStatus}: the cloud's fields, and
     secdns's own (C{notifyOnClear}, C{expirySteps}, C{status} and
     C{firingZones}, C{isProtected}, C{declaredIn}: the config file, or
     C{built-in}, whose alarms are read-only here; L{None}: made through the API).
+    C{times}: when it was made and last changed (made through the API only).
     """
     rule: Alarm = status.alarm
     zones = tuple(getattr(status, "zones", ()) or ())
@@ -150,8 +153,8 @@ def alarm(status: Any, topic_ids: Mapping[str, str] | None = None) -> dict[str, 
         "notifyOnClear": rule.notify_on_clear,
         "expirySteps": list(getattr(rule, "steps", ()) or ()),
         "lifecycleState": "ACTIVE",
-        "timeCreated": rfc3339(getattr(status, "created", None)),
-        "timeUpdated": rfc3339(getattr(status, "updated", None)),
+        "timeCreated": rfc3339(None if times is None else times[0]),
+        "timeUpdated": rfc3339(None if times is None else times[1]),
         "status": _worst(z.state for z in zones),
         "firingZones": sorted(z.zone for z in zones if z.state == FIRING),
         "isProtected": status.declared_in is not None,
@@ -218,7 +221,7 @@ def subscription(topic_value: Topic, sub: Subscription) -> dict[str, Any]:
     }
 
 
-def topic(value: Topic, alarms: Iterable[str] = ()) -> dict[str, Any]:
+def topic(value: Topic, alarms: Iterable[str] = (), times: tuple[float, float] | None = None) -> dict[str, Any]:
     """
     A C{NotificationTopic}, with secdns's C{subscriptions} (each as
     L{subscription} shows it), C{streamFile} (where messages folded past 60
@@ -230,7 +233,7 @@ def topic(value: Topic, alarms: Iterable[str] = ()) -> dict[str, Any]:
         "name": value.name,
         "description": getattr(value, "description", "") or None,
         "lifecycleState": "ACTIVE",
-        "timeCreated": rfc3339(getattr(value, "created", None)),
+        "timeCreated": rfc3339(None if times is None else times[0]),
         "subscriptions": [subscription(value, sub) for sub in value.subscriptions],
         "streamFile": value.stream_file,
         "alarms": sorted(alarms),
@@ -306,13 +309,11 @@ def _topic_names(fields: Fields, field: str, topics: TopicIds) -> tuple[str, ...
     return tuple(dict.fromkeys(names))
 
 
-def _alarm_name(text_: str) -> str:
-    if text_ != text_.strip() or not text_:
-        raise bad("displayName must not be empty, nor begin or end with spaces")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text_):
-        raise bad("displayName must not hold control characters")
+def _name(text_: str, field: str) -> str:
+    if not NAME.match(text_):
+        raise bad(f"{field} must be 1 to 63 letters, digits, '_', '.' and '-', beginning with a letter or digit")
     if text_.startswith("ocid1."):
-        raise bad("displayName must not begin with ocid1. (ids do)")
+        raise bad(f"{field} must not begin with ocid1. (ids do)")
     return text_
 
 
@@ -358,7 +359,7 @@ def alarm_from(body: Any, topics: TopicIds, current: Alarm | None = None) -> Ala
     enabled = fields.boolean("isEnabled")
     pending = _duration(fields, "pendingDuration", 0, 86400)
     repeat_given = "repeatNotificationDuration" in fields.value  # null: no repeats
-    repeat = _duration(fields, "repeatNotificationDuration", 60, 30 * 86400)
+    repeat = _duration(fields, "repeatNotificationDuration", 60, 7 * 86400)
     body_text = fields.string("body", max_length=1000)
     per_zone = fields.boolean("isNotificationsPerMetricDimensionEnabled") if current is None else None
     notify_on_clear = fields.boolean("notifyOnClear")
@@ -369,7 +370,7 @@ def alarm_from(body: Any, topics: TopicIds, current: Alarm | None = None) -> Ala
     if per_zone is False:
         raise bad("isNotificationsPerMetricDimensionEnabled must be true: secdns notifies for each zone apart")
     if current is None:
-        name = _alarm_name(name_text)
+        name = _name(name_text, "displayName")
     else:
         name = current.name
         if name_text is not None and name_text != current.name:
@@ -413,14 +414,13 @@ def topic_from(body: Any, current: Topic | None = None) -> Topic:
     subscriptions are made apart (L{subscription_from}).
     """
     fields = Fields(body, ignored=READ_ONLY_TOPIC_FIELDS if current is not None else ("compartmentId",))
-    name_text = fields.string("name", required=current is None, max_length=256)
+    name_text = fields.string("name", required=current is None, max_length=63)
     description = fields.string("description", max_length=1024)
     fields.done()
     if description is not None and any(ord(c) < 32 and c not in "\t\n" for c in description):
         raise bad("description must not hold control characters")
     if current is None:
-        if not _TOPIC_NAME.match(name_text):
-            raise bad("name must be 1 to 256 letters, digits, hyphens and underscores")
+        _name(name_text, "name")
         return Topic(name=name_text, description=description or "")
     if name_text is not None and name_text != current.name:
         raise bad("name cannot change: a topic is renamed by deleting it and creating it again")

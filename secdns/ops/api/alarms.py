@@ -94,8 +94,16 @@ class Alarms:
 
     # -- alarms
 
+    def times(self, kind: str, name: str) -> tuple[float, float] | None:
+        """When a run-time alarm or topic was made and last changed (L{None} for the others)."""
+        created = getattr(self.api.alarms(), "created", None)
+        return None if created is None else created(kind, name)
+
+    def alarm_shape(self, status: Any) -> dict:
+        return shapes.alarm(status, self.times("alarm", status.alarm.name))
+
     def alarm_reply(self, status: Any, code: int = 200, headers=()) -> Reply:
-        return Reply(code, shapes.alarm(status), headers, etag(shapes.alarm_etag_source(status)))
+        return Reply(code, self.alarm_shape(status), headers, etag(shapes.alarm_etag_source(status)))
 
     def list_alarms(self, call: Call) -> Reply:
         limit, offset = paging(call)
@@ -104,7 +112,7 @@ class Alarms:
         status = one_of(call, "status", shapes.ALARM_STATES)
         sort_by = one_of(call, "sortBy", ("displayName", "severity"), "displayName")
         order = one_of(call, "sortOrder", ("ASC", "DESC"), "ASC")
-        rows = [shapes.alarm(s) for s in self.api.alarms().alarms()]
+        rows = [self.alarm_shape(s) for s in self.api.alarms().alarms()]
         rows = [r for r in rows if (name is None or r["displayName"] == name) and state in (None, "ACTIVE")
                 and (status is None or r["status"] == status)]
         if sort_by == "severity":
@@ -165,7 +173,7 @@ class Alarms:
     # -- topics
 
     def topic_reply(self, value: Any, code: int = 200, headers=()) -> Reply:
-        shaped = shapes.topic(value, self.senders().get(value.name, ()))
+        shaped = shapes.topic(value, self.senders().get(value.name, ()), self.times("topic", value.name))
         return Reply(code, shaped, headers, etag(shapes.topic_etag_source(value)))
 
     def list_topics(self, call: Call) -> Reply:
@@ -175,7 +183,7 @@ class Alarms:
         one_of(call, "sortBy", ("name",), "name")
         order = one_of(call, "sortOrder", ("ASC", "DESC"), "ASC")
         senders = self.senders()
-        rows = [shapes.topic(t, senders.get(t.name, ())) for t in self.api.alarms().topics()
+        rows = [shapes.topic(t, senders.get(t.name, ()), self.times("topic", t.name)) for t in self.api.alarms().topics()
                 if (name is None or t.name == name) and state in (None, "ACTIVE")]
         rows.sort(key=lambda r: r["name"], reverse=order == "DESC")
         return _page(call, rows, limit, offset)
@@ -302,7 +310,13 @@ class Alarms:
             if not limit_text.isascii() or not limit_text.isdigit() or len(limit_text) > 6 or not 1 <= int(limit_text) <= MAX_NOTIFICATIONS:
                 raise bad(f"limit must be an integer from 1 to {MAX_NOTIFICATIONS}")
             limit = int(limit_text)
-        chosen = self.api.alarms().notifications(since=None if since is None else parse_since(since), limit=limit)
+        filters = {}
+        zone, alarm = call.arg("zone"), call.arg("alarm")
+        if zone is not None:
+            filters["zone"] = zone.rstrip(".").lower()
+        if alarm is not None:
+            filters["alarm"] = alarm
+        chosen = self.api.alarms().notifications(since=None if since is None else parse_since(since), limit=limit, **filters)
         body = [shapes.notification(n) for n in chosen]
         return Reply(200, body, etag=etag(body))
 

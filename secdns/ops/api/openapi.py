@@ -14,7 +14,7 @@ from typing import Any
 
 from secdns.alarms.model import SEVERITIES
 from secdns.config import TSIG_ALGORITHMS
-from secdns.ops.api.alarm_shapes import ALARM_STATES, NAMESPACES as ALARM_NAMESPACES, PROTOCOLS as _PROTOCOLS
+from secdns.ops.api.alarm_shapes import ALARM_STATES, NAME_PATTERN as ALARM_NAME_PATTERN, NAMESPACES as ALARM_NAMESPACES, PROTOCOLS as _PROTOCOLS
 from secdns.ops.api.errors import CODES
 from secdns.ops.api.operations import ACTIONS
 from secdns.ops.api.record_items import OPERATIONS, SORT_KEYS
@@ -287,7 +287,7 @@ def _records_paths() -> dict[str, Any]:
 
 _ISO_DURATION = "^P([0-9]{1,6}D)?(T([0-9]{1,6}H)?([0-9]{1,8}M)?([0-9]{1,9}S)?)?$"
 _ALARM_FIELDS = {
-    "displayName": _string("the alarm's name (unique; alarms are named by it or by id)", maxLength=255, minLength=1),
+    "displayName": _string("the alarm's name (unique; alarms are named by it or by id)", pattern=ALARM_NAME_PATTERN, maxLength=63),
     "namespace": _string("the metrics' namespace: secdns (the seeds' oci_dns is accepted)", enum=list(ALARM_NAMESPACES)),
     "query": _string('the rule, in the seeds\' monitoring query language: ZoneTransferFailureCount[1h]{resourceName = "example.com"}.sum() > 3',
                      maxLength=2000),
@@ -295,7 +295,7 @@ _ALARM_FIELDS = {
     "destinations": _array(_string("a topic's id (or, in secdns, its name)", maxLength=300), "the topics notified", maxItems=32),
     "isEnabled": {"type": "boolean"},
     "pendingDuration": _string("how long the condition must hold before the alarm fires (ISO 8601, PT0S to P1D)", pattern=_ISO_DURATION, maxLength=64),
-    "repeatNotificationDuration": _nullable(_string("re-notify this often while firing (ISO 8601, PT1M to P30D); null: never",
+    "repeatNotificationDuration": _nullable(_string("re-notify this often while firing (ISO 8601, PT1M to P7D); null: never",
                                                     pattern=_ISO_DURATION, maxLength=64)),
     "body": _nullable(_string("what to check, added to each notification", maxLength=1000)),
     "isNotificationsPerMetricDimensionEnabled": {"type": "boolean", "description": "always true: secdns notifies for each zone apart"},
@@ -376,7 +376,7 @@ ALARM_SCHEMAS: dict[str, Any] = {
     }, ("topicId", "name", "description", "lifecycleState", "timeCreated", "subscriptions", "streamFile", "alarms",
         "isProtected", "declaredIn"), "a named set of subscriptions that alarms send to"),
     "CreateTopicDetails": _object({
-        "name": _string("letters, digits, - and _", pattern="^[A-Za-z0-9_-]{1,256}$", maxLength=256),
+        "name": _string("letters, digits, '_', '.' and '-'", pattern=ALARM_NAME_PATTERN, maxLength=63),
         "description": _string(maxLength=1024),
         "compartmentId": _string("accepted and ignored"),
     }, ("name",), closed=True),
@@ -451,6 +451,7 @@ def _alarm_paths() -> dict[str, Any]:
         "/notifications": {
             "get": _operation("ListNotifications", "secdns: the notifications sent lately, oldest first", {"200": _json(_array(_ref("Notification")), "the notifications", _HEADERS), **_errors(400, 401, 403, 503)}, [
                 _query("since", "only those from this time on (RFC 3339, or seconds since the epoch)"),
+                _query("zone", "only this zone's"), _query("alarm", "only this alarm's"),
                 _query("limit", "the last this many", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}),
             ]),
         },
