@@ -106,12 +106,13 @@ def scrub(text: str, subscription: Subscription) -> str:
     if subscription.protocol in ("slack", "webhook", "pagerduty") and subscription.endpoint:
         secrets.append((subscription.endpoint, redact_url(subscription.endpoint)))
         parts = urlsplit(subscription.endpoint)
-        for piece in [parts.path, parts.query, parts.netloc.rpartition("@")[0]]:
-            if len(piece) > 3:
+        userinfo = parts.netloc.rpartition("@")[0]
+        for piece in [userinfo, *userinfo.split(":"), parts.query, parts.path if len(parts.path) > 1 else ""]:
+            if piece:
                 secrets.append((piece, _HIDDEN))
     if subscription.secret:
         secrets.append((subscription.secret.decode("utf-8", "replace"), _HIDDEN))
     for secret, shown in secrets:
-        if secret:
+        if len(secret) >= 4:  # shorter is no secret, and would mangle every word it is in
             text = text.replace(secret, shown)
     return text

@@ -82,6 +82,15 @@ class Alarm:
     steps: tuple[float, ...] = ()
 
 
+def _endpoint_repr(endpoint: str) -> str:
+    """A URL's repr without what may be a credential (a Slack URL's path is its token)."""
+    if "://" not in endpoint:
+        return repr(endpoint)
+    from secdns.alarms.endpoints import redact_url
+
+    return repr(redact_url(endpoint))
+
+
 @attrs.frozen
 class Subscription:
     """
@@ -94,7 +103,7 @@ class Subscription:
     """
 
     protocol: str
-    endpoint: str = ""
+    endpoint: str = attrs.field(default="", repr=lambda endpoint: _endpoint_repr(endpoint))
     secret: bytes = attrs.field(default=b"", repr=False)
 
 

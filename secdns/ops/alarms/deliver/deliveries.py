@@ -34,7 +34,7 @@ from twisted.logger import Logger
 from secdns.alarms import render
 from secdns.alarms.backoff import RetryPolicy
 from secdns.alarms.endpoints import describe
-from secdns.alarms.fold import LIMIT, Folder
+from secdns.alarms.fold import LIMIT, WINDOW, Folder
 from secdns.alarms.model import Notification, SmtpConfig, Subscription, Topic
 from secdns.ops.alarms.deliver.courier import Courier, Job
 from secdns.ops.alarms.deliver.http import JsonPoster, load_trust_root
@@ -88,6 +88,7 @@ class Deliveries:
         C{streams/<topic>.jsonl}, are.
     @param policy: retries (L{RetryPolicy}; its C{timeout} bounds each try).
     @param limit: messages a minute one subscription may receive (L{Folder}).
+    @param fold_window: the length of that minute, in seconds (shorter only in tests).
     @param queue_limit: messages that may wait for one subscription.
     @param ca_file: what HTTPS receivers' certificates are verified
         against (a PEM file); L{None}: the platform's trust roots.
@@ -95,12 +96,12 @@ class Deliveries:
     """
 
     def __init__(self, reactor, smtp: SmtpConfig, state_dir: str, *, policy: RetryPolicy | None = None,
-                 limit: int = LIMIT, queue_limit: int = 500, ca_file: str | None = None,
+                 limit: int = LIMIT, fold_window: float = WINDOW, queue_limit: int = 500, ca_file: str | None = None,
                  stream_max_bytes: int | None = None, stream_keep: int | None = None, history: int = 1000) -> None:
         self._reactor = reactor
         self._policy = policy or RetryPolicy()
         self._queue_limit = queue_limit
-        self._folder = Folder(limit)
+        self._folder = Folder(limit, fold_window)
         self._poster = JsonPoster(reactor, load_trust_root(ca_file))
         self._senders = Senders(
             reactor, smtp, state_dir, self._poster, self._smtp_trust(smtp), timeout=self._policy.timeout,

@@ -32,10 +32,29 @@ from secdns.ops.alarms.deliver.failures import Permanent, Transient
 __all__ = ["send_email"]
 
 
+class _Sender(smtp.ESMTPSender):
+    """Twisted's sender, quiet once the outcome is decided (cancelled by our deadline, say)."""
+
+    def _decided(self) -> bool:
+        return self.factory.sendFinished or getattr(self.factory, "result", None) is None
+
+    def sendError(self, exc):
+        if self._decided():
+            if self.transport is not None:
+                self.transport.abortConnection()
+            return
+        super().sendError(exc)
+
+    def sentMail(self, code, resp, numOk, addresses, log):
+        if not self._decided():
+            super().sentMail(code, resp, numOk, addresses, log)
+
+
 class _SenderFactory(smtp.ESMTPSenderFactory):
-    """Twisted's sender, its protocol's idle timeout on our reactor rather than the global one."""
+    """Twisted's sender factory, its protocol's idle timeout on our reactor rather than the global one."""
 
     noisy = False
+    protocol = _Sender
 
     def __init__(self, reactor, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -122,7 +141,7 @@ def send_email(reactor, config: SmtpConfig, recipient: str, message: bytes, time
         factory.sendFinished = True
         if factory.currentProtocol is not None and factory.currentProtocol.transport is not None:
             factory.currentProtocol.transport.abortConnection()
-        elif connector is not None and connector.state == "connecting":
+        elif connector is not None and getattr(connector, "state", None) == "connecting":
             connector.stopConnecting()
 
     result: defer.Deferred = defer.Deferred(cancel)
