@@ -3,7 +3,9 @@
 The config file: TOML text in, frozen values out.
 
 L{parse} is pure (text in, L{Config} out, or L{ConfigError} naming the key
-and the problem); L{load} reads the file and the files it names.  Paths in
+and the problem); L{load} reads the file and the files it names.  The
+C{[[alarm]]}, C{[[topic]]} and C{[smtp]} tables are values of
+L{secdns.alarms.model} (see docs/alarms.rst).  Paths in
 the file are relative to the file's own directory.  L{diff} says which zones
 a reload adds, removes or changes, so that unchanged zones keep their data.
 """
@@ -22,6 +24,10 @@ import dns.exception
 import dns.name
 import dns.tsig
 
+from secdns.alarms import defaults as alarm_defaults
+from secdns.alarms.check import NAME as ALARM_NAME, alarm_problems, topic_problems, zone_pattern
+from secdns.alarms.model import Alarm, SmtpConfig, Subscription, Topic
+from secdns.alarms.query import QueryError, duration as parse_duration, parse as parse_query
 from secdns.errors import ConfigError
 
 __all__ = [
@@ -213,6 +219,9 @@ class Config:
     http: HttpConfig = HttpConfig()
     tsig_keys: tuple[TsigKeyConfig, ...] = ()
     zones: tuple[ZoneConfig, ...] = ()
+    alarms: tuple[Alarm, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    smtp: SmtpConfig = SmtpConfig()
 
     def zone(self, name: dns.name.Name) -> ZoneConfig | None:
         """The zone of that name, or L{None}."""
@@ -282,7 +291,7 @@ def parse(
     return _Parser(source, base_dir, read_text).config(document)
 
 
-_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone")
+_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp")
 
 
 @attrs.define
@@ -313,6 +322,17 @@ class _Parser:
             for i, table in enumerate(self.array_of_tables(document, "zone"))
         )
         self.check_unique("zone", "zone", [zone.name for zone in zones])
+        smtp = self.smtp(self.table(document, "smtp"))
+        topics = tuple(
+            self.topic(f"topic[{i}]", table) for i, table in enumerate(self.array_of_tables(document, "topic"))
+        )
+        self.check_unique_names("topic", [topic.name for topic in topics])
+        topic_names = {topic.name for topic in topics} | {topic.name for topic in alarm_defaults.TOPICS}
+        alarms = tuple(
+            self.alarm(f"alarm[{i}]", table, topic_names)
+            for i, table in enumerate(self.array_of_tables(document, "alarm"))
+        )
+        self.check_unique_names("alarm", [alarm.name for alarm in alarms])
         return Config(
             source=self.source,
             server=server,
@@ -321,6 +341,9 @@ class _Parser:
             http=http,
             tsig_keys=keys,
             zones=zones,
+            alarms=alarms,
+            topics=topics,
+            smtp=smtp,
         )
 
     # -- tables
@@ -482,6 +505,193 @@ class _Parser:
             serial_policy=policy,
             allow_update=allow_update,
         )
+
+    # -- alarms, topics, the SMTP relay (secdns.alarms)
+
+    def smtp(self, table: dict[str, Any]) -> SmtpConfig:
+        defaults = SmtpConfig()
+        allowed = ("host", "port", "starttls", "username", "password", "password_file", "from", "timeout", "ca_file")
+        self.reject_unknown("smtp", table, allowed)
+        host = self.get(table, "smtp", "host", str, defaults.host).strip()
+        if not host:
+            raise self.error("smtp.host", "must name the relay (a host name or an address)")
+        port = self.get(table, "smtp", "port", int, defaults.port)
+        if not 1 <= port <= 65535:
+            raise self.error("smtp.port", f"must be between 1 and 65535, not {port}")
+        starttls = self.get(table, "smtp", "starttls", str, defaults.starttls).lower()
+        if starttls not in ("required", "optional", "never"):
+            raise self.error("smtp.starttls", f'must be "required", "optional" or "never", not "{starttls}"')
+        username = self.get(table, "smtp", "username", str, None)
+        password = self.secret_text("smtp", table, "password", "password_file", required=False)
+        if (username is None) != (password is None):
+            raise self.error("smtp", "username and password (or password_file) go together (SMTP login needs both)")
+        sender = self.get(table, "smtp", "from", str, defaults.sender)
+        if "@" not in sender or any(c in sender for c in " ,;<>"):
+            raise self.error("smtp.from", f'not one email address such as secdns@example.com: "{sender}"')
+        timeout = self.get(table, "smtp", "timeout", (int, float), defaults.timeout)
+        if timeout <= 0:
+            raise self.error("smtp.timeout", f"must be more than 0 seconds, not {timeout}")
+        ca_file = self.get(table, "smtp", "ca_file", str, None)
+        extra = {} if "ca_file" not in attrs.fields_dict(SmtpConfig) else {"ca_file": None if ca_file is None else self.path(ca_file)}
+        return SmtpConfig(
+            host=host, port=port, starttls=starttls, username=username,
+            password=b"" if password is None else password.encode("utf-8"),
+            sender=sender, timeout=float(timeout), **extra,
+        )
+
+    def secret_text(self, key: str, table: dict[str, Any], name: str, file_name: str, required: bool) -> str | None:
+        """A secret given in the file (C{name}) or in a file of its own (C{file_name}); never echoed in an error."""
+        text = self.get(table, key, name, str, None)
+        path = self.get(table, key, file_name, str, None)
+        if text is not None and path is not None:
+            raise self.error(key, f"has both {name} and {file_name}; keep one")
+        if path is not None:
+            path = self.path(path)
+            try:
+                text = self.read_text(path)
+            except OSError as e:
+                raise self.error(f"{key}.{file_name}", f"cannot read {path}: {e.strerror}") from None
+            except UnicodeDecodeError:
+                raise self.error(f"{key}.{file_name}", f"{path} is not ASCII text") from None
+            if not text.strip():
+                raise self.error(f"{key}.{file_name}", f"{path} is empty")
+            return text.strip()
+        if text is None and required:
+            raise self.error(key, f"needs a {name} (or a {file_name})")
+        if text is not None and not text:
+            raise self.error(f"{key}.{name}", "is empty")
+        return text
+
+    def topic(self, key: str, table: dict[str, Any]) -> Topic:
+        name = self.require(table, key, "name", str)
+        if not ALARM_NAME.match(name):
+            raise self.error(f"{key}.name", f'"{name}" is not a topic name (letters, digits, _ . -, at most 63)')
+        key = f'topic "{name}"'
+        self.reject_unknown(key, table, ("name", "subscription", "stream_file", "description"))
+        items = table.get("subscription", [])
+        if isinstance(items, dict):
+            raise self.error(f"{key}.subscription", "write [[topic.subscription]] (an array of tables), not [topic.subscription]")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise self.error(f"{key}.subscription", f"expected [[topic.subscription]] tables, got {_describe(items)}")
+        subscriptions = []
+        for i, item in enumerate(items):
+            where = f"{key}.subscription[{i}]"
+            self.reject_unknown(where, item, ("protocol", "endpoint", "secret", "secret_file"))
+            protocol = self.require(item, where, "protocol", str).lower()
+            endpoint = self.get(item, where, "endpoint", str, "").strip()
+            if protocol == "stream" and endpoint:
+                endpoint = self.path(endpoint)
+            secret = self.secret_text(where, item, "secret", "secret_file", required=False)
+            subscriptions.append(Subscription(protocol, endpoint, b"" if secret is None else secret.encode("utf-8")))
+        stream_file = self.get(table, key, "stream_file", str, None)
+        extra = {}
+        if "description" in attrs.fields_dict(Topic):
+            extra["description"] = self.get(table, key, "description", str, "")
+        topic = Topic(
+            name=name,
+            subscriptions=tuple(subscriptions),
+            stream_file=None if stream_file is None else self.path(stream_file),
+            declared_in=self.source,
+            **extra,
+        )
+        for field, problem in topic_problems(topic):
+            raise self.error(f"{key}.{field.replace('subscriptions', 'subscription')}", problem)
+        return topic
+
+    _QUERY_FIELDS = ("metric", "zones", "statistic", "interval", "operator", "threshold")
+
+    def alarm(self, key: str, table: dict[str, Any], topic_names: set[str]) -> Alarm:
+        name = self.require(table, key, "name", str)
+        if not ALARM_NAME.match(name):
+            raise self.error(f"{key}.name", f'"{name}" is not an alarm name (letters, digits, _ . -, at most 63)')
+        key = f'alarm "{name}"'
+        allowed = (
+            "name", "query", *self._QUERY_FIELDS, "pending", "severity", "topics", "repeat", "notify_on_clear",
+            "enabled", "body", "steps",
+        )
+        self.reject_unknown(key, table, allowed)
+        built_in = {alarm.name: alarm for alarm in alarm_defaults.ALARMS}.get(name)
+        values: dict[str, Any] = {} if built_in is None else attrs.asdict(built_in, recurse=False)
+        query = self.get(table, key, "query", str, None)
+        if query is not None:
+            both = [field for field in self._QUERY_FIELDS if field in table]
+            if both:
+                raise self.error(key, f"has both query and {', '.join(both)}; the query says them all")
+            try:
+                parsed = parse_query(query)
+            except QueryError as e:
+                raise self.error(f"{key}.query", str(e)) from None
+            values.update(attrs.asdict(parsed))
+            values["steps"] = ()
+        else:
+            if built_in is None:
+                for field in ("metric", "operator", "threshold"):
+                    if field not in table:
+                        raise self.error(f"{key}.{field}", "is required (or write the rule as query = '...')")
+            for field in ("metric", "statistic", "operator"):
+                if field in table:
+                    values[field] = self.get(table, key, field, str, None)
+            if "zones" in table:
+                values["zones"] = zone_pattern(self.get(table, key, "zones", str, "*"))
+            if "threshold" in table:
+                values["threshold"] = float(self.get(table, key, "threshold", (int, float), 0))
+            if "interval" in table:
+                values["interval"] = self.duration(table, key, "interval")
+        for field in ("pending", "repeat"):
+            if field in table:
+                if field == "repeat" and table[field] in ("none", "never", 0):
+                    values[field] = None
+                else:
+                    values[field] = self.duration(table, key, field)
+        if "severity" in table:
+            values["severity"] = self.get(table, key, "severity", str, "").upper()
+        for field in ("notify_on_clear", "enabled"):
+            if field in table:
+                values[field] = self.get(table, key, field, bool, True)
+        if "body" in table:
+            values["body"] = self.get(table, key, "body", str, "")
+        if "topics" in table:
+            topics = self.get(table, key, "topics", list, [])
+            for i, topic in enumerate(topics):
+                if not isinstance(topic, str):
+                    raise self.error(f"{key}.topics[{i}]", f"expected a topic name, got {_describe(topic)}")
+                if topic not in topic_names:
+                    raise self.error(f"{key}.topics[{i}]", f'no [[topic]] is named "{topic}"')
+            values["topics"] = tuple(topics)
+        if "steps" in table:
+            steps = self.get(table, key, "steps", list, [])
+            if not all(isinstance(step, (int, float)) and not isinstance(step, bool) for step in steps):
+                raise self.error(f"{key}.steps", "expected a list of hours to expiry such as [72, 24, 6, 3, 2, 1, 0]")
+            values["steps"] = tuple(float(step) for step in sorted(steps, reverse=True))
+            if steps and "operator" not in table and "threshold" not in table:
+                values["operator"], values["threshold"] = "<=", max(values["steps"])
+        elif values.get("steps") and any(field in table for field in ("operator", "threshold", "query")):
+            values["steps"] = ()
+        values.update(name=name, declared_in=self.source)
+        values.setdefault("topics", ())
+        alarm = Alarm(**values)
+        for field, problem in alarm_problems(alarm):
+            raise self.error(f"{key}.{field}", problem)
+        return alarm
+
+    def duration(self, table: dict[str, Any], key: str, field: str) -> float:
+        """A duration written as C{"5m"}, C{"1h"}, C{"1d"}, C{"30s"}, or a number of seconds."""
+        value = table[field]
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except QueryError:
+                raise self.error(f"{key}.{field}", f'expected a duration such as "30s", "5m", "1h" or "1d", got "{value}"') from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.error(f"{key}.{field}", f'expected a duration such as "5m" (or seconds), got {_describe(value)}')
+        return float(value)
+
+    def check_unique_names(self, array: str, names: list[str]) -> None:
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in first:
+                raise self.error(f"{array}[{i}].name", f'{array} "{name}" is already defined by {array}[{first[name]}]')
+            first[name] = i
 
     def key_names(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[dns.name.Name, ...]:
         """A list of names of declared TSIG keys."""

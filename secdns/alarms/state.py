@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import attrs
 
-from secdns.alarms.model import FIRING, OK, Alarm
+from secdns.alarms.model import FIRING, OK, Alarm, Notification
 
-__all__ = ["PENDING", "STATES", "BUILT_IN", "ZoneAlarmState", "AlarmStatus"]
+__all__ = ["PENDING", "STATES", "BUILT_IN", "ZoneAlarmState", "AlarmStatus", "SentNotification"]
 
 #: The condition holds, but not yet for the alarm's pending duration.
 PENDING = "PENDING"
@@ -79,3 +79,19 @@ class AlarmStatus:
     def firing(self) -> tuple[str, ...]:
         """The zones it fires for."""
         return tuple(z.zone for z in self.zones if z.state == FIRING)
+
+
+@attrs.frozen
+class SentNotification:
+    """
+    A notification the engine sent (handed to its topics' deliveries), as
+    the store keeps it.
+
+    @ivar id: its number, increasing.
+    @ivar topics: the topics it went to.
+    """
+
+    id: int
+    sent: float
+    topics: tuple[str, ...]
+    notification: Notification

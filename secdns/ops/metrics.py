@@ -18,7 +18,10 @@ from prometheus_client.exposition import generate_latest
 from secdns.zones.zone import ZoneState
 from secdns.zones.zonemap import ZoneDB
 
-__all__ = ["ZoneCollector", "TransferCollector", "UpdateCollector", "NotificationCollector", "registry_for", "exposition"]
+__all__ = [
+    "ZoneCollector", "TransferCollector", "UpdateCollector", "NotificationCollector", "AlarmCollector", "registry_for",
+    "exposition",
+]
 
 
 class ZoneCollector:
@@ -231,6 +234,40 @@ class NotificationCollector:
             folded.add_metric([topic, protocol], counts.folded)
             queued.add_metric([topic, protocol], counts.queued)
         yield from (sent, failed, folded, queued)
+
+
+class AlarmCollector:
+    """
+    The alarm engine's state (L{secdns.ops.alarms.engine}): which alarms
+    fire for which zones.
+
+    @param states: returns C{(alarm, zone, state)} for every alarm not OK
+        for a zone (C{FIRING} or C{PENDING}), and C{alarms()} the names of
+        the enabled alarms.
+    """
+
+    def __init__(self, states: Callable[[], Iterable[tuple[str, str, str]]], alarms: Callable[[], Iterable[str]]) -> None:
+        self._states = states
+        self._alarms = alarms
+
+    def collect(self) -> Iterator[Metric]:
+        firing = GaugeMetricFamily(
+            "secdns_alarm_firing",
+            "1 while the alarm fires for the zone; 0 while its condition holds but not yet for its pending time.",
+            labels=["alarm", "zone"],
+        )
+        zones = GaugeMetricFamily(
+            "secdns_alarm_firing_zones", "Zones the alarm fires for (0: none), per enabled alarm.", labels=["alarm"]
+        )
+        counts = {name: 0 for name in self._alarms()}
+        for alarm, zone, state in sorted(self._states()):
+            firing.add_metric([alarm, zone], 1.0 if state == "FIRING" else 0.0)
+            if state == "FIRING":
+                counts[alarm] = counts.get(alarm, 0) + 1
+        for alarm, count in sorted(counts.items()):
+            zones.add_metric([alarm], count)
+        yield firing
+        yield zones
 
 
 def registry_for(*collectors) -> CollectorRegistry:

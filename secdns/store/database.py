@@ -3,8 +3,10 @@
 The embedded store: one SQLite file in C{state_dir}.
 
 It keeps, per zone, the served version (a snapshot), the secondary timers,
-and the IXFR journal; and the zones and TSIG keys made at run time (through
-the API), which the config file does not name.  Every save is one SQLite transaction in WAL mode
+and the IXFR journal; the zones and TSIG keys made at run time (through
+the API), which the config file does not name; and the alarm engine's
+run-time alarms and topics, where each alarm stands per zone, and the
+notifications it sent (L{secdns.store.alarms}).  Every save is one SQLite transaction in WAL mode
 with C{synchronous=FULL}: a process killed at any moment leaves the old
 row or the new one, never a mix.  The schema is in numbered files
 (C{schema/v1.sql}, ...), applied in order and recorded in C{user_version}.
@@ -12,6 +14,7 @@ row or the new one, never a mix.  The schema is in numbered files
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -25,6 +28,9 @@ import dns.zone
 from secdns.config import TsigKeyConfig, ZoneConfig
 from secdns.errors import SecdnsError
 from secdns.store.catalog import StoredKey, StoredZoneConfig, zone_config, zone_settings
+from secdns.store import alarms as stored_alarms
+from secdns.store.alarms import StoredAlarm, StoredTopic
+from secdns.alarms.state import SentNotification
 from secdns.zones.journal import Changeset, condense
 from secdns.store.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
 from secdns.zones.version import ZoneData, from_owners, from_zone
@@ -32,7 +38,7 @@ from secdns.zones.version import ZoneData, from_owners, from_zone
 __all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
 
 STORE_FILE = "secdns.sqlite"
-SCHEMA_VERSIONS = (1, 2, 3)
+SCHEMA_VERSIONS = (1, 2, 3, 4)
 
 # Read at import, while twistd still runs as the user that installed us:
 # after --uid/--gid the package files may not be readable.
@@ -304,6 +310,125 @@ class Store:
     def forget_api_key(self, name: dns.name.Name) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM api_key WHERE name = ?", (_key(name),))
+
+
+    # -- alarms (secdns.ops.alarms.engine)
+
+    def save_api_alarm(self, alarm, now: float) -> None:
+        """Keep an alarm made (or changed) at run time."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO api_alarm (name, settings, created, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated = excluded.updated",
+                (alarm.name, stored_alarms.alarm_settings(alarm), now, now),
+            )
+
+    def api_alarms(self) -> list[StoredAlarm]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, settings, created, updated FROM api_alarm ORDER BY created, name").fetchall()
+        return [StoredAlarm(stored_alarms.alarm_from(name, settings), created, updated) for name, settings, created, updated in rows]
+
+    def forget_api_alarm(self, name: str) -> None:
+        """Drop a run-time alarm, and where it stood for each zone."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM api_alarm WHERE name = ?", (name,))
+            db.execute("DELETE FROM alarm_state WHERE alarm = ?", (name,))
+
+    def save_api_topic(self, topic, now: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO api_topic (name, settings, created, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated = excluded.updated",
+                (topic.name, stored_alarms.topic_settings(topic), now, now),
+            )
+
+    def api_topics(self) -> list[StoredTopic]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, settings, created, updated FROM api_topic ORDER BY created, name").fetchall()
+        return [StoredTopic(stored_alarms.topic_from(name, settings), created, updated) for name, settings, created, updated in rows]
+
+    def forget_api_topic(self, name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM api_topic WHERE name = ?", (name,))
+
+    def alarm_states(self) -> list:
+        """Every (alarm name, L{secdns.alarms.state.ZoneAlarmState}) kept, and the failing zones: C{(states, {zone: since})}."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT alarm, zone, state, since, value, last_notified, dedup_key, deadline, began, steps_sent"
+                " FROM alarm_state ORDER BY alarm, zone"
+            ).fetchall()
+            failing = dict(self._db.execute("SELECT zone, failing_since FROM alarm_zone").fetchall())
+        return [stored_alarms.state_from(row) for row in rows], failing
+
+    def save_alarm_states(
+        self,
+        states=(),
+        forget=(),
+        failing=(),
+        sent=(),
+        keep_sent: int = 10_000,
+    ) -> list[int]:
+        """
+        In one transaction: the (alarm, state) pairs to keep, the (alarm,
+        zone) pairs to forget (alarm L{None}: every alarm of the zone), the
+        C{(zone, failing_since or None)} pairs, and the notifications sent
+        as C{(when, topics, notification)} (past C{keep_sent}, the oldest
+        are dropped).
+
+        @return: the ids given to the notifications sent.
+        """
+        ids = []
+        with self._transaction() as db:
+            for alarm, zone in forget:
+                if alarm is None:
+                    db.execute("DELETE FROM alarm_state WHERE zone = ?", (zone,))
+                else:
+                    db.execute("DELETE FROM alarm_state WHERE alarm = ? AND zone = ?", (alarm, zone))
+            db.executemany(
+                "INSERT OR REPLACE INTO alarm_state (alarm, zone, state, since, value, last_notified, dedup_key,"
+                " deadline, began, steps_sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [stored_alarms.state_row(alarm, state) for alarm, state in states],
+            )
+            for zone, since in failing:
+                if since is None:
+                    db.execute("DELETE FROM alarm_zone WHERE zone = ?", (zone,))
+                else:
+                    db.execute("INSERT OR REPLACE INTO alarm_zone (zone, failing_since) VALUES (?, ?)", (zone, since))
+            for when, topics, notification in sent:
+                cursor = db.execute(
+                    "INSERT INTO notification (sent, alarm, zone, topics, message) VALUES (?, ?, ?, ?, ?)",
+                    (when, notification.alarm, notification.zone, json.dumps(list(topics)), stored_alarms.message(notification)),
+                )
+                ids.append(cursor.lastrowid)
+            if sent:
+                db.execute(
+                    "DELETE FROM notification WHERE id <= (SELECT MAX(id) FROM notification) - ?", (keep_sent,)
+                )
+        return ids
+
+    def sent_notifications(self, since: float | None = None, limit: int = 100, zone: str | None = None,
+                           alarm: str | None = None) -> list:
+        """The last C{limit} notifications sent (from C{since} on), oldest first."""
+        where, args = [], []
+        if since is not None:
+            where.append("sent >= ?")
+            args.append(since)
+        if zone is not None:
+            where.append("zone = ?")
+            args.append(zone)
+        if alarm is not None:
+            where.append("alarm = ?")
+            args.append(alarm)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, sent, topics, message FROM notification{clause} ORDER BY id DESC LIMIT ?", (*args, max(0, limit))
+            ).fetchall()
+        return [
+            SentNotification(id, sent, tuple(json.loads(topics)), stored_alarms.notification_from(text))
+            for id, sent, topics, text in reversed(rows)
+        ]
 
 
 class _Transaction:
