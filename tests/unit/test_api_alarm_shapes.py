@@ -253,3 +253,13 @@ def test_notification_records_are_camel_case_with_rfc3339_times():
     shaped = shapes.notification(n)
     assert shaped["time"] == "1970-01-01T00:01:00.000Z" and shaped["since"] == "1970-01-01T00:00:00.000Z"
     assert shaped["dedupKey"] == "k" and shaped["expirationHours"] is None
+
+
+def test_a_sent_notification_record_spreads_its_notification():
+    """The engine's record of a sent notification: its id, when, the topics, and the notification's own fields."""
+    from secdns.alarms.state import SentNotification
+
+    n = Notification("a", "example.com", FIRING, "ERROR", "ZoneTransferFailureCount", "q", 5.0, 3.0, 60.0, 0.0, "k", "t", "b")
+    shaped = shapes.notification(SentNotification(7, 61.0, ("ops", "log"), n))
+    assert (shaped["id"], shaped["sent"], shaped["topics"]) == (7, "1970-01-01T00:01:01.000Z", ["ops", "log"])
+    assert (shaped["alarm"], shaped["zone"], shaped["state"], shaped["time"]) == ("a", "example.com", FIRING, "1970-01-01T00:01:00.000Z")
