@@ -150,3 +150,13 @@ def test_stream_files_rotate_by_size(tmp_path):
     newest = [json.loads(x)["n"] for x in (tmp_path / "s.jsonl").read_text().splitlines()]
     older = [json.loads(x)["n"] for x in (tmp_path / "s.jsonl.1").read_text().splitlines()]
     assert newest[-1] == 9 and older[-1] == newest[0] - 1
+
+
+def test_an_unreadable_ca_file_fails_each_email_saying_so(tmp_path):
+    """A missing [smtp] ca_file does not stop secdns: each email fails, permanently, naming the file."""
+    clock = MemoryReactorClock()
+    deliveries = Deliveries(clock, SmtpConfig(ca_file=str(tmp_path / "missing.pem")), str(tmp_path))
+    results = []
+    deliveries.send_test(Topic("ops", (Subscription("email", "ops@example.com"),))).addCallback(results.append)
+    [[(_, ok, detail)]] = results
+    assert not ok and "missing.pem" in detail and "No such file" in detail

@@ -38,7 +38,7 @@ from secdns.alarms.fold import LIMIT, WINDOW, Folder
 from secdns.alarms.model import Notification, SmtpConfig, Subscription, Topic
 from secdns.ops.alarms.deliver.courier import Courier, Job
 from secdns.ops.alarms.deliver.http import JsonPoster, load_trust_root
-from secdns.ops.alarms.deliver.senders import Senders
+from secdns.ops.alarms.deliver.senders import Senders, Unusable
 
 __all__ = ["Deliveries", "Counts", "Outcome"]
 
@@ -116,7 +116,15 @@ class Deliveries:
 
     @staticmethod
     def _smtp_trust(smtp: SmtpConfig):
-        return load_trust_root(smtp.ca_file) if smtp.ca_file else None
+        """The relay's trust roots; a C{ca_file} that cannot be read is logged, and each email then fails saying so."""
+        if not smtp.ca_file:
+            return None
+        try:
+            return load_trust_root(smtp.ca_file)
+        except (OSError, ValueError) as e:
+            problem = f"[smtp] ca_file {smtp.ca_file}: {getattr(e, 'strerror', None) or e}"
+            log.error("{problem}: no email can be sent", problem=problem)
+            return Unusable(problem)
 
     @property
     def smtp(self) -> SmtpConfig:

@@ -27,7 +27,7 @@ from secdns.ops.alarms.deliver.http import JsonPoster
 from secdns.ops.alarms.deliver.smtp import send_email
 from secdns.ops.alarms.deliver.streamfile import StreamFile
 
-__all__ = ["Senders", "stream_path"]
+__all__ = ["Senders", "Unusable", "stream_path"]
 
 log = Logger(namespace="secdns.alarms")
 
@@ -45,6 +45,13 @@ def stream_path(state_dir: str, topic: Topic, endpoint: str = "") -> str:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", topic.name).lstrip(".") or "topic"
         path = os.path.join("streams", f"{safe}.jsonl")
     return os.path.join(state_dir, path)
+
+
+class Unusable:
+    """Trust roots that could not be loaded: every try that needs them fails, saying why."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
 
 
 class Senders:
@@ -91,6 +98,8 @@ class Senders:
         raise Permanent(scrub(f"{failure.type.__name__}", subscription))
 
     def _send_email(self, topic, subscription, notification, kind, delivery):
+        if isinstance(self._smtp_trust, Unusable):
+            raise Permanent(self._smtp_trust.problem)
         message = render.email_message(notification, topic.name, self.smtp.sender, subscription.endpoint, kind)
         d = send_email(self._reactor, self.smtp, subscription.endpoint, message, self.smtp.timeout, self._smtp_trust)
         return d.addCallback(lambda _: f"relay {self.smtp.host}:{self.smtp.port} took it")
