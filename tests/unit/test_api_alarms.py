@@ -222,7 +222,8 @@ def test_config_declared_and_built_in_alarms_are_read_only(api, engine):
     assert api("PUT", "/alarms/cfg", {"severity": "INFO"}).error == (
         409, "Conflict", "alarm cfg is declared in /etc/secdns/secdns.toml: change it there, and reload")
     assert api("DELETE", "/alarms/cfg").error[2] == "alarm cfg is declared in /etc/secdns/secdns.toml: remove it there, and reload"
-    assert api("DELETE", "/alarms/builtin").error[2] == "alarm builtin is built in: remove it with a [[alarm]] of that name in the config file, and reload"
+    assert api("DELETE", "/alarms/builtin").error[2] == (
+        "alarm builtin is built in: override it, or turn it off (enabled = false), with an [[alarm]] of that name in the config file, and reload")
 
 
 def test_an_alarm_names_only_topics_that_exist(any_api):

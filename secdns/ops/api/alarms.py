@@ -45,7 +45,11 @@ MAX_NOTIFICATIONS = 10_000
 
 def _read_only(kind: str, name: str, declared_in: str, verb: str) -> ApiError:
     if declared_in == "built-in":
-        return conflict(f"{kind} {name} is built in: {verb} it with a [[{kind}]] of that name in the config file, and reload")
+        if kind == "alarm":
+            how = "override it, or turn it off (enabled = false), with an [[alarm]] of that name in the config file"
+        else:
+            how = "replace it with a [[topic]] of that name in the config file"
+        return conflict(f"{kind} {name} is built in: {how}, and reload")
     return conflict(f"{kind} {name} is declared in {declared_in}: {verb} it there, and reload")
 
 
