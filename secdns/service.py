@@ -27,7 +27,7 @@ import dns.opcode
 import dns.rdatatype
 
 from twisted.application import internet, service
-from twisted.internet import threads
+from twisted.internet import defer, threads
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
@@ -38,7 +38,12 @@ from secdns.core.registry import ZoneRegistry
 from secdns.errors import ConfigError
 from secdns.ops.http import http_service
 from secdns.ops.eventlog import log_event
-from secdns.ops.metrics import EgressCollector, ServerCollector, TransferCollector, UpdateCollector, ZoneCollector, registry_for
+from secdns.ops.alarms.deliver import Deliveries
+from secdns.ops.alarms.engine import AlarmEngine
+from secdns.ops.metrics import (
+    AlarmCollector, EgressCollector, NotificationCollector, ServerCollector, TransferCollector, UpdateCollector,
+    ZoneCollector, registry_for,
+)
 from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
@@ -72,6 +77,8 @@ class SecdnsService(service.MultiService):
         self.handle_signals = handle_signals
         self.registry: ZoneRegistry | None = None
         self.store: Store | None = None
+        self.alarms: AlarmEngine | None = None  # made in startService, with the store
+        self.deliveries: Deliveries | None = None
         self.transfers = TransferServer(
             self._journal_of,
             max_transfers=config.server.transfers_out,
@@ -99,6 +106,11 @@ class SecdnsService(service.MultiService):
             EgressCollector(self.transfers, self.notifier),
             ServerCollector(lambda: sum(p.lost for p in self.datagram_protocols)),
             UpdateCollector(lambda: self.updates.counts),
+            AlarmCollector(
+                lambda: [] if self.alarms is None else self.alarms.firing(),
+                lambda: [] if self.alarms is None else self.alarms.enabled(),
+            ),
+            NotificationCollector(lambda: {} if self.deliveries is None else self.deliveries.counts()),
         )
         self._previous_sighup = None
         self.datagram_protocols: list[DNSDatagramProtocol] = []
@@ -177,6 +189,12 @@ class SecdnsService(service.MultiService):
         except ConfigError as e:
             raise SystemExit(f"secdns: {e}") from None
         started.addCallback(self._started)
+        self.deliveries = Deliveries(self.reactor, self.config.smtp, state_dir)
+        self.alarms = AlarmEngine(self.registry, self.store, self.reactor, self.deliveries, self.config)
+        try:
+            self.alarms.start()
+        except ConfigError as e:
+            raise SystemExit(f"secdns: {e}") from None
 
     def _started(self, _) -> None:
         """Every zone file read (a zone that failed is logged and left out), stored copies served."""
@@ -194,12 +212,18 @@ class SecdnsService(service.MultiService):
         self.handler.keyring = registry.keyring
 
     def stopService(self):
+        stopping = []
+        if self.alarms is not None:
+            stopping.append(self.alarms.stop())  # and its deliveries: what waits goes to the stream files
         if self.registry is not None:
             self.registry.stop()
         if self.handle_signals and self._previous_sighup is not None:
             signal.signal(signal.SIGHUP, self._previous_sighup)
             self._previous_sighup = None
-        return super().stopService()
+        stopped = super().stopService()
+        if stopped is not None:
+            stopping.append(stopped)
+        return defer.gatherResults(stopping, consumeErrors=True).addCallback(lambda _: None)
 
     def _on_sighup(self, signum, frame) -> None:
         # A signal handler only hands the work to the reactor.
@@ -222,6 +246,8 @@ class SecdnsService(service.MultiService):
             new = config_module.load(self.config.source)
             if self.registry is not None:
                 self.registry.check(new)
+            if self.alarms is not None:
+                self.alarms.check(new)
         except ConfigError as e:
             failed = ReloadFailed(self.reactor.seconds(), self.config.source, str(e))
             if self.registry is None:
@@ -233,6 +259,8 @@ class SecdnsService(service.MultiService):
         changes = config_module.diff(self.config, new)
         self._apply_limits(new)
         self.config = new
+        if self.alarms is not None:
+            self.alarms.apply(new)
         if self.registry is None:
             return True
 
