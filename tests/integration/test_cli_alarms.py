@@ -112,11 +112,11 @@ def test_the_seeds_alarm_with_the_cli(tmp_path: Path):
         table = cli.run("topic", "subscription", "list", "--topic", "dns-team", "--output", "table").stdout
         assert "EMAIL" in table and "CUSTOM_HTTPS" in table and HMAC_KEY not in table
 
-        # 2. The seeds' alarm: more than 2 failed transfers of the zone within a minute, sent to the topic.
+        # 2. The seeds' alarm: more than 3 failed transfers of the zone within the hour, sent to the topic.
         alarm = cli.data("alarm", "create", "--name", "example-com-transfers", "--metric", "ZoneTransferFailureCount",
-                         "--zones", ZONE, "--statistic", "sum", "--interval", "1m", "--operator", "gt", "--threshold", "2",
+                         "--zones", ZONE, "--statistic", "sum", "--interval", "1h", "--operator", "gt", "--threshold", "3",
                          "--severity", "CRITICAL", "--destinations", "dns-team")
-        assert alarm["query"] == 'ZoneTransferFailureCount[1m]{resourceName = "example.com"}.sum() > 2'
+        assert alarm["query"] == 'ZoneTransferFailureCount[1h]{resourceName = "example.com"}.sum() > 3'
         assert alarm["destinations"] == [topic["topicId"]] and alarm["status"] == "OK"
         names = [a["displayName"] for a in cli.data("alarm", "list")]
         assert {"example-com-transfers", "zone-refresh-failing", "zone-expiring"} <= set(names)
