@@ -625,7 +625,7 @@ class _Parser:
             values["steps"] = ()
         else:
             if built_in is None:
-                for field in ("metric", "operator", "threshold"):
+                for field in ("metric",) if "steps" in table else ("metric", "operator", "threshold"):
                     if field not in table:
                         raise self.error(f"{key}.{field}", "is required (or write the rule as query = '...')")
             for field in ("metric", "statistic", "operator"):
@@ -763,6 +763,10 @@ class _Parser:
         if key not in table:
             return default
         value = table[key]
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise self.error(f"{where}.{key}", f"expected true or false, got {_describe(value)}")
+            return value
         # bool is an int in Python but never a valid number here.
         if isinstance(value, bool) or not isinstance(value, kind):
             expected = _type_name_of(kind)

@@ -266,8 +266,8 @@ def _times(n: float | None, one: str, many: str) -> str:
 
 #: What to check, by what a failure's reason says (first match wins).
 _ADVICE = (
-    (("BADSIG", "BADKEY", "TSIG"), "that the TSIG key (name, algorithm and secret) is the same here and on the master"),
     (("BADTIME",), "both machines' clocks: TSIG allows 5 minutes of difference"),
+    (("BADSIG", "BADKEY", "TSIG"), "that the TSIG key (name, algorithm and secret) is the same here and on the master"),
     (("NOTAUTH", "REFUSED", "refused the transfer", "NOTIMP"),
      "that the master allows transfers of the zone to this server's transfer_source address (its allow-transfer ACL)"),
     (("Connection refused", "connection refused"), "that the master runs and listens on that address and port"),
