@@ -3,12 +3,16 @@ The global reactor, running in a thread, for integration tests that drive
 Twisted code in the test process (the deliveries, against real receivers).
 
 Why the global reactor and not a fresh one per test: Twisted's TLS
-(C{twisted.protocols.tls}, as used by STARTTLS and by HTTPS) schedules its
-writes on the global reactor whatever reactor the connection is on, so
-TLS stalls on any other.  The global reactor cannot be run twice in a
-process, so it is started once, on first use, in a daemon thread, and
-stopped at exit; tests clean up after themselves (stop what they start).
-Use L{call} from the test's thread; never C{reactor.run()} in a test.
+(C{twisted.protocols.tls}, under STARTTLS and HTTPS) uses the global
+reactor whatever reactor a connection is on -- its small writes are
+flushed by the global reactor's C{callLater}, and a pull producer (the
+SMTP client sends the message with one) is driven by the global
+cooperator -- so STARTTLS stalls on any other reactor, even with
+C{twisted.protocols.tls._get_default_clock} patched.  The global reactor
+cannot be run twice in a process, so, as crochet does, it is started once,
+on first use, in a daemon thread, and stopped at exit; tests stop what
+they start (L{secdns.ops.alarms.deliver.Deliveries.stop}).  Use L{call}
+from the test's thread; never C{reactor.run()} in a test.
 """
 
 from __future__ import annotations
