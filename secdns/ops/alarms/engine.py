@@ -182,12 +182,11 @@ class AlarmEngine:
 
     def _combine(self) -> None:
         config = self.config
-        declared = {alarm.name for alarm in config.alarms}
-        alarms = {alarm.name: alarm for alarm in defaults.ALARMS if alarm.name not in declared}
+        # A built-in overridden by the config keeps its place in the lists.
+        alarms = {alarm.name: alarm for alarm in defaults.ALARMS}
         alarms.update((alarm.name, alarm) for alarm in config.alarms)
         alarms.update((name, stored.alarm) for name, stored in self._stored_alarms.items())
-        declared_topics = {topic.name for topic in config.topics}
-        topics = {topic.name: topic for topic in defaults.TOPICS if topic.name not in declared_topics}
+        topics = {topic.name: topic for topic in defaults.TOPICS}
         topics.update((topic.name, topic) for topic in config.topics)
         topics.update((name, stored.topic) for name, stored in self._stored_topics.items())
         self._alarms, self._topics = alarms, topics
