@@ -138,7 +138,8 @@ def evaluate(
     if state is None:
         state = ZoneAlarmState(zone, OK, since=now)
     condition = holds(alarm, statistic)
-    state = attrs.evolve(state, value=statistic.value)
+    if state.value != statistic.value:
+        state = attrs.evolve(state, value=statistic.value)
     if condition is None:
         return state, None
     if state.state == OK:
@@ -189,7 +190,7 @@ def evaluate_steps(
     if state is None:
         state = ZoneAlarmState(zone, OK, since=now)
     if expire_at is None:
-        return attrs.evolve(state, value=None), None, None
+        return (state if state.value is None else attrs.evolve(state, value=None)), None, None
     known = None
     if state.deadline is not None and state.began is not None:
         known = expiry.Approach(state.deadline, state.began, state.steps_sent)
@@ -201,9 +202,10 @@ def evaluate_steps(
         if alarm.notify_on_clear:
             state = attrs.evolve(state, last_notified=now)
             kind = CLEARED
-    state = attrs.evolve(
-        state, value=hours, deadline=approach.deadline, began=approach.began, steps_sent=approach.sent
-    )
+    if (state.deadline, state.began, state.steps_sent) != (approach.deadline, approach.began, approach.sent):
+        state = attrs.evolve(state, deadline=approach.deadline, began=approach.began, steps_sent=approach.sent)
+    if state.value is None or abs(state.value - hours) >= 0.01:  # the hours shown, to about half a minute
+        state = attrs.evolve(state, value=round(hours, 2))
     if step is None:
         return state, kind, None
     if state.state == FIRING:

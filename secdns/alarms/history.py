@@ -47,6 +47,8 @@ L{History.forget} a removed zone's.
 
 from __future__ import annotations
 
+import array
+import bisect
 import collections
 import math
 from typing import Iterator
@@ -113,49 +115,56 @@ _EMPTY = _Summary(0, 0.0, None, None, None, None)
 class CountSeries:
     """
     Events per minute: the minutes that had any, from C{start} on (earlier
-    minutes are missing).
+    minutes are missing), in two arrays (12 octets a minute with events).
 
     @ivar start: the first minute observed.
     """
 
-    __slots__ = ("start", "_points")
+    __slots__ = ("start", "_minutes", "_counts")
 
     def __init__(self, start: int) -> None:
         self.start = start
-        self._points: collections.deque[list] = collections.deque()  # [minute, count], ascending
+        self._minutes = array.array("q")  # ascending
+        self._counts = array.array("f")
 
     def add(self, minute: int, n: float = 1.0) -> None:
         if minute < self.start:
             self.start = minute
-        points = self._points
-        if points and points[-1][0] == minute:
-            points[-1][1] += n
-        elif not points or points[-1][0] < minute:
-            points.append([minute, n])
+        minutes = self._minutes
+        if minutes and minutes[-1] == minute:
+            self._counts[-1] += n
+        elif not minutes or minutes[-1] < minute:
+            minutes.append(minute)
+            self._counts.append(n)
         else:  # an event stamped in an earlier minute than the last one counted: rare, kept in order
-            for point in points:
-                if point[0] == minute:
-                    point[1] += n
-                    return
-            points.append([minute, n])
-            self._points = collections.deque(sorted(points))
+            i = bisect.bisect_left(minutes, minute)
+            if minutes[i] == minute:
+                self._counts[i] += n
+            else:
+                minutes.insert(i, minute)
+                self._counts.insert(i, n)
 
     def trim(self, oldest: int) -> None:
-        points = self._points
-        while points and points[0][0] < oldest:
-            points.popleft()
+        i = bisect.bisect_left(self._minutes, oldest)
+        if i:
+            del self._minutes[:i]
+            del self._counts[:i]
         if self.start < oldest:
             self.start = oldest
 
     def __len__(self) -> int:
-        return len(self._points)
+        return len(self._minutes)
+
+    def _between(self, lo: int, hi: int) -> tuple[int, int]:
+        return bisect.bisect_left(self._minutes, lo), bisect.bisect_right(self._minutes, hi)
 
     def summary(self, lo: int, hi: int, now: float) -> _Summary:
         lo = max(lo, self.start)
         if lo > hi:
             return _EMPTY
         observed = hi - lo + 1
-        values = [count for minute, count in self._points if lo <= minute <= hi]
+        i, j = self._between(lo, hi)
+        values = self._counts[i:j].tolist()
         total = float(sum(values))
         if len(values) < observed:
             values.append(0.0)
@@ -164,7 +173,8 @@ class CountSeries:
 
     def values(self, lo: int, hi: int) -> list[float | None]:
         """Each minute's count, lo to hi (L{None}: missing)."""
-        counts = {minute: count for minute, count in self._points if lo <= minute <= hi}
+        i, j = self._between(lo, hi)
+        counts = dict(zip(self._minutes[i:j], self._counts[i:j]))
         return [None if minute < self.start else float(counts.get(minute, 0.0)) for minute in range(lo, hi + 1)]
 
 

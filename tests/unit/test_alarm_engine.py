@@ -548,3 +548,16 @@ def test_stop_writes_and_stops_the_deliveries(tmp_path):
     assert site.deliveries.stopped
     site.run(HOUR)
     assert site.engine.passes <= 2
+
+
+def test_the_minute_sweep_goes_a_chunk_at_a_time(tmp_path):
+    """With many zones, the minute's evaluation runs CHUNK zones per reactor turn, and reaches every zone."""
+    from secdns.ops.alarms.engine import CHUNK
+
+    statuses = [secondary(f"z{i}.example.com") for i in range(2 * CHUNK + 10)]
+    site = Site(tmp_path, *statuses)
+    site.engine.longest_pass = (0, 0.0)
+    site.clock.advance(60)
+    assert site.engine.longest_pass[0] == CHUNK
+    assert site.engine.last_sweep[0] == len(statuses)
+    assert len(site.engine.alarm("zone-refresh-failing").zones) == len(statuses)

@@ -72,6 +72,10 @@ NOTIFY_FAILURES = "NotifyFailureCount"
 #: A pass that takes longer than this is logged: the engine runs on the reactor.
 SLOW_PASS = 0.25
 
+#: Zones evaluated in one turn of the reactor, in the minute's sweep of
+#: every zone (about 100 us each with a few alarms: some 25 ms a turn).
+CHUNK = 250
+
 
 def _label(name) -> str:
     text = name if isinstance(name, str) else name.to_text(omit_final_dot=True)
@@ -121,7 +125,10 @@ class AlarmEngine:
         self._topics: dict[str, Topic] = {}
         self._due: list[tuple[float, str, str]] = []
         self._touched: set[str] = set()
-        self._all_touched = False
+        self._names: set[str] = set()  # every zone served, from zones() at start, then the bus
+        self._sweep: list[str] = []  # the zones of the sweep under way, not yet evaluated
+        self._sweep_call = None
+        self._sweep_figures = (0, 0.0, 0.0)  # zones, CPU seconds, started (wall)
         self._pass_call = None
         self._tick_call = None
         self._due_call = None
@@ -131,9 +138,15 @@ class AlarmEngine:
         self._sent: list[tuple[float, tuple[str, ...], Notification]] = []
         self._combine()
         self.running = False
-        #: Figures of the last passes, for the log and the benchmarks.
-        self.last_pass: tuple[int, float] = (0, 0.0)  # zones evaluated, seconds
+        #: Figures for the log and the benchmarks: the last pass (zones
+        #: evaluated, seconds on the reactor), the longest since start, and
+        #: the last whole sweep of every zone (zones, seconds on the reactor
+        #: in all, seconds from its start to its end).
+        self.last_pass: tuple[int, float] = (0, 0.0)
+        self.longest_pass: tuple[int, float] = (0, 0.0)
+        self.last_sweep: tuple[int, float, float] = (0, 0.0, 0.0)
         self.passes = 0
+        self.seconds = 0.0  # on the reactor since start, in all
 
     def _now(self) -> float:
         return self.clock.seconds()
@@ -151,6 +164,10 @@ class AlarmEngine:
         self.check(self.config)
         self._unsubscribe = self.registry.bus.subscribe(self._on_event)
         self.running = True
+        self._names = {_label(status.name) for status in self.registry.zones()}
+        kept = {zone for states in self._states.values() for zone in states} | set(self._failing)
+        for zone in kept - self._names:  # zones removed while secdns was down
+            self._forget_zone(zone)
         for name, states in self._states.items():
             alarm = self._alarms.get(name)
             if alarm is not None:
@@ -170,10 +187,11 @@ class AlarmEngine:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for call in (self._pass_call, self._tick_call, self._due_call):
+        for call in (self._pass_call, self._tick_call, self._due_call, self._sweep_call):
             if call is not None and call.active():
                 call.cancel()
-        self._pass_call = self._tick_call = self._due_call = None
+        self._pass_call = self._tick_call = self._due_call = self._sweep_call = None
+        self._sweep = []
         self._flush()
         stopped = self.deliveries.stop()
         return stopped if isinstance(stopped, defer.Deferred) else defer.succeed(None)
@@ -272,6 +290,7 @@ class AlarmEngine:
             case ZoneRemoved():
                 self._forget_zone(zone)
                 return
+        self._names.add(zone)
         self._touch(zone)
 
     def _set_failing(self, zone: str, since: float | None) -> None:
@@ -286,6 +305,7 @@ class AlarmEngine:
     def _forget_zone(self, zone: str) -> None:
         """A zone removed: its history, states and failing record go, without notices."""
         self.history.forget(zone)
+        self._names.discard(zone)
         self._last_notify_failure.pop(zone, None)
         self._touched.discard(zone)
         if zone in self._failing:
@@ -310,8 +330,33 @@ class AlarmEngine:
         self._schedule_pass()
 
     def _touch_all(self) -> None:
-        self._all_touched = True
-        self._schedule_pass()
+        """Every zone evaluated soon: a sweep (see L{_sweep_step})."""
+        if not self.running:
+            return
+        if self._sweep:
+            self._sweep = sorted(self._names)  # start over: what changed applies to every zone
+            return
+        self._sweep = sorted(self._names)
+        self._sweep_figures = (len(self._sweep), 0.0, self._now())
+        self._sweep_call = self.clock.callLater(0, self._sweep_step)
+
+    def _sweep_step(self) -> None:
+        """
+        The next L{CHUNK} zones of the sweep, then the reactor's other work
+        (queries) before the next chunk: a sweep of many zones never holds
+        the reactor for long.
+        """
+        self._sweep_call = None
+        chunk, self._sweep = self._sweep[:CHUNK], self._sweep[CHUNK:]
+        started = time.perf_counter()
+        self._run_pass(set(chunk))
+        zones, seconds, began = self._sweep_figures
+        self._sweep_figures = (zones, seconds + time.perf_counter() - started, began)
+        if self._sweep and self.running:
+            self._sweep_call = self.clock.callLater(0, self._sweep_step)
+        else:
+            zones, seconds, began = self._sweep_figures
+            self.last_sweep = (zones, seconds, self._now() - began)
 
     def _schedule_pass(self) -> None:
         if self.running and (self._pass_call is None or not self._pass_call.active()):
@@ -319,9 +364,9 @@ class AlarmEngine:
 
     def _on_pass(self) -> None:
         self._pass_call = None
-        everything, zones = self._all_touched, self._touched
-        self._all_touched, self._touched = False, set()
-        self._run_pass(None if everything else zones)
+        zones, self._touched = self._touched, set()
+        if zones:
+            self._run_pass(zones)
 
     def _schedule_tick(self) -> None:
         if not self.running:
@@ -333,10 +378,13 @@ class AlarmEngine:
     def _on_tick(self) -> None:
         self._tick_call = None
         try:
+            if self._sweep:
+                log.warn(
+                    "alarms: the last minute's evaluation of {count} zones has not ended; {left} are left",
+                    count=self._sweep_figures[0], left=len(self._sweep),
+                )
             self.history.trim(self._now())
-            self._touched.clear()
-            self._all_touched = False
-            self._run_pass(None)
+            self._touch_all()
         finally:
             self._schedule_tick()
 
@@ -379,27 +427,19 @@ class AlarmEngine:
 
     # -- evaluation
 
-    def _run_pass(self, zones: set[str] | None) -> None:
-        """Sample and evaluate C{zones} (L{None}: every zone), then write and deliver."""
+    def _run_pass(self, zones: Iterable[str]) -> None:
+        """Sample and evaluate C{zones}, then write and deliver what changed."""
         started = time.perf_counter()
         now = self._now()
         count = 0
         try:
-            if zones is None:
-                statuses = self.registry.zones()
-                present = {status.name for status in statuses}
-                gone = set(self.history.zones()) | {z for states in self._states.values() for z in states} | set(self._failing)
-                for zone in gone - present:
-                    self._forget_zone(zone)
-            else:
-                statuses = []
-                for zone in zones:
-                    try:
-                        statuses.append(self.registry.status(zone))
-                    except KeyError:
-                        self._forget_zone(zone)
             enabled = self._enabled()
-            for status in statuses:
+            for zone in zones:
+                try:
+                    status = self.registry.status(zone)
+                except KeyError:  # gone (a primary zone whose first load failed is left out without an event)
+                    self._forget_zone(zone)
+                    continue
                 self._evaluate_zone(status, enabled, now)
                 count += 1
         except Exception:
@@ -407,6 +447,9 @@ class AlarmEngine:
         self._flush()
         seconds = time.perf_counter() - started
         self.last_pass = (count, seconds)
+        self.seconds += seconds
+        if seconds > self.longest_pass[1]:
+            self.longest_pass = (count, seconds)
         self.passes += 1
         if seconds > SLOW_PASS:
             log.warn("alarms: evaluating {count} zones took {seconds:.3f} s", count=count, seconds=seconds)
@@ -460,6 +503,8 @@ class AlarmEngine:
         else:
             statistic = self.history.statistic(zone, alarm.metric, alarm.statistic, alarm.interval, now)
             state, kind = evaluate(alarm, previous, zone, statistic, now)
+        if state is previous:
+            return
         states[zone] = state
         if _kept(previous) != _kept(state):
             self._writes[(alarm.name, zone)] = None if _plain(state) else state
