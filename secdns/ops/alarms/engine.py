@@ -363,8 +363,16 @@ class AlarmEngine:
             self._pass_call = self.clock.callLater(0, self._on_pass)
 
     def _on_pass(self) -> None:
+        """The zones events touched, L{CHUNK} a turn (a master down for many zones touches them all at once)."""
         self._pass_call = None
-        zones, self._touched = self._touched, set()
+        zones = self._touched
+        if len(zones) > CHUNK:
+            chunk = set(sorted(zones)[:CHUNK])
+            self._touched = zones - chunk
+            zones = chunk
+            self._schedule_pass()
+        else:
+            self._touched = set()
         if zones:
             self._run_pass(zones)
 
@@ -422,6 +430,8 @@ class AlarmEngine:
             _, _, zone = heapq.heappop(self._due)
             self._touched.add(zone)  # stale entries cost one evaluation of the zone, nothing more
         if self._touched:
+            if self._pass_call is not None and self._pass_call.active():
+                self._pass_call.cancel()
             self._on_pass()
         self._arm_due()
 
