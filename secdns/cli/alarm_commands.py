@@ -20,7 +20,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from secdns.cli.client import Request, path_of
+from secdns.cli.client import Request, if_match_of, path_of, query_of
 
 __all__ = ["add_parsers", "query_text", "iso_duration", "OPERATORS", "PROTOCOLS"]
 
@@ -136,7 +136,7 @@ def alarm_create(args) -> "Plan":
 
 
 def alarm_list(args) -> "Plan":
-    query = _query(args, (("name", "displayName"), ("status", "status"), ("limit", "limit"), ("page", "page"),
+    query = query_of(args, (("name", "displayName"), ("status", "status"), ("limit", "limit"), ("page", "page"),
                           ("sort_by", "sortBy"), ("sort_order", "sortOrder")))
     return _plan(Request("GET", "/alarms", query), kind="alarms", paginate=args.all)
 
@@ -150,11 +150,11 @@ def alarm_update(args) -> "Plan":
     if not body:
         raise _usage("nothing to change: give the rule (--query, or --metric ...), --severity, --destinations, --pending, "
                      "--repeat, --notify-on-clear, --enabled/--disabled or --body")
-    return _plan(Request("PUT", path_of("alarms", args.alarm), body=body, headers=_if_match(args)), kind="alarms")
+    return _plan(Request("PUT", path_of("alarms", args.alarm), body=body, headers=if_match_of(args)), kind="alarms")
 
 
 def alarm_delete(args) -> "Plan":
-    return _plan(Request("DELETE", path_of("alarms", args.alarm), headers=_if_match(args)), confirm=_confirm(args))
+    return _plan(Request("DELETE", path_of("alarms", args.alarm), headers=if_match_of(args)), confirm=_confirm(args))
 
 
 def alarm_status(args) -> "Plan":
@@ -174,7 +174,7 @@ def topic_create(args) -> "Plan":
 
 
 def topic_list(args) -> "Plan":
-    query = _query(args, (("name", "name"), ("limit", "limit"), ("page", "page"), ("sort_order", "sortOrder")))
+    query = query_of(args, (("name", "name"), ("limit", "limit"), ("page", "page"), ("sort_order", "sortOrder")))
     return _plan(Request("GET", "/topics", query), kind="topics", paginate=args.all)
 
 
@@ -185,11 +185,11 @@ def topic_get(args) -> "Plan":
 def topic_update(args) -> "Plan":
     if args.description is None:
         raise _usage("nothing to change: give --description")
-    return _plan(Request("PUT", path_of("topics", args.topic), body={"description": args.description}, headers=_if_match(args)), kind="topics")
+    return _plan(Request("PUT", path_of("topics", args.topic), body={"description": args.description}, headers=if_match_of(args)), kind="topics")
 
 
 def topic_delete(args) -> "Plan":
-    return _plan(Request("DELETE", path_of("topics", args.topic), headers=_if_match(args)), confirm=_confirm(args))
+    return _plan(Request("DELETE", path_of("topics", args.topic), headers=if_match_of(args)), confirm=_confirm(args))
 
 
 def topic_test(args) -> "Plan":
@@ -226,16 +226,16 @@ def subscription_create(args) -> "Plan":
 
 
 def subscription_list(args) -> "Plan":
-    query = _query(args, (("limit", "limit"), ("page", "page")))
+    query = query_of(args, (("limit", "limit"), ("page", "page")))
     return _plan(Request("GET", path_of("topics", args.topic, "subscriptions"), query), kind="subscriptions", paginate=args.all)
 
 
 def subscription_delete(args) -> "Plan":
-    return _plan(Request("DELETE", path_of("subscriptions", args.subscription), headers=_if_match(args)), confirm=_confirm(args))
+    return _plan(Request("DELETE", path_of("subscriptions", args.subscription), headers=if_match_of(args)), confirm=_confirm(args))
 
 
 def notifications(args) -> "Plan":
-    return _plan(Request("GET", "/notifications", _query(args, (("since", "since"), ("limit", "limit")))), kind="notifications")
+    return _plan(Request("GET", "/notifications", query_of(args, (("since", "since"), ("limit", "limit")))), kind="notifications")
 
 
 # -- helpers shared with secdns.cli.commands
@@ -245,19 +245,6 @@ def _plan(request: Request, **kw) -> "Plan":
     from secdns.cli.commands import Plan
 
     return Plan(request, **kw)
-
-
-def _query(args, pairs) -> tuple[tuple[str, str], ...]:
-    out = []
-    for attribute, name in pairs:
-        value = getattr(args, attribute, None)
-        if value is not None:
-            out.append((name, str(value)))
-    return tuple(out)
-
-
-def _if_match(args) -> tuple[tuple[str, str], ...]:
-    return (("If-Match", args.if_match),) if getattr(args, "if_match", None) else ()
 
 
 def _confirm(args) -> str | None:

@@ -25,7 +25,9 @@ from urllib.parse import quote, urlencode, urlsplit
 from secdns import __version__
 from secdns.cli.settings import Settings
 
-__all__ = ["Request", "Response", "ApiError", "ConnectionFailed", "Client", "path_of", "MAX_BODY"]
+__all__ = [
+    "Request", "Response", "ApiError", "ConnectionFailed", "Client", "path_of", "query_of", "if_match_of", "MAX_BODY",
+]
 
 #: The most of a response body read (a zone's records can be large).
 MAX_BODY = 512 * 1024 * 1024
@@ -36,6 +38,21 @@ MAX_PAGES = 100_000
 def path_of(*segments: str) -> str:
     """C{/zones/example.com./records}: each segment quoted whole (a C{/} in a name stays in its segment)."""
     return "".join("/" + quote(str(segment), safe="") for segment in segments)
+
+
+def query_of(args, pairs) -> tuple[tuple[str, str], ...]:
+    """The query parameters among C{pairs} (argument attribute, API name) that were given."""
+    out = []
+    for attribute, name in pairs:
+        value = getattr(args, attribute, None)
+        if value is not None:
+            out.append((name, str(value)))
+    return tuple(out)
+
+
+def if_match_of(args) -> tuple[tuple[str, str], ...]:
+    """The C{If-Match} header, when C{--if-match} was given."""
+    return (("If-Match", args.if_match),) if getattr(args, "if_match", None) else ()
 
 
 @dataclass(frozen=True)

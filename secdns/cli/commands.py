@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from secdns import __version__
 from secdns.cli import alarm_commands, keyfile
-from secdns.cli.client import Request, path_of
+from secdns.cli.client import Request, if_match_of, path_of, query_of
 
 __all__ = ["Plan", "UsageError", "parser", "plan"]
 
@@ -106,20 +106,6 @@ def _read_text(path: str) -> str:
         return f.read()
 
 
-def _if_match(args) -> tuple[tuple[str, str], ...]:
-    return (("If-Match", args.if_match),) if getattr(args, "if_match", None) else ()
-
-
-def _query(args, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    """The query parameters among C{pairs} (attribute, API name) that were given."""
-    out = []
-    for attribute, name in pairs:
-        value = getattr(args, attribute, None)
-        if value is not None:
-            out.append((name, str(value)))
-    return tuple(out)
-
-
 def _one_of(args, positional: str, option: str, flag: str) -> str:
     a, b = getattr(args, positional, None), getattr(args, option, None)
     if a and b and a != b:
@@ -145,7 +131,7 @@ LIST_QUERY = (("limit", "limit"), ("page", "page"), ("sort_by", "sortBy"), ("sor
 
 
 def zone_list(args) -> Plan:
-    query = _query(args, (("name", "name"), ("name_contains", "nameContains"), ("zone_type", "zoneType"),
+    query = query_of(args, (("name", "name"), ("name_contains", "nameContains"), ("zone_type", "zoneType"),
                           ("lifecycle_state", "lifecycleState")) + LIST_QUERY)
     return Plan(Request("GET", "/zones", query), kind="zones", paginate=args.all)
 
@@ -184,11 +170,11 @@ def zone_update(args) -> Plan:
     body = _zone_fields(args)
     if not body:
         raise UsageError("nothing to change: give --external-masters, --external-downstreams or --allow-update")
-    return Plan(Request("PUT", path_of("zones", _zone(args)), body=body, headers=_if_match(args)), kind="zones")
+    return Plan(Request("PUT", path_of("zones", _zone(args)), body=body, headers=if_match_of(args)), kind="zones")
 
 
 def zone_delete(args) -> Plan:
-    request = Request("DELETE", path_of("zones", _zone(args)), headers=_if_match(args))
+    request = Request("DELETE", path_of("zones", _zone(args)), headers=if_match_of(args))
     return Plan(request, confirm=None if args.force else CONFIRM_DELETE)
 
 
@@ -222,7 +208,7 @@ def _records_path(args) -> str:
 
 
 def record_get(args) -> Plan:
-    query = _query(args, (("zone_version", "zoneVersion"), ("domain_contains", "domainContains")) + LIST_QUERY)
+    query = query_of(args, (("zone_version", "zoneVersion"), ("domain_contains", "domainContains")) + LIST_QUERY)
     if args.rtype and not args.domain:  # every record of a type: a filter, as the cloud CLI's --rtype
         query += (("rtype", args.rtype.upper()),)
         return Plan(Request("GET", path_of("zones", _zone(args), "records"), query), kind="records", paginate=args.all)
@@ -231,18 +217,18 @@ def record_get(args) -> Plan:
 
 def record_patch(args) -> Plan:
     items = items_argument(args.items)
-    return Plan(Request("PATCH", _records_path(args), body={"items": items}, headers=_if_match(args)), kind="records")
+    return Plan(Request("PATCH", _records_path(args), body={"items": items}, headers=if_match_of(args)), kind="records")
 
 
 def record_update(args) -> Plan:
     items = items_argument(args.items)
-    return Plan(Request("PUT", _records_path(args), body={"items": items}, headers=_if_match(args)), kind="records")
+    return Plan(Request("PUT", _records_path(args), body={"items": items}, headers=if_match_of(args)), kind="records")
 
 
 def record_delete(args) -> Plan:
     if not args.domain:
         raise UsageError("--domain is required (records are deleted by domain, or by domain and --rtype)")
-    request = Request("DELETE", _records_path(args), headers=_if_match(args))
+    request = Request("DELETE", _records_path(args), headers=if_match_of(args))
     return Plan(request, confirm=None if args.force else CONFIRM_DELETE)
 
 
@@ -277,7 +263,7 @@ def tsig_key_create(args) -> Plan:
 
 
 def tsig_key_list(args) -> Plan:
-    query = _query(args, (("name", "name"), ("lifecycle_state", "lifecycleState")) + LIST_QUERY)
+    query = query_of(args, (("name", "name"), ("lifecycle_state", "lifecycleState")) + LIST_QUERY)
     return Plan(Request("GET", "/tsigKeys", query), kind="tsigKeys", paginate=args.all)
 
 
@@ -293,11 +279,11 @@ def tsig_key_update(args) -> Plan:
     body: dict[str, Any] = {"secret": key.secret}
     if key.algorithm:
         body["algorithm"] = key.algorithm
-    return Plan(Request("PUT", path_of("tsigKeys", _key_id(args)), body=body, headers=_if_match(args)), kind="tsigKeys")
+    return Plan(Request("PUT", path_of("tsigKeys", _key_id(args)), body=body, headers=if_match_of(args)), kind="tsigKeys")
 
 
 def tsig_key_delete(args) -> Plan:
-    request = Request("DELETE", path_of("tsigKeys", _key_id(args)), headers=_if_match(args))
+    request = Request("DELETE", path_of("tsigKeys", _key_id(args)), headers=if_match_of(args))
     return Plan(request, confirm=None if args.force else CONFIRM_DELETE)
 
 
@@ -309,7 +295,7 @@ def zone_transfer_server_list(args) -> Plan:
 
 
 def events(args) -> Plan:
-    return Plan(Request("GET", "/events", _query(args, (("zone", "zone"), ("since", "since"), ("limit", "limit")))), kind="events")
+    return Plan(Request("GET", "/events", query_of(args, (("zone", "zone"), ("since", "since"), ("limit", "limit")))), kind="events")
 
 
 # -- the parsers

@@ -200,12 +200,7 @@ class Deliveries:
         return counts
 
     def _done(self, job: Job, ok: bool, detail: str) -> None:
-        counts = self._count(job.topic.name, job.subscription.protocol)
-        if ok:
-            counts.sent += 1
-        else:
-            counts.failed += 1
-        self._record(job, ok, detail)
+        self._tally(job, ok, detail)
         key = (job.topic.name, job.subscription)
         courier = self._couriers.get(key)
         if courier is not None and courier.idle:
@@ -279,13 +274,17 @@ class Deliveries:
 
     def _tested(self, result: tuple[bool, str], job: Job) -> tuple[str, bool, str]:
         ok, detail = result
+        self._tally(job, ok, detail)
+        return (describe(job.subscription), ok, detail)
+
+    def _tally(self, job: Job, ok: bool, detail: str) -> None:
+        """Count a try's outcome (sent or failed) and keep it among the recent ones."""
         counts = self._count(job.topic.name, job.subscription.protocol)
         if ok:
             counts.sent += 1
         else:
             counts.failed += 1
         self._record(job, ok, detail)
-        return (describe(job.subscription), ok, detail)
 
     def counts(self) -> dict[tuple[str, str], Counts]:
         """C{(topic, protocol)}: the counts so far, and what waits now."""
