@@ -8,7 +8,8 @@ Twisted, no zone core), only the standard library.
   - L{secdns.cli.commands}: the command line, and each command's request;
   - L{secdns.cli.client}: HTTP (C{urllib.request}), errors, paging;
   - L{secdns.cli.output}: JSON and tables;
-  - L{secdns.cli.keyfile}: TSIG secrets from BIND's and Knot's key files;
+  - L{secdns.keyfile} (outside the package, shared with the config):
+    TSIG secrets from BIND's and Knot's key files;
   - L{secdns.cli.settings}: endpoint and token from flags, environment, config file;
   - L{secdns.cli.main}: the console script and its exit statuses.
 """

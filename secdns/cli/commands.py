@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from secdns import __version__
-from secdns.cli import alarm_commands, keyfile
+from secdns import __version__, keyfile
+from secdns.cli import alarm_commands
 from secdns.cli.client import Request, if_match_of, path_of, query_of
 
 __all__ = ["Plan", "UsageError", "parser", "plan"]

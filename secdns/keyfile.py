@@ -1,13 +1,17 @@
-# -*- test-case-name: tests.unit.test_cli_keyfile -*-
+# -*- test-case-name: tests.unit.test_keyfile -*-
 """
 TSIG secrets read from files, as the tools that make them write them.
 
-L{parse} is pure (text in, L{KeyEntry} values out); L{choose} picks the one
-key a command means, and L{read} does both for a path (or C{-}: standard
-input).  Understood, in one file or several concatenated:
+One parser for both readers of key files: the config's C{[[tsig_key]]
+secret_file} (L{secdns.config}) and the C{secdns} command's
+C{--secret-file} (L{secdns.cli.commands}).  It imports only the standard
+library, since the command imports nothing of the server.
 
-  - a bare base64 line (what C{base64 /dev/urandom | head -c 44} or a
-    secret file of the appliance's own config holds);
+L{parse} is pure (text in, L{KeyEntry} values out); L{choose} picks the one
+key a command or a config entry means, and L{read} does both for a path (or
+C{-}: standard input).  Understood, in one file or several concatenated:
+
+  - a bare base64 line (what C{base64 /dev/urandom | head -c 44} writes);
   - BIND's C{key "name" { algorithm hmac-sha256; secret "..."; };}, as
     C{tsig-keygen} writes it (comments C{#}, C{//} and C{/* */} allowed);
   - Knot's YAML, as C{keymgr -t name} writes it
@@ -281,17 +285,18 @@ def choose(keys: list[KeyEntry], name: str | None, algorithm: str | None, where:
         if len(candidates) > 1:
             raise KeyFileError(f'{where}: key "{wanted}" appears {len(candidates)} times')
     key = candidates[0]
+    at = f"{where}: line {key.line}" if key.line else where
     if wanted is not None and key.name is not None and key.name.lower() != wanted.lower():
-        raise KeyFileError(f'{where}: the file\'s key is "{key.name}", not "{wanted}" (TSIG key names must match the peer\'s)')
+        raise KeyFileError(f'{at}: the file\'s key is "{key.name}", not "{wanted}" (TSIG key names must match the peer\'s)')
     final_name = key.name if key.name is not None else wanted
     if final_name is None:
         raise KeyFileError(f"{where}: the file names no key: give --name")
     given = normalise_algorithm(algorithm) if algorithm else None
     if given is not None and key.algorithm is not None and given != key.algorithm:
-        raise KeyFileError(f'{where}: key "{final_name}" is {key.algorithm}, not {given}')
+        raise KeyFileError(f'{at}: key "{final_name}" is {key.algorithm}, not {given}')
     final_algorithm = key.algorithm or given or DEFAULT_ALGORITHM
     if final_algorithm not in ALGORITHMS:
-        raise KeyFileError(f'{where}: key "{final_name}": unknown algorithm {final_algorithm} (use one of {", ".join(ALGORITHMS)})')
+        raise KeyFileError(f'{at}: key "{final_name}": unknown algorithm {final_algorithm} (use one of {", ".join(ALGORITHMS)})')
     return KeyEntry(final_name, final_algorithm, key.secret, key.line)
 
 

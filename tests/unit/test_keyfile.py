@@ -1,5 +1,5 @@
 """
-secdns.cli.keyfile: TSIG secrets from the files BIND's C{tsig-keygen} and
+secdns.keyfile: TSIG secrets from the files BIND's C{tsig-keygen} and
 Knot's C{keymgr -t} write (made by the real programs here), from base64
 lines and C{-y} lines; one key chosen by C{--name}; errors that say what is
 wrong and never the secret.
@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from secdns.cli.keyfile import KeyFileError, choose, parse, read
+from secdns.keyfile import KeyFileError, choose, parse, read
 from tests.support import require
 
 SECRET = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
