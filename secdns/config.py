@@ -24,6 +24,7 @@ import dns.exception
 import dns.name
 import dns.tsig
 
+from secdns import keyfile
 from secdns.alarms import defaults as alarm_defaults
 from secdns.alarms.check import NAME as ALARM_NAME, alarm_problems, topic_problems, zone_pattern
 from secdns.alarms.model import Alarm, SmtpConfig, Subscription, Topic
@@ -267,7 +268,7 @@ def load(path: str) -> Config:
 
 def _read_secret_file(path: str) -> str:
     with open(path, encoding="ascii") as f:
-        return f.read().strip()
+        return f.read()
 
 
 def parse(
@@ -432,7 +433,8 @@ class _Parser:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
         key = f'tsig_key "{_label(name)}"'
         self.reject_unknown(key, table, ("name", "algorithm", "secret", "secret_file"))
-        algorithm = self.get(table, key, "algorithm", str, "hmac-sha256").lower()
+        given = self.get(table, key, "algorithm", str, None)
+        algorithm = "hmac-sha256" if given is None else given.lower()
         if algorithm not in TSIG_ALGORITHMS:
             raise self.error(
                 f"{key}.algorithm",
@@ -445,22 +447,33 @@ class _Parser:
         if secret_text is not None and secret_file is not None:
             raise self.error(key, "has both secret and secret_file; keep one")
         if secret_file is not None:
-            path = self.path(secret_file)
-            try:
-                secret_text = self.read_text(path)
-            except OSError as e:
-                raise self.error(f"{key}.secret_file", f"cannot read {path}: {e.strerror}") from None
-            where, what = f"{key}.secret_file", f"{path} does not hold"
-        else:
-            where, what = f"{key}.secret", "is not"
+            entry = self.key_file(f"{key}.secret_file", self.path(secret_file), name, given)
+            return TsigKeyConfig(name=name, algorithm=entry.algorithm, secret=base64.b64decode(entry.secret))
         try:
             # The secret itself never goes into a message.
             secret = base64.b64decode(secret_text.strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise self.error(where, f"{what} valid base64") from None
+            raise self.error(f"{key}.secret", "is not valid base64") from None
         if not secret:
-            raise self.error(where, f"{what} a secret: it is empty")
+            raise self.error(f"{key}.secret", "is not a secret: it is empty")
         return TsigKeyConfig(name=name, algorithm=algorithm, secret=secret)
+
+    def key_file(self, key: str, path: str, name: dns.name.Name, algorithm: str | None) -> keyfile.KeyEntry:
+        """
+        The key of that name in a key file as BIND's C{tsig-keygen}, Knot's
+        C{keymgr -t} or C{base64} write it (L{secdns.keyfile}); the file's
+        algorithm when the config gives none.
+        """
+        try:
+            text = self.read_text(path)
+        except OSError as e:
+            raise self.error(key, f"cannot read {path}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise self.error(key, f"{path} is not ASCII text") from None
+        try:
+            return keyfile.choose(keyfile.parse(text, path), _label(name), algorithm, path)
+        except keyfile.KeyFileError as e:
+            raise self.error(key, str(e)) from None
 
     def zone(self, key: str, table: dict[str, Any], key_names: set[dns.name.Name]) -> ZoneConfig:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))

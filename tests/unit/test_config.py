@@ -367,9 +367,9 @@ def test_bad_secret_is_not_echoed():
 
 
 def test_bad_secret_file_names_the_file():
-    """A secret_file that holds no base64 is named in the error."""
+    """A secret_file that holds no base64 is named in the error, with the line."""
     message = parse_error('[[tsig_key]]\nname = "k"\nsecret_file = "k.secret"', read_text=lambda path: "%%%")
-    assert message == f'{SOURCE}: tsig_key "k".secret_file: /etc/secdns/k.secret does not hold valid base64'
+    assert message == f'{SOURCE}: tsig_key "k".secret_file: /etc/secdns/k.secret: line 1: the secret is not valid base64'
 
 
 class TestLoad:
