@@ -39,6 +39,7 @@ __all__ = [
     "HttpConfig",
     "TsigKeyConfig",
     "PeerConfig",
+    "TransferAllow",
     "ZoneConfig",
     "Endpoint",
     "ConfigDiff",
@@ -178,6 +179,20 @@ class PeerConfig:
 
 
 @attrs.frozen
+class TransferAllow:
+    """
+    An C{allow_transfer} entry: who else may transfer a zone (never notified).
+
+    @ivar address: one address (C{192.0.2.9}) or a network (C{192.0.2.0/24}),
+        in its normal form.
+    @ivar tsig_key: the key its transfers must be signed with, if any.
+    """
+
+    address: str
+    tsig_key: dns.name.Name | None = None
+
+
+@attrs.frozen
 class ZoneConfig:
     """
     A C{[[zone]]}.
@@ -187,7 +202,9 @@ class ZoneConfig:
         start as a default SOA and NS, and change through the API and DNS
         UPDATE (L{secdns.zones.edit}).
     @ivar external_masters: where a secondary zone is transferred from.
-    @ivar external_downstreams: who may transfer a primary zone, and is notified.
+    @ivar external_downstreams: who may transfer the zone, and is notified.
+    @ivar allow_transfer: who else may transfer the zone (and is not
+        notified): a debugging host's C{dig AXFR}, say.
     @ivar serial_policy: what a reload does with a zone file that changed
         but whose serial did not grow: C{keep} refuses it (as BIND does),
         C{increment} serves it with the old serial plus one, C{unixtime}
@@ -202,6 +219,7 @@ class ZoneConfig:
     external_downstreams: tuple[PeerConfig, ...] = ()
     serial_policy: str = "keep"
     allow_update: tuple[dns.name.Name, ...] = ()
+    allow_transfer: tuple[TransferAllow, ...] = ()
 
     @property
     def dynamic(self) -> bool:
@@ -478,7 +496,10 @@ class _Parser:
     def zone(self, key: str, table: dict[str, Any], key_names: set[dns.name.Name]) -> ZoneConfig:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
         key = f'zone "{_label(name)}"'
-        allowed = ("name", "type", "file", "external_masters", "external_downstreams", "serial_policy", "allow_update")
+        allowed = (
+            "name", "type", "file", "external_masters", "external_downstreams", "serial_policy", "allow_update",
+            "allow_transfer",
+        )
         self.reject_unknown(key, table, allowed)
         kind = self.require(table, key, "type", str).lower()
         if kind not in (PRIMARY, SECONDARY):
@@ -488,6 +509,7 @@ class _Parser:
         downstreams = self.peers(
             f"{key}.external_downstreams", table.get("external_downstreams", []), key_names
         )
+        allow_transfer = self.transfer_acl(f"{key}.allow_transfer", table.get("allow_transfer", []), key_names)
         if kind == SECONDARY:
             if not masters:
                 raise self.error(f"{key}.external_masters", "is required for a secondary zone")
@@ -517,6 +539,7 @@ class _Parser:
             external_downstreams=downstreams,
             serial_policy=policy,
             allow_update=allow_update,
+            allow_transfer=allow_transfer,
         )
 
     # -- alarms, topics, the SMTP relay (secdns.alarms)
@@ -742,6 +765,28 @@ class _Parser:
             peers.append(PeerConfig(address=address, port=port, tsig_key=key_name))
         return tuple(peers)
 
+    def transfer_acl(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[TransferAllow, ...]:
+        """C{allow_transfer}: addresses or networks, each with an optional TSIG key."""
+        if not isinstance(value, list):
+            raise self.error(
+                key, f'expected a list of tables such as [{{ address = "192.0.2.0/24" }}], got {_describe(value)}'
+            )
+        entries = []
+        for i, item in enumerate(value):
+            where = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                raise self.error(where, f"expected a table, got {_describe(item)}")
+            self.reject_unknown(where, item, ("address", "tsig_key"))
+            address = self.network(f"{where}.address", self.require(item, where, "address", str))
+            tsig_key = self.get(item, where, "tsig_key", str, None)
+            key_name = None
+            if tsig_key is not None:
+                key_name = self.domain_name(f"{where}.tsig_key", tsig_key)
+                if key_name not in key_names:
+                    raise self.error(f"{where}.tsig_key", f'no [[tsig_key]] is named "{tsig_key}"')
+            entries.append(TransferAllow(address=address, tsig_key=key_name))
+        return tuple(entries)
+
     # -- values
 
     def table(self, document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -798,6 +843,13 @@ class _Parser:
         except ValueError:
             raise self.error(key, f'not an IP address: "{text}"') from None
 
+    def network(self, key: str, text: str) -> str:
+        """An address (C{192.0.2.9}) or a network (C{192.0.2.0/24}, C{2001:db8::/64}) in its normal form."""
+        error = network_problem(text)
+        if error is not None:
+            raise self.error(key, error)
+        return normal_network(text)
+
     def endpoint(self, key: str, text: Any) -> Endpoint:
         expected = 'expected "address:port", such as "127.0.0.1:53" or "[::1]:53"'
         if not isinstance(text, str):
@@ -825,6 +877,25 @@ class _Parser:
                     f'{what} "{_label(name)}" is already defined by {array}[{first[name]}]',
                 )
             first[name] = i
+
+
+def network_problem(text: str) -> str | None:
+    """What is wrong with an address or network as C{allow_transfer} takes it (L{None}: nothing)."""
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return f'not an IP address or network: "{text}" (expected "192.0.2.9", "192.0.2.0/24" or "2001:db8::/64")'
+    try:
+        ipaddress.ip_network(text)
+    except ValueError:
+        return f'"{text}" has host bits set: write "{network}" (or one address, without a prefix length)'
+    return None
+
+
+def normal_network(text: str) -> str:
+    """One address as itself (C{192.0.2.9}), a network in CIDR form (C{192.0.2.0/24})."""
+    network = ipaddress.ip_network(text, strict=False)
+    return str(network.network_address) if network.num_addresses == 1 else str(network)
 
 
 def _label(name: dns.name.Name) -> str:

@@ -18,7 +18,7 @@ asked.
 
 The journal reaches back across restarts: a zone's first commit after a
 start is diffed against the stored copy.  A zone nobody transfers from (a
-secondary without downstreams) keeps no journal.
+secondary without downstreams or C{allow_transfer}) keeps no journal.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from secdns import heap
 from secdns.errors import SecdnsError
 from secdns.server.transfer_out import keep_transfer_blocks, transfer_blocks
 from secdns.store.database import Store, ZoneTimers
+from secdns.zones.acl import transferable
 from secdns.zones.journal import diff
 from secdns.zones.serial import serial_gt
 from secdns.zones.version import ZoneData
@@ -127,7 +128,7 @@ class Committer:
     async def _commit(self, zone, data, timers, stamp, still_wanted) -> bool:
         _validate(zone, data)
         previous = zone.data
-        journal = zone.is_primary or bool(zone.config.external_downstreams)
+        journal = zone.is_primary or transferable(zone.config)
         render = bool(zone.config.external_downstreams)
         try:
             written = await self.worker(heap.built, self._write, zone.name, previous, data, self.clock.seconds(), timers, journal, render)

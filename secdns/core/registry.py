@@ -662,7 +662,7 @@ def _name(name: dns.name.Name | str) -> dns.name.Name:
 
 def _key_names(config: ZoneConfig) -> set[dns.name.Name]:
     """The TSIG keys a zone's config names."""
-    peers = (*config.external_masters, *config.external_downstreams)
+    peers = (*config.external_masters, *config.external_downstreams, *config.allow_transfer)
     return {peer.tsig_key for peer in peers if peer.tsig_key is not None} | set(config.allow_update)
 
 

@@ -15,6 +15,7 @@ from secdns.config import (
     PeerConfig,
     ServerConfig,
     TimersConfig,
+    TransferAllow,
     TransferConfig,
     TsigKeyConfig,
     ZoneConfig,
@@ -280,7 +281,8 @@ ERRORS = [
     (
         '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nmasters = []',
         'zone "a.com".masters',
-        "unknown key (expected one of: name, type, file, external_masters, external_downstreams, serial_policy, allow_update)",
+        "unknown key (expected one of: name, type, file, external_masters, external_downstreams, serial_policy, allow_update, "
+        "allow_transfer)",
     ),
     ('[[zone]]\nname = "a.com"\ntype = "primary"', 'zone "a.com".file', "is required for a primary zone"),
     (
@@ -458,3 +460,60 @@ def test_http_token_file_and_tls_paths_are_relative_to_the_config():
     assert config.http == HttpConfig(
         Endpoint("127.0.0.1", 8053), token_file="/etc/secdns/tokens", certificate="/etc/secdns/tls/cert.pem", private_key="/k.pem"
     )
+
+
+# -- allow_transfer: who else may transfer a zone
+
+XFR_KEY = '[[tsig_key]]\nname = "debug-key"\nsecret = "' + base64.b64encode(b"d" * 32).decode() + '"\n'
+
+
+def test_allow_transfer_addresses_networks_and_keys():
+    """allow_transfer takes addresses and networks (IPv4, IPv6), each with an optional key, on both zone types."""
+    config = parse(
+        XFR_KEY + '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\n'
+        'allow_transfer = [ { address = "192.0.2.9" }, { address = "192.0.2.0/24", tsig_key = "debug-key" },\n'
+        '  { address = "2001:DB8::/64" }, { address = "198.51.100.7/32" } ]\n'
+        '[[zone]]\nname = "b.com"\ntype = "secondary"\nexternal_masters = [{ address = "192.0.2.1" }]\n'
+        'allow_transfer = [ { address = "127.0.0.1" } ]\n'
+        '[[zone]]\nname = "c.com"\ntype = "primary"\nfile = "c"\nallow_transfer = []\n'
+    )
+    a, b, c = config.zones
+    assert a.allow_transfer == (
+        TransferAllow("192.0.2.9"),
+        TransferAllow("192.0.2.0/24", name("debug-key")),
+        TransferAllow("2001:db8::/64"),
+        TransferAllow("198.51.100.7"),
+    )
+    assert b.allow_transfer == (TransferAllow("127.0.0.1"),)
+    assert c.allow_transfer == ()
+
+
+def test_allow_transfer_change_is_a_reconfigured_zone():
+    """A reload that changes only allow_transfer reconfigures the zone (in force at once)."""
+    zone = '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\n'
+    changes = diff(parse(zone), parse(zone + 'allow_transfer = [{ address = "127.0.0.1" }]\n'))
+    assert changes.changed == (name("a.com"),)
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ('"127.0.0.1"', 'zone "a.com".allow_transfer: expected a list of tables such as [{ address = "192.0.2.0/24" }], '
+                    'got the string "127.0.0.1"'),
+    ('["127.0.0.1"]', 'zone "a.com".allow_transfer[0]: expected a table, got the string "127.0.0.1"'),
+    ('[{ tsig_key = "debug-key" }]', 'zone "a.com".allow_transfer[0].address: is required'),
+    ('[{ address = "192.0.2.300" }]', 'zone "a.com".allow_transfer[0].address: not an IP address or network: '
+                                      '"192.0.2.300" (expected "192.0.2.9", "192.0.2.0/24" or "2001:db8::/64")'),
+    ('[{ address = "192.0.2.0/33" }]', 'not an IP address or network: "192.0.2.0/33"'),
+    ('[{ address = "example.com" }]', 'not an IP address or network: "example.com"'),
+    ('[{ address = "192.0.2.9/24" }]', 'zone "a.com".allow_transfer[0].address: "192.0.2.9/24" has host bits set: '
+                                       'write "192.0.2.0/24" (or one address, without a prefix length)'),
+    ('[{ address = "2001:db8::1/64" }]', 'has host bits set: write "2001:db8::/64"'),
+    ('[{ address = "127.0.0.1", tsig_key = "nope" }]',
+     'zone "a.com".allow_transfer[0].tsig_key: no [[tsig_key]] is named "nope"'),
+    ('[{ address = "127.0.0.1", port = 5353 }]',
+     'zone "a.com".allow_transfer[0].port: unknown key (expected one of: address, tsig_key)'),
+    ('[{ address = 127 }]', 'zone "a.com".allow_transfer[0].address: expected a string, got the integer 127'),
+])
+def test_allow_transfer_errors(entry, problem):
+    message = parse_error(XFR_KEY + f'[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nallow_transfer = {entry}\n')
+    assert problem in message
+    assert "\n" not in message
