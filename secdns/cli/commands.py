@@ -7,8 +7,8 @@ create --zone-type SECONDARY --external-masters '[...]'}), without
 C{dns} and without compartments.
 
 JSON arguments (C{--items}, C{--external-masters},
-C{--external-downstreams}) are JSON text or C{file://PATH}, as in the cloud
-CLI.
+C{--external-downstreams}, C{--allow-transfer}) are JSON text or
+C{file://PATH}, as in the cloud CLI.
 """
 
 from __future__ import annotations
@@ -146,6 +146,21 @@ def keys_argument(text: str, option: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def transfer_acl_argument(text: str, option: str, reader: Callable[[str], str] | None = None) -> list[dict]:
+    """
+    C{allowTransfer}: a JSON list (or C{file://PATH}) of C{{"address": ..., "tsigKeyId": ...}},
+    or addresses and networks separated by commas, without keys (empty: none).
+    """
+    if text.lstrip().startswith(("[", "{")) or text.startswith("file://"):
+        value = json_argument(text, option, reader)
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise UsageError(f'{option}: expected a JSON list of objects: [{{"address": "192.0.2.0/24", "tsigKeyId": "..."}}]')
+        return value
+    return [{"address": part.strip()} for part in text.split(",") if part.strip()]
+
+
 def _zone_fields(args) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if args.external_masters is not None:
@@ -154,6 +169,8 @@ def _zone_fields(args) -> dict[str, Any]:
         body["externalDownstreams"] = servers_argument(args.external_downstreams, "--external-downstreams")
     if args.allow_update is not None:
         body["allowUpdate"] = keys_argument(args.allow_update, "--allow-update")
+    if getattr(args, "allow_transfer", None) is not None:
+        body["allowTransfer"] = transfer_acl_argument(args.allow_transfer, "--allow-transfer")
     return body
 
 
@@ -169,7 +186,9 @@ def zone_get(args) -> Plan:
 def zone_update(args) -> Plan:
     body = _zone_fields(args)
     if not body:
-        raise UsageError("nothing to change: give --external-masters, --external-downstreams or --allow-update")
+        raise UsageError(
+            "nothing to change: give --external-masters, --external-downstreams, --allow-update or --allow-transfer"
+        )
     return Plan(Request("PUT", path_of("zones", _zone(args)), body=body, headers=if_match_of(args)), kind="zones")
 
 
@@ -365,6 +384,9 @@ def parser() -> argparse.ArgumentParser:
     allow_update_help = ("a PRIMARY zone's TSIG keys (ids or names) whose DNS UPDATEs it takes: "
                          'key1,key2 or a JSON list; "" for none')
     servers_help = 'JSON list (or file://PATH): [{"address": "192.0.2.1", "port": 53, "tsigKeyId": "..."}]'
+    allow_transfer_help = ("who else may transfer the zone (never notified): addresses or networks, "
+                           '192.0.2.9,10.0.0.0/8, or a JSON list [{"address": "192.0.2.0/24", "tsigKeyId": "..."}]; '
+                           '"" for none')
 
     # zone ...
     zone = groups.add_parser("zone", help="zones, their records, status and actions").add_subparsers(
@@ -382,13 +404,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--external-masters", metavar="JSON", help="a SECONDARY zone's primaries: " + servers_help)
     p.add_argument("--external-downstreams", metavar="JSON", help="servers notified and allowed to transfer: " + servers_help)
     p.add_argument("--allow-update", metavar="KEYS", help=allow_update_help)
+    p.add_argument("--allow-transfer", metavar="ADDRESSES", help=allow_transfer_help)
     p = leaf(zone, "get", zone_get, "one zone")
     zone_option(p)
-    p = leaf(zone, "update", zone_update, "change a zone's external masters or downstreams")
+    p = leaf(zone, "update", zone_update, "change a zone's external masters, downstreams, update keys or transfer ACL")
     zone_option(p)
     p.add_argument("--external-masters", metavar="JSON", help=servers_help)
     p.add_argument("--external-downstreams", metavar="JSON", help=servers_help)
     p.add_argument("--allow-update", metavar="KEYS", help=allow_update_help)
+    p.add_argument("--allow-transfer", metavar="ADDRESSES", help=allow_transfer_help)
     if_match(p)
     p = leaf(zone, "delete", zone_delete, "delete a zone")
     zone_option(p)

@@ -11,7 +11,7 @@ import json
 import attrs
 import dns.name
 
-from secdns.config import PeerConfig, TsigKeyConfig, ZoneConfig
+from secdns.config import PeerConfig, TransferAllow, TsigKeyConfig, ZoneConfig
 
 __all__ = ["StoredZoneConfig", "StoredKey", "zone_settings", "zone_config"]
 
@@ -64,6 +64,10 @@ def zone_settings(config: ZoneConfig) -> str:
             "external_downstreams": [_peer(p) for p in config.external_downstreams],
             "serial_policy": config.serial_policy,
             "allow_update": [name.to_text() for name in config.allow_update],
+            "allow_transfer": [
+                {"address": e.address, "tsig_key": None if e.tsig_key is None else e.tsig_key.to_text()}
+                for e in config.allow_transfer
+            ],
         },
         sort_keys=True,
     )
@@ -79,4 +83,8 @@ def zone_config(name: str, settings: str) -> ZoneConfig:
         external_downstreams=_peers(value.get("external_downstreams", [])),
         serial_policy=value.get("serial_policy", "keep"),
         allow_update=tuple(dns.name.from_text(n) for n in value.get("allow_update", [])),
+        allow_transfer=tuple(
+            TransferAllow(item["address"], None if item.get("tsig_key") is None else dns.name.from_text(item["tsig_key"]))
+            for item in value.get("allow_transfer", [])
+        ),
     )

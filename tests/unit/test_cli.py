@@ -134,6 +134,18 @@ def test_allow_update_keys():
         request_of("zone", "update", "dyn.example", "--allow-update", "[1]")
 
 
+def test_allow_transfer_addresses_or_json():
+    """--allow-transfer: addresses and networks separated by commas, or a JSON list with keys; "" for none."""
+    r = request_of("zone", "create", "--name", "x.example", "--zone-type", "PRIMARY", "--allow-transfer", "192.0.2.9, 2001:db8::/64")
+    assert r.body["allowTransfer"] == [{"address": "192.0.2.9"}, {"address": "2001:db8::/64"}]
+    entries = [{"address": "10.0.0.0/8", "tsigKeyId": "debug-key"}]
+    assert request_of("zone", "update", "x.example", "--allow-transfer", json.dumps(entries)).body == {"allowTransfer": entries}
+    assert request_of("zone", "update", "x.example", "--allow-transfer", json.dumps(entries[0])).body == {"allowTransfer": entries}
+    assert request_of("zone", "update", "x.example", "--allow-transfer", "").body == {"allowTransfer": []}
+    with pytest.raises(UsageError, match="--allow-transfer: expected a JSON list of objects"):
+        request_of("zone", "update", "x.example", "--allow-transfer", '["10.0.0.1"]')
+
+
 def test_record_patch_and_update_bodies():
     items = [{"domain": "www.example.org", "rtype": "A", "rdata": "192.0.2.80", "ttl": 300, "operation": "ADD"}]
     r = request_of("zone", "record", "patch", "example.org", "--items", json.dumps(items), "--if-match", "e")

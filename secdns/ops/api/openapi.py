@@ -86,6 +86,10 @@ SCHEMAS: dict[str, Any] = {
     "Error": _object({"code": _string("one of: " + ", ".join(CODES)), "message": _string()}, ("code", "message")),
     "ExternalMaster": _object(_PEER, ("address",), "a master a SECONDARY zone is transferred from", closed=True),
     "ExternalDownstream": _object(_PEER, ("address",), "a server that may transfer the zone, and is notified of changes", closed=True),
+    "TransferAllow": _object({
+        "address": _string("one IPv4 or IPv6 address (192.0.2.9), or a network (192.0.2.0/24, 2001:db8::/64)", maxLength=64),
+        "tsigKeyId": _nullable(_string("the id (or the name) of the TSIG key its transfers must be signed with", maxLength=300)),
+    }, ("address",), "secdns: a host or network that may transfer the zone besides its downstreams; never notified", closed=True),
     "ZoneTransferServer": _object({
         "address": _string(),
         "port": _nullable({"type": "integer"}),
@@ -107,6 +111,7 @@ SCHEMAS: dict[str, Any] = {
         "externalMasters": _array(_ref("ExternalMaster")),
         "externalDownstreams": _array(_ref("ExternalDownstream")),
         "allowUpdate": _array(_string(), "secdns: ids of the TSIG keys whose DNS UPDATEs the zone takes"),
+        "allowTransfer": _array(_ref("TransferAllow"), "secdns: who else may transfer the zone (AXFR, IXFR)"),
         "zoneTransferServers": _array(_ref("ZoneTransferServer")),
         "nameservers": _array(_ref("Nameserver")),
         "declaredIn": _nullable(_string("secdns: the config file that declares the zone; null: made through the API")),
@@ -118,6 +123,7 @@ SCHEMAS: dict[str, Any] = {
         "externalMasters": _array(_ref("ExternalMaster"), "required (not empty) for a SECONDARY zone", maxItems=64),
         "externalDownstreams": _array(_ref("ExternalDownstream"), maxItems=64),
         "allowUpdate": _array(_string(maxLength=300), "secdns: TSIG keys (ids or names) whose DNS UPDATEs a PRIMARY zone takes", maxItems=64),
+        "allowTransfer": _array(_ref("TransferAllow"), "secdns: who else may transfer the zone (AXFR, IXFR)", maxItems=64),
         "scope": _string(enum=["GLOBAL"]),
         "compartmentId": _string("accepted and ignored"),
     }, ("name",), closed=True),
@@ -125,6 +131,7 @@ SCHEMAS: dict[str, Any] = {
         "externalMasters": _array(_ref("ExternalMaster"), maxItems=64),
         "externalDownstreams": _array(_ref("ExternalDownstream"), maxItems=64),
         "allowUpdate": _array(_string(maxLength=300), maxItems=64),
+        "allowTransfer": _array(_ref("TransferAllow"), maxItems=64),
         "scope": _string(enum=["GLOBAL"]),
     }, description="fields left out keep their values; a GetZone answer's read-only fields may be sent back and are ignored"),
     "Record": _object(_RECORD_FIELDS, ("domain", "rtype", "rdata", "ttl", "recordHash", "isProtected", "rrsetVersion")),
@@ -148,7 +155,7 @@ SCHEMAS: dict[str, Any] = {
         "timeUpdated": _time("when the key last changed"),
         "isProtected": {"type": "boolean"},
         "declaredIn": _nullable(_string()),
-        "zones": _array(_string(), "secdns: the zones whose masters, downstreams or allowUpdate name the key"),
+        "zones": _array(_string(), "secdns: the zones whose masters, downstreams, allowUpdate or allowTransfer name the key"),
     }, ("name", "id", "self", "algorithm", "lifecycleState", "timeCreated", "timeUpdated", "isProtected", "declaredIn", "zones"),
         "a TSIG key: never its secret"),
     "CreateTsigKeyDetails": _object({
@@ -476,7 +483,7 @@ def document() -> dict[str, Any]:
         },
         "/zones/{zoneNameOrId}": {
             "get": _operation("GetZone", "one zone", {"200": zone, **_errors(400, 401, 403, 404)}, [_ZONE]),
-            "put": _operation("UpdateZone", "change a zone's masters, downstreams or update keys", {"200": zone, **_errors(400, 401, 403, 404, 409, 412, 413)}, [_ZONE, _IF_MATCH], "UpdateZoneDetails"),
+            "put": _operation("UpdateZone", "change a zone's masters, downstreams, update keys or transfer ACL", {"200": zone, **_errors(400, 401, 403, 404, 409, 412, 413)}, [_ZONE, _IF_MATCH], "UpdateZoneDetails"),
             "delete": _operation("DeleteZone", "stop serving a zone and forget it", {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404, 409, 412)}, [_ZONE, _IF_MATCH]),
         },
         **_records_paths(),

@@ -24,7 +24,10 @@ import attrs
 import dns.exception
 import dns.name
 
-from secdns.config import PRIMARY, SECONDARY, TSIG_ALGORITHMS, Config, PeerConfig, TsigKeyConfig, ZoneConfig
+from secdns.config import (
+    PRIMARY, SECONDARY, TSIG_ALGORITHMS, Config, PeerConfig, TransferAllow, TsigKeyConfig, ZoneConfig, network_problem,
+    normal_network,
+)
 from secdns.ops.api.body import Fields
 from secdns.ops.api.errors import bad, missing
 from secdns.ops.api.ids import KEY_PREFIX, key_id, zone_id
@@ -96,6 +99,10 @@ def _peer(peer: PeerConfig) -> dict[str, Any]:
     }
 
 
+def _transfer_allow(entry: TransferAllow) -> dict[str, Any]:
+    return {"address": entry.address, "tsigKeyId": None if entry.tsig_key is None else key_id(entry.tsig_key)}
+
+
 def zone(
     status: ZoneStatus,
     config: ZoneConfig,
@@ -106,8 +113,9 @@ def zone(
     """
     A C{Zone}: the cloud's fields, and secdns's C{declaredIn} (the config
     file that declares the zone, whose zones are read-only here; L{None}
-    for a zone made through the API) and C{allowUpdate} (the TSIG keys
-    whose DNS UPDATEs a dynamic primary zone takes).
+    for a zone made through the API), C{allowUpdate} (the TSIG keys
+    whose DNS UPDATEs a dynamic primary zone takes) and C{allowTransfer}
+    (who else may transfer the zone, never notified).
     """
     return {
         "name": status.name,
@@ -123,6 +131,7 @@ def zone(
         "externalMasters": [_peer(peer) for peer in config.external_masters],
         "externalDownstreams": [_peer(peer) for peer in config.external_downstreams],
         "allowUpdate": [key_id(name) for name in config.allow_update],
+        "allowTransfer": [_transfer_allow(entry) for entry in config.allow_transfer],
         "zoneTransferServers": servers,
         "nameservers": [{"hostname": host} for host in nameservers],
         "declaredIn": status.declared_in,
@@ -131,11 +140,14 @@ def zone(
 
 def zone_etag_source(config: ZoneConfig, status: ZoneStatus) -> Any:
     """What a zone's etag is made of: what a PUT changes (not its serial, which transfers change)."""
-    return [
+    source = [
         status.name, config.type, [_peer(p) for p in config.external_masters],
         [_peer(p) for p in config.external_downstreams], [label(n) for n in config.allow_update],
         status.created, status.declared_in,
     ]
+    if config.allow_transfer:  # left out when empty, so the etags of zones without it stay as they were
+        source.append([_transfer_allow(e) for e in config.allow_transfer])
+    return source
 
 
 def tsig_key(status: KeyStatus, base: str) -> dict[str, Any]:
@@ -276,6 +288,28 @@ def _peers(fields: Fields, field: str, keys: KeyIds) -> tuple[PeerConfig, ...] |
     return tuple(peers)
 
 
+def _transfer_acl(fields: Fields, field: str, keys: KeyIds) -> tuple[TransferAllow, ...] | None:
+    """C{allowTransfer}: addresses or networks, each with an optional C{tsigKeyId}."""
+    items = fields.array(field, max_items=64)
+    if items is None:
+        return None
+    entries = []
+    for i, item in enumerate(items):
+        where = fields.item_name(field, i)
+        entry = Fields(item, where)
+        address = entry.string("address", required=True, max_length=64)
+        key_text = entry.string("tsigKeyId", max_length=300)
+        entry.done()
+        problem = network_problem(address)
+        if problem is not None:
+            raise bad(f"{where}.address: {problem}")
+        allow = TransferAllow(normal_network(address), None if key_text is None else _key_name(key_text, f"{where}.tsigKeyId", keys))
+        if allow in entries:
+            raise bad(f"{where}: {allow.address} is listed twice")
+        entries.append(allow)
+    return tuple(entries)
+
+
 def _key_names(fields: Fields, field: str, keys: KeyIds) -> tuple[dns.name.Name, ...] | None:
     items = fields.array(field, max_items=64)
     if items is None:
@@ -305,6 +339,7 @@ def zone_config(body: Any, keys: KeyIds, current: ZoneConfig | None = None) -> Z
     masters = _peers(fields, "externalMasters", keys)
     downstreams = _peers(fields, "externalDownstreams", keys)
     allow_update = _key_names(fields, "allowUpdate", keys)
+    allow_transfer = _transfer_acl(fields, "allowTransfer", keys)
     fields.done()
     if current is None:
         name = parse_name(name_text, "name")
@@ -319,6 +354,7 @@ def zone_config(body: Any, keys: KeyIds, current: ZoneConfig | None = None) -> Z
     masters = (current.external_masters if current is not None else ()) if masters is None else masters
     downstreams = (current.external_downstreams if current is not None else ()) if downstreams is None else downstreams
     allow_update = (current.allow_update if current is not None else ()) if allow_update is None else allow_update
+    allow_transfer = (current.allow_transfer if current is not None else ()) if allow_transfer is None else allow_transfer
     if role == SECONDARY:
         if not masters:
             if current is None and not fields.has("externalMasters"):
@@ -335,6 +371,7 @@ def zone_config(body: Any, keys: KeyIds, current: ZoneConfig | None = None) -> Z
         external_masters=masters,
         external_downstreams=downstreams,
         allow_update=allow_update,
+        allow_transfer=allow_transfer,
     )
 
 
