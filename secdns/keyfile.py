@@ -16,6 +16,7 @@ C{-}: standard input).  Understood, in one file or several concatenated:
     C{tsig-keygen} writes it (comments C{#}, C{//} and C{/* */} allowed);
   - Knot's YAML, as C{keymgr -t name} writes it
     (C{key: - id: name  algorithm: ...  secret: ...});
+  - NSD's C{key:} clauses (C{name: "name"  algorithm: ...  secret: "..."});
   - C{[algorithm:]name:secret} lines, the C{-y} form of C{dig} and
     C{nsupdate} (C{keymgr -t} prints one as a comment above its YAML).
 
@@ -164,7 +165,11 @@ def _unquote_yaml(value: str) -> str:
 
 
 def _parse_knot(lines: list[str], where: str) -> list[KeyEntry]:
-    """The C{key:} sections of a Knot config: a list of maps with C{id}, C{algorithm}, C{secret}."""
+    """
+    The C{key:} sections of a Knot config (a list of maps with C{id},
+    C{algorithm}, C{secret}) or of an NSD config (one map a section, with
+    C{name} for C{id}).
+    """
     keys: list[KeyEntry] = []
     current: dict[str, str] | None = None
     start = 0
@@ -176,7 +181,7 @@ def _parse_knot(lines: list[str], where: str) -> list[KeyEntry]:
         name = current.get("id", "").rstrip(".") or None
         here = f"{where}: line {start}" + (f': key "{name}"' if name else "")
         if name is None:
-            raise KeyFileError(f"{here}: a key without 'id'")
+            raise KeyFileError(f"{here}: a key without 'id' (Knot) or 'name' (NSD)")
         if "secret" not in current:
             raise KeyFileError(f"{here}: no secret")
         algorithm = normalise_algorithm(current["algorithm"]) if "algorithm" in current else None
@@ -199,14 +204,15 @@ def _parse_knot(lines: list[str], where: str) -> list[KeyEntry]:
         if match is None:
             raise KeyFileError(f"{where}: line {number}: cannot read this line of a 'key:' section")
         _indent, dash, field, value = match.groups()
-        if dash:
+        if dash or current is None:  # Knot: "- id: ..." starts each key; NSD: one key a section
             finish()
             current, start = {}, number
-        if current is None:
-            raise KeyFileError(f"{where}: line {number}: expected '- id: NAME' first")
         field = field.lower()
-        if field not in ("id", "algorithm", "secret"):
+        if field not in ("id", "name", "algorithm", "secret"):
             raise KeyFileError(f"{where}: line {number}: unknown key field {field!r}")
+        field = "id" if field == "name" else field
+        if field in current:
+            raise KeyFileError(f"{where}: line {number}: the key's {field if field != 'id' else 'name'} is given twice")
         current[field] = _unquote_yaml(value)
     finish()
     if not keys:

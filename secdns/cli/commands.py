@@ -458,8 +458,8 @@ def parser() -> argparse.ArgumentParser:
         g = p.add_mutually_exclusive_group()
         g.add_argument("--secret", metavar="BASE64", help="the secret (argv is public: prefer --secret-file)")
         g.add_argument("--secret-file", metavar="PATH",
-                       help="a file with the secret: a base64 line, tsig-keygen's key {} statement, or keymgr -t's "
-                       "YAML ('-': standard input); with several keys, --name picks one")
+                       help="a file with the secret: a base64 line, tsig-keygen's key {} statement, keymgr -t's "
+                       "YAML or NSD's key: clause ('-': standard input); with several keys, --name picks one")
 
     def key_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("key", nargs="?", metavar="KEY", help="TSIG key id (or --tsig-key-id)")

@@ -15,10 +15,8 @@ targets, against real programs:
 
 from __future__ import annotations
 
-import base64
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -69,7 +67,7 @@ def transferred(out: str, zone: str) -> bool:
 
 
 def refused(out: str) -> bool:
-    return "Transfer failed" in out and f"www." not in out
+    return "Transfer failed" in out and "www." not in out
 
 
 def reload_and_wait(server: Secdns, word: str) -> str:

@@ -193,3 +193,33 @@ def test_read_file_errors(tmp_path):
 def test_read_standard_input():
     key = read("-", stdin=io.StringIO(keymgr_t("from-stdin")))
     assert key.name == "from-stdin"
+
+
+def nsd_checkconf(tmp_path, text: str) -> None:
+    """Check that C{text} is what NSD itself reads, with the real nsd-checkconf."""
+    keys = tmp_path / "nsd-keys.conf"
+    keys.write_text(text)
+    conf = tmp_path / "nsd.conf"
+    conf.write_text(f'server:\n    zonesdir: "{tmp_path}"\ninclude: "{keys}"\n')
+    subprocess.run([require("nsd-checkconf"), str(conf)], check=True, capture_output=True, timeout=30)
+
+
+def test_nsd_key_clauses(tmp_path):
+    """NSD's key: clauses (one key each, 'name' for Knot's 'id'), as nsd-checkconf accepts them."""
+    text = (
+        "# NSD\nkey:\n\tname: \"nsd-key\"\n\talgorithm: hmac-sha256\n\tsecret: \"%s\"\n\n"
+        "key:\n    name: other.example.\n    algorithm: hmac-sha512\n    secret: \"%s\"\n" % (SECRET, SECRET)
+    )
+    nsd_checkconf(tmp_path, text)
+    keys = parse(text)
+    assert [(k.name, k.algorithm, k.secret, k.line) for k in keys] == [
+        ("nsd-key", "hmac-sha256", SECRET, 3), ("other.example", "hmac-sha512", SECRET, 8),
+    ]
+    assert choose(keys, "other.example.", None).algorithm == "hmac-sha512"
+
+
+def test_nsd_key_errors():
+    with pytest.raises(KeyFileError, match="line 3: the key's name is given twice"):
+        parse(f"key:\n  name: a\n  name: b\n  secret: {SECRET}\n")
+    with pytest.raises(KeyFileError, match="a key without 'id' \\(Knot\\) or 'name' \\(NSD\\)"):
+        parse(f"key:\n  algorithm: hmac-sha256\n  secret: {SECRET}\n")
