@@ -227,6 +227,9 @@ def test_6_primary_zone_downstream_by_address_and_key_not_port(site):
     assert refused(dig_xfr(site.port, PRIMARY_ZONE))
     out = dig_xfr(site.port, PRIMARY_ZONE, key=site.key(site.key_file, "xfr-key", "hmac-sha512"))
     assert transferred(out, PRIMARY_ZONE), out
+    # dig -k reads the very file tsig-keygen wrote, as secdns and BIND do.
+    out = run([require("dig"), "-k", str(site.key_file), "@127.0.0.1", "-p", str(site.port), PRIMARY_ZONE, "AXFR"])
+    assert transferred(out, PRIMARY_ZONE), out
 
 
 def test_7_allow_transfer_with_a_key_from_keymgr(site):
