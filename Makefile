@@ -15,9 +15,10 @@ export PYTHONPATH := $(CURDIR)
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: setup.cfg pyproject.toml
+	@echo "creating $(VENV), installing Python packages (pip, then secdns and its test tools: pip install -e '.[test]')"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 run: venv
@@ -29,7 +30,7 @@ peers:
 	    PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
-	        echo "installing DNS peers (missing:$$missing)"; \
+	        echo "installing Debian packages $(PEER_PACKAGES) (missing:$$missing)"; \
 	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_PACKAGES) >/dev/null; \
 	    else \
 	        echo "missing DNS peers:$$missing (install as root: apt-get install $(PEER_PACKAGES))"; \

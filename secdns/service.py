@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import signal
 
+import attrs
 import dns.opcode
 import dns.rdatatype
 
@@ -41,7 +42,7 @@ from secdns.ops.eventlog import log_event
 from secdns.ops.alarms.deliver import Deliveries
 from secdns.ops.alarms.engine import AlarmEngine
 from secdns.ops.metrics import (
-    AlarmCollector, EgressCollector, NotificationCollector, ServerCollector, TransferCollector, UpdateCollector,
+    AlarmCollector, BuildInfoCollector, EgressCollector, NotificationCollector, ServerCollector, TransferCollector, UpdateCollector,
     ZoneCollector, registry_for,
 )
 from secdns.server.dispatch import QueryHandler
@@ -101,6 +102,7 @@ class SecdnsService(service.MultiService):
         )
         self.notifier = Notifier(self.requestor, reactor, lambda: self.handler.keyring)
         self.metrics = registry_for(
+            BuildInfoCollector(),
             ZoneCollector(lambda: self.handler.zonedb),
             TransferCollector(lambda: [] if self.registry is None else self.registry.zones(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
@@ -141,6 +143,23 @@ class SecdnsService(service.MultiService):
                 raise SystemExit(f"secdns: {e}") from None
             http.setName(f"http.listen {listen} (TCP)")
             http.setServiceParent(self)
+        if config.manhole is not None:
+            self._add_manhole(config)
+
+    def _add_manhole(self, config: Config) -> None:
+        """The SSH manhole (secdns.ops.manhole): its names made at each login; authorized_keys read at each login."""
+        from secdns.ops.manhole import ManholeService  # twisted.conch only when a [manhole] asks for it
+        from secdns.ops.manhole_namespace import namespace
+
+        manhole = ManholeService(
+            config.manhole,
+            lambda: namespace(self),
+            self.reactor,
+            authorized_keys=lambda: (self.config.manhole or config.manhole).authorized_keys,
+            source=config.source,
+        )
+        manhole.setName(f"manhole.listen {config.manhole.listen} (SSH)")
+        manhole.setServiceParent(self)
 
     def privilegedStartService(self) -> None:
         """
@@ -309,3 +328,7 @@ class SecdnsService(service.MultiService):
                 log.warn("server.{key} changed; it takes effect at the next restart", key=key)
         if old.http != new.http:
             log.warn("http.listen changed; it takes effect at the next restart")
+        if old.manhole != new.manhole and (old.manhole is None or new.manhole is None or attrs.evolve(
+            old.manhole, authorized_keys=new.manhole.authorized_keys) != new.manhole):
+            # authorized_keys is read at each login: a new path counts at the next one.
+            log.warn("manhole changed; it takes effect at the next restart (authorized_keys is read at each login)")

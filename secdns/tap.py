@@ -14,14 +14,20 @@ it::
 
 from __future__ import annotations
 
-import dns.rdata
-from twisted.python import usage
+import sys
 
-from secdns import config as config_module
+import dns.rdata
+from twisted.application import service
+from twisted.logger import ILogObserver
+from twisted.python import usage
+from twisted.python.components import Componentized
+
+from secdns import __version__, config as config_module
 from secdns.errors import ConfigError
+from secdns.ops import logfilter, logoutput
 from secdns.service import SecdnsService
 
-__all__ = ["Options", "makeService"]
+__all__ = ["Options", "makeService", "Logged"]
 
 
 class Options(usage.Options):
@@ -29,6 +35,8 @@ class Options(usage.Options):
 
     optParameters = [
         ["config", "c", None, "Path of the TOML config file (required)."],
+        ["log-format", None, "text", f"The log's lines: {' or '.join(logoutput.FORMATS)} (JSON lines, for log shippers)."],
+        ["log-level", None, "info", f"The least level logged: {', '.join(logfilter.LEVELS)} (debug shows everything)."],
     ]
 
     longdesc = (
@@ -36,9 +44,20 @@ class Options(usage.Options):
         "Send SIGHUP to reload the config and the zone files."
     )
 
+    def opt_version(self) -> None:
+        """Print secdns's version and exit."""
+        print(f"secdns {__version__}")
+        sys.exit(0)
+
     def postOptions(self) -> None:
         if not self["config"]:
             raise usage.UsageError("--config is required")
+        if self["log-format"] not in logoutput.FORMATS:
+            raise usage.UsageError(f"--log-format: expected one of {', '.join(logoutput.FORMATS)}")
+        if self["log-level"] not in logfilter.LEVELS:
+            raise usage.UsageError(f"--log-level: expected one of {', '.join(logfilter.LEVELS)}")
+        if self["log-format"] != "text" and self.parent is not None and self.parent.get("syslog"):
+            raise usage.UsageError("--log-format json writes to a file or standard output, not to syslog")
 
 
 def makeService(options: Options, reactor=None) -> SecdnsService:
@@ -61,7 +80,37 @@ def makeService(options: Options, reactor=None) -> SecdnsService:
     # meets it; import them all now, while the files are surely readable,
     # rather than on a SIGHUP after twistd --uid has dropped privileges.
     dns.rdata.load_all_types()
-    return SecdnsService(config, reactor)
+    appliance = SecdnsService(config, reactor)
+    twistd = options.parent
+    if twistd is None or twistd.get("logger") is not None:
+        return appliance  # not run by twistd, or its --logger chose the observer
+    try:
+        observer = logoutput.observer(twistd, options["log-format"], options["log-level"])
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"secdns: cannot write the log: {e}") from None
+    return Logged(appliance, observer)
+
+
+class Logged(service.MultiService):
+    """
+    The appliance as twistd runs it: it hands twistd the log observer of
+    C{--log-format} and C{--log-level} (the application's C{ILogObserver},
+    which twistd asks for before making its own) when added to the
+    application.
+
+    @ivar appliance: the L{SecdnsService}, its only child.
+    """
+
+    def __init__(self, appliance: SecdnsService, observer: ILogObserver) -> None:
+        super().__init__()
+        self.appliance = appliance
+        self.observer = observer
+        appliance.setServiceParent(self)
+
+    def setServiceParent(self, parent) -> None:
+        if isinstance(parent, Componentized) and parent.getComponent(ILogObserver) is None:
+            parent.setComponent(ILogObserver, self.observer)
+        super().setServiceParent(parent)
 
 
 def check_zone_files(config: config_module.Config) -> None:

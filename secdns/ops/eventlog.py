@@ -40,15 +40,19 @@ def _moment(when: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
 
 
+def _serial(serial: int | None) -> str:
+    return "none" if serial is None else str(serial)
+
+
 def describe(event: ZoneEvent) -> tuple[LogLevel, str]:
     """The level and the words of C{event}'s log line."""
     match event:
         case ZoneLoaded(source="store"):
             return LogLevel.info, f"zone {event.zone}: serving stored copy serial {event.serial} ({event.records} records)"
         case ZoneLoaded(previous=None):
-            return LogLevel.info, f"zone {event.zone}: loaded serial {event.serial}"
+            return LogLevel.info, f"zone {event.zone}: loaded serial {event.serial} ({event.records} records)"
         case ZoneLoaded():
-            return LogLevel.info, f"zone {event.zone}: loaded serial {event.serial} (was {event.previous})"
+            return LogLevel.info, f"zone {event.zone}: loaded serial {event.serial} ({event.records} records; was {event.previous})"
         case ZoneEdited():
             return LogLevel.info, (
                 f"zone {event.zone}: serial {event.previous} -> {event.serial}: "
@@ -58,9 +62,16 @@ def describe(event: ZoneEvent) -> tuple[LogLevel, str]:
             return LogLevel.error, f"{event.reason}; zone not added"
         case LoadFailed():
             return LogLevel.error, f"{event.reason}; still serving serial {event.serving}"
+        case TransferSucceeded() if event.kind.startswith("AXFR"):
+            # The whole zone came, its SOA twice (first and last): the zone holds one record fewer.
+            return LogLevel.info, (
+                f"zone {event.zone}: {event.kind} from {event.master}: serial {_serial(event.serial_from)} -> "
+                f"{event.serial_to} ({max(0, event.records - 1)} records), {event.messages} messages "
+                f"({event.size} octets), {event.seconds:.2f} s"
+            )
         case TransferSucceeded():
             return LogLevel.info, (
-                f"zone {event.zone}: {event.kind} from {event.master}: serial {event.serial_from} -> "
+                f"zone {event.zone}: {event.kind} from {event.master}: serial {_serial(event.serial_from)} -> "
                 f"{event.serial_to}, {event.records} records in {event.messages} messages "
                 f"({event.size} octets), {event.seconds:.2f} s"
             )

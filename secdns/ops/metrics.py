@@ -9,6 +9,7 @@ is served.
 
 from __future__ import annotations
 
+import platform
 import time
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -19,7 +20,7 @@ from secdns.zones.zone import ZoneState
 from secdns.zones.zonemap import ZoneDB
 
 __all__ = [
-    "ZoneCollector", "TransferCollector", "UpdateCollector", "NotificationCollector", "AlarmCollector", "registry_for",
+    "BuildInfoCollector", "ZoneCollector", "TransferCollector", "UpdateCollector", "NotificationCollector", "AlarmCollector", "registry_for",
     "exposition",
 ]
 
@@ -268,6 +269,31 @@ class AlarmCollector:
             zones.add_metric([alarm], count)
         yield firing
         yield zones
+
+
+class BuildInfoCollector:
+    """
+    C{secdns_build_info{version, python, twisted} 1}: what is running, to
+    join on (C{* on(instance) group_left(version) secdns_build_info}) and
+    to see an upgrade land.
+    """
+
+    def __init__(self, version: str | None = None, python: str | None = None, twisted: str | None = None) -> None:
+        if version is None:
+            from secdns import __version__ as version
+        if python is None:
+            python = platform.python_version()
+        if twisted is None:
+            from twisted import __version__ as twisted
+        self._labels = [version, python, twisted]
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "secdns_build_info", "1, labelled with the versions of secdns, Python and Twisted running.",
+            labels=["version", "python", "twisted"],
+        )
+        info.add_metric(self._labels, 1)
+        yield info
 
 
 def registry_for(*collectors) -> CollectorRegistry:

@@ -175,7 +175,7 @@ def test_axfr_then_ixfr_on_notify(kind, make):
     assert response.flags & dns.flags.AA and response.answer[0][0].address == "192.0.2.99"
     log = secdns.log()
     assert "NOTIFY from 127.0.0.1 (key transfer-key), serial 2: refresh scheduled" in log
-    assert re.search(r"zone example\.com: AXFR from 127\.0\.0\.1#\d+: serial None -> 1", log)
+    assert re.search(r"zone example\.com: AXFR from 127\.0\.0\.1#\d+: serial none -> 1", log)
     if kind == "nsd":
         # NSD 4.6 keeps no IXFR history: it answers our IXFR with the whole zone.
         assert re.search(r"zone example\.com: AXFR \(asked IXFR\) from 127\.0\.0\.1#\d+: serial 1 -> 2", log)
@@ -240,7 +240,7 @@ def test_first_master_down_second_used(kind, make):
     dead = free_port()
     secdns = d.start_secdns(masters=[dead, d.primary.port])
     d.wait_serial(1, timeout=20)
-    assert re.search(rf"AXFR from 127\.0\.0\.1#{d.primary.port}: serial None -> 1", secdns.log())
+    assert re.search(rf"AXFR from 127\.0\.0\.1#{d.primary.port}: serial none -> 1", secdns.log())
     assert d.metric("secdns_zone_master_up", master=f"127.0.0.1#{dead}", zone=ZONE) == 0
     assert d.metric("secdns_zone_master_up", master=f"127.0.0.1#{d.primary.port}", zone=ZONE) == 1
     assert d.metric("secdns_zone_transfer_failure_total", zone=ZONE) == 0

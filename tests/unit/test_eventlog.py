@@ -15,9 +15,9 @@ WHEN = 1_700_000_000.0
 
 LINES = [
     (events.ZoneLoaded("example.org", WHEN, 2, None, 4, "/etc/secdns/org.zone"), LogLevel.info,
-     "zone example.org: loaded serial 2"),
+     "zone example.org: loaded serial 2 (4 records)"),
     (events.ZoneLoaded("example.org", WHEN, 3, 2, 4, "/etc/secdns/org.zone"), LogLevel.info,
-     "zone example.org: loaded serial 3 (was 2)"),
+     "zone example.org: loaded serial 3 (4 records; was 2)"),
     (events.ZoneLoaded("example.com", WHEN, 7, None, 5, "store"), LogLevel.info,
      "zone example.com: serving stored copy serial 7 (5 records)"),
     (events.ZoneEdited("example.org", WHEN, 3, 2, 4, "API token ops"), LogLevel.info,
@@ -28,6 +28,14 @@ LINES = [
      LogLevel.error, "zone example.org: org.zone:7: bad TTL; still serving serial 2"),
     (events.TransferSucceeded("example.com", WHEN, "IXFR", 7, 8, "192.0.2.1#53", 3, 0.25, messages=1, size=180),
      LogLevel.info, "zone example.com: IXFR from 192.0.2.1#53: serial 7 -> 8, 3 records in 1 messages (180 octets), 0.25 s"),
+    # A whole zone: its SOA comes twice, so a zone of 5 records is 6 in the AXFR (as secdns_zone_records counts)
+    (events.TransferSucceeded("example.com", WHEN, "AXFR", None, 7, "192.0.2.1#53", 6, 0.25, messages=2, size=216),
+     LogLevel.info, "zone example.com: AXFR from 192.0.2.1#53: serial none -> 7 (5 records), 2 messages (216 octets), 0.25 s"),
+    (events.TransferSucceeded("example.com", WHEN, "AXFR (asked IXFR)", 7, 9, "192.0.2.1#53", 6, 0.25, messages=2, size=216),
+     LogLevel.info,
+     "zone example.com: AXFR (asked IXFR) from 192.0.2.1#53: serial 7 -> 9 (5 records), 2 messages (216 octets), 0.25 s"),
+    (events.TransferSucceeded("example.com", WHEN, "IXFR", None, 8, "192.0.2.1#53", 4, 0.25, messages=1, size=180),
+     LogLevel.info, "zone example.com: IXFR from 192.0.2.1#53: serial none -> 8, 4 records in 1 messages (180 octets), 0.25 s"),
     (events.TransferFailed("example.com", WHEN, "192.0.2.1#53", "timed out", failures=2, retry_at=WHEN + 600),
      LogLevel.error, "zone example.com: refresh failed (2 so far): timed out; retrying in 600 s"),
     (events.ZoneExpired("example.com", WHEN, 7, last_success=WHEN - 86400), LogLevel.error,
@@ -72,3 +80,9 @@ def test_subscribed_to_the_bus_each_event_is_logged_with_its_zone():
     assert formatEvent(entry) == "zone example.net: removed"
     assert entry["log_level"] is LogLevel.info
     assert entry["zone"] == "example.net" and entry["zone_event"] is event
+
+
+@pytest.mark.parametrize("event, level, line", LINES, ids=[f"{type(e).__name__}-{i}" for i, (e, _, _) in enumerate(LINES)])
+def test_no_python_none_in_a_line(event, level, line):
+    """An absent serial or master is written "none", never Python's None."""
+    assert "None" not in describe(event)[1]

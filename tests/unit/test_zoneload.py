@@ -140,7 +140,7 @@ class TestReload:
         assert new.get(ORG).serial == 2
         assert www(new) == "192.0.2.81"
         assert old_version.rdataset(dns.name.from_text("www", ORG), 1)[0].to_text() == "192.0.2.80"  # versions are never changed
-        assert "zone example.org: loaded serial 2 (was 1)" in messages(events)
+        assert "zone example.org: loaded serial 2 (4 records; was 1)" in messages(events)
 
     def test_serial_wraps(self, site):
         """A serial that wraps past 2**32 - 1 is greater (RFC 1982), so the file is loaded."""
