@@ -893,8 +893,16 @@ def network_problem(text: str) -> str | None:
 
 
 def normal_network(text: str) -> str:
-    """One address as itself (C{192.0.2.9}), a network in CIDR form (C{192.0.2.0/24})."""
+    """
+    One address as itself (C{192.0.2.9}), a network in CIDR form
+    (C{192.0.2.0/24}); IPv4-mapped IPv6 (C{::ffff:192.0.2.0/120}) as IPv4,
+    since an IPv4 client seen on a dual-stack socket is matched as IPv4.
+    """
     network = ipaddress.ip_network(text, strict=False)
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            network = ipaddress.IPv4Network((mapped, network.prefixlen - 96))
     return str(network.network_address) if network.num_addresses == 1 else str(network)
 
 

@@ -488,6 +488,15 @@ def test_allow_transfer_addresses_networks_and_keys():
     assert c.allow_transfer == ()
 
 
+def test_allow_transfer_ipv4_mapped_entries_are_ipv4():
+    """An IPv4-mapped IPv6 entry is kept as IPv4: IPv4 clients on a dual-stack socket are matched as IPv4."""
+    config = parse(
+        '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\n'
+        'allow_transfer = [ { address = "::ffff:192.0.2.9" }, { address = "::ffff:192.0.2.0/120" } ]\n'
+    )
+    assert config.zones[0].allow_transfer == (TransferAllow("192.0.2.9"), TransferAllow("192.0.2.0/24"))
+
+
 def test_allow_transfer_change_is_a_reconfigured_zone():
     """A reload that changes only allow_transfer reconfigures the zone (in force at once)."""
     zone = '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\n'
