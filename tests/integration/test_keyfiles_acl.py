@@ -84,6 +84,7 @@ class Site:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.port = free_port()
+        self.downstream_port = free_port()  # where NOTIFYs for the primary zone go; nothing listens there
         self.key_file = tmp / "xfr-key.conf"
         self.key_file.write_text(tsig_keygen("-a", "hmac-sha512", "xfr-key"))
         self.debug_key_file = tmp / "debug.yaml"
@@ -106,7 +107,6 @@ class Site:
         self.secdns: Secdns | None = None
 
     def write_config(self, secondary_allow: str = "", primary_allow: str = "") -> None:
-        # The downstream's port is where NOTIFYs go; nothing listens there.
         self.config.write_text(f"""
 [server]
 listen = ["127.0.0.1:{self.port}"]
@@ -135,7 +135,7 @@ external_masters = [ {{ address = "127.0.0.1", port = {self.bind.port}, tsig_key
 name = "{PRIMARY_ZONE}"
 type = "primary"
 file = "acl.db"
-external_downstreams = [ {{ address = "127.0.0.1", port = {free_port()}, tsig_key = "xfr-key" }} ]
+external_downstreams = [ {{ address = "127.0.0.1", port = {self.downstream_port}, tsig_key = "xfr-key" }} ]
 {primary_allow}
 """)
 
