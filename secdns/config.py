@@ -37,6 +37,7 @@ __all__ = [
     "TimersConfig",
     "TransferConfig",
     "HttpConfig",
+    "ManholeConfig",
     "TsigKeyConfig",
     "PeerConfig",
     "TransferAllow",
@@ -156,6 +157,26 @@ class HttpConfig:
 
 
 @attrs.frozen
+class ManholeConfig:
+    """
+    The C{[manhole]} table: an SSH console into the running process
+    (L{secdns.ops.manhole}); there is none without the table.
+
+    @ivar listen: where SSH is answered; loopback unless C{allow_remote}.
+    @ivar authorized_keys: absolute path of the OpenSSH C{authorized_keys}
+        file whose public keys may log in (read again at each login).
+    @ivar host_key: absolute path of the server's private host key, made
+        (0600) at first start when missing.
+    @ivar allow_remote: whether C{listen} may be an address other than loopback.
+    """
+
+    authorized_keys: str
+    host_key: str
+    listen: Endpoint = Endpoint("127.0.0.1", 8022)
+    allow_remote: bool = False
+
+
+@attrs.frozen
 class TsigKeyConfig:
     """A C{[[tsig_key]]}.  The secret is left out of C{repr} so it never reaches a log."""
 
@@ -241,6 +262,7 @@ class Config:
     alarms: tuple[Alarm, ...] = ()
     topics: tuple[Topic, ...] = ()
     smtp: SmtpConfig = SmtpConfig()
+    manhole: ManholeConfig | None = None
 
     def zone(self, name: dns.name.Name) -> ZoneConfig | None:
         """The zone of that name, or L{None}."""
@@ -310,7 +332,7 @@ def parse(
     return _Parser(source, base_dir, read_text).config(document)
 
 
-_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp")
+_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp", "manhole")
 
 
 @attrs.define
@@ -352,6 +374,7 @@ class _Parser:
             for i, table in enumerate(self.array_of_tables(document, "alarm"))
         )
         self.check_unique_names("alarm", [alarm.name for alarm in alarms])
+        manhole = None if "manhole" not in document else self.manhole(self.table(document, "manhole"), server)
         return Config(
             source=self.source,
             server=server,
@@ -363,6 +386,7 @@ class _Parser:
             alarms=alarms,
             topics=topics,
             smtp=smtp,
+            manhole=manhole,
         )
 
     # -- tables
@@ -446,6 +470,28 @@ class _Parser:
         if (paths["certificate"] is None) != (paths["private_key"] is None):
             raise self.error("http", "certificate and private_key go together (HTTPS needs both)")
         return HttpConfig(listen=None if listen is None else self.endpoint("http.listen", listen), **paths)
+
+    def manhole(self, table: dict[str, Any], server: ServerConfig) -> ManholeConfig:
+        self.reject_unknown("manhole", table, ("listen", "authorized_keys", "host_key", "allow_remote"))
+        listen = self.get(table, "manhole", "listen", str, None)
+        endpoint = Endpoint("127.0.0.1", 8022) if listen is None else self.endpoint("manhole.listen", listen)
+        allow_remote = self.get(table, "manhole", "allow_remote", bool, False)
+        if not allow_remote and not ipaddress.ip_address(endpoint.host).is_loopback:
+            raise self.error(
+                "manhole.listen",
+                f"{endpoint} is not a loopback address: the manhole is a root-equivalent door "
+                "(keep it on 127.0.0.1 and reach it over an SSH tunnel, or set allow_remote = true)",
+            )
+        authorized_keys = self.require(table, "manhole", "authorized_keys", str)
+        if not authorized_keys.strip():
+            raise self.error("manhole.authorized_keys", "is empty: name the file of public keys that may log in")
+        host_key = self.get(table, "manhole", "host_key", str, None)
+        return ManholeConfig(
+            listen=endpoint,
+            authorized_keys=self.path(authorized_keys),
+            host_key=os.path.join(server.state_dir, "manhole_host_key") if host_key is None else self.path(host_key),
+            allow_remote=allow_remote,
+        )
 
     def tsig_key(self, key: str, table: dict[str, Any]) -> TsigKeyConfig:
         name = self.domain_name(f"{key}.name", self.require(table, key, "name", str))
