@@ -17,6 +17,7 @@ import pytest
 from secdns.config import load, parse
 from secdns.errors import ConfigError
 from tests.support import require
+from tests.unit.test_keyfile import KEYMGR_T_OUTPUT, TSIG_KEYGEN_OUTPUT
 
 SOURCE = "/etc/secdns/secdns.toml"
 BASE = "/etc/secdns"
@@ -119,6 +120,19 @@ def test_several_keys_the_name_picks_one():
 
 def tsig_keygen_part(text: str, i: int) -> str:
     return text.split("};")[i]
+
+
+def test_copied_tool_output():
+    """The tools' output as copied (so this runs where they are not installed)."""
+    files = {"/etc/secdns/keys/knot": KEYMGR_T_OUTPUT, "/etc/secdns/keys/bind": TSIG_KEYGEN_OUTPUT}
+    config = parsed(
+        '[[tsig_key]]\nname = "fixture-knot"\nsecret_file = "keys/knot"\n'
+        '[[tsig_key]]\nname = "fixture-key.example"\nalgorithm = "hmac-sha384"\nsecret_file = "keys/bind"\n',
+        files,
+    )
+    knot, bind = config.tsig_keys
+    assert (knot.algorithm, knot.secret) == ("hmac-sha512", secret_in(KEYMGR_T_OUTPUT))
+    assert (bind.algorithm, bind.secret) == ("hmac-sha384", secret_in(TSIG_KEYGEN_OUTPUT))
 
 
 # -- errors: the config file, the key, the key file and line; never the secret

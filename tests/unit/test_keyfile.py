@@ -223,3 +223,31 @@ def test_nsd_key_errors():
         parse(f"key:\n  name: a\n  name: b\n  secret: {SECRET}\n")
     with pytest.raises(KeyFileError, match="a key without 'id' \\(Knot\\) or 'name' \\(NSD\\)"):
         parse(f"key:\n  algorithm: hmac-sha256\n  secret: {SECRET}\n")
+
+
+# -- the same, where the tools are not installed: their output, copied
+# (BIND 9.18.49's tsig-keygen, Knot 3.2.6's keymgr -t), tabs and all
+
+TSIG_KEYGEN_OUTPUT = (
+    'key "fixture-key.example." {\n'
+    "\talgorithm hmac-sha384;\n"
+    '\tsecret "Db63iv/yHJUnoaXh3+SMMsDtuoQFXDAzHL9ZVjgNCoP0J5u9DLdhN9QpADZg+ouF";\n'
+    "};\n"
+)
+KEYMGR_T_OUTPUT = (
+    "# hmac-sha512:fixture-knot:dmA/KMkfdZ9sJ4ziUntCzjy33WjMS4CxdLIGYz2+2MUtgS1NZ+RlQxM1ZUn1DE/Vm8wJSieJ3XmxORdN8L6o5Q==\n"
+    "key:\n"
+    "  - id: fixture-knot\n"
+    "    algorithm: hmac-sha512\n"
+    "    secret: dmA/KMkfdZ9sJ4ziUntCzjy33WjMS4CxdLIGYz2+2MUtgS1NZ+RlQxM1ZUn1DE/Vm8wJSieJ3XmxORdN8L6o5Q==\n"
+)
+
+
+def test_copied_tool_output():
+    (bind,) = parse(TSIG_KEYGEN_OUTPUT)
+    assert (bind.name, bind.algorithm, bind.line) == ("fixture-key.example", "hmac-sha384", 1)
+    assert bind.secret == secret_in(TSIG_KEYGEN_OUTPUT)
+    (knot,) = parse(KEYMGR_T_OUTPUT)
+    assert (knot.name, knot.algorithm, knot.line) == ("fixture-knot", "hmac-sha512", 3)
+    assert knot.secret == secret_in(KEYMGR_T_OUTPUT)
+    assert choose(parse(TSIG_KEYGEN_OUTPUT), "FIXTURE-key.example.", "hmac-sha384").name == "fixture-key.example"
