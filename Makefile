@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= etc/secdns.toml
-PEER_PACKAGES := bind9 bind9-dnsutils bind9-utils knot knot-dnsutils nsd dnsperf faketime prometheus openssh-client
-PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf faketime promtool ssh
+PEER_PACKAGES := bind9 bind9-dnsutils bind9-utils knot knot-dnsutils nsd dnsperf faketime prometheus pdns-server pdns-backend-bind openssh-client
+PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf faketime promtool pdns_server ssh
 
 export PYTHONPATH := $(CURDIR)
 

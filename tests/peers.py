@@ -32,7 +32,7 @@ import dns.rdatatype
 
 from tests.support import LOOPBACK, Daemon, require
 
-__all__ = ["PeerZone", "TsigKey", "Peer", "Bind", "Knot", "Nsd", "sign_zone", "soa_serial"]
+__all__ = ["PeerZone", "TsigKey", "Peer", "Bind", "Knot", "Nsd", "PowerDns", "sign_zone", "soa_serial"]
 
 
 @attrs.frozen
@@ -452,3 +452,98 @@ def knot_transfers_in(log: str, zone: str) -> list[tuple[str, int]]:
             events.append((kind or "?", int(match.group(1))))
             kind = None
     return events
+
+
+class PowerDns(Peer):
+    """
+    PowerDNS Authoritative's C{pdns_server} with the bind backend, in the
+    foreground (no guardian, no daemon), no webserver, its control socket
+    and pid file in its own directory, as the user running the test.
+
+    Its zones are a C{named.conf} for the bind backend.  Its TSIG keys and
+    zone metadata live in the bind backend's SQLite database, written by
+    C{pdnsutil} before the server starts: C{TSIG-ALLOW-AXFR} for a zone
+    with downstreams (PowerDNS signs its NOTIFYs with that key too),
+    C{AXFR-MASTER-TSIG} for a secondary zone.  As a primary it answers IXFR
+    with the whole zone.
+    """
+
+    program = "pdns_server"
+    label = "pdns"
+
+    def config_path(self) -> Path:
+        return self.directory / "pdns.conf"
+
+    def zones_path(self) -> Path:
+        return self.directory / "named.conf"
+
+    def argv(self) -> list[str]:
+        d = self.directory
+        return [
+            self.executable, f"--config-dir={d}", f"--socket-dir={d}", "--guardian=no", "--daemon=no",
+            "--webserver=no", "--disable-syslog=yes", "--setuid=", "--setgid=",
+            f"--local-address={LOOPBACK}", f"--local-port={self.port}",
+        ]
+
+    def config_text(self) -> str:
+        unsigned = sorted({address for zone in self.zones if not zone.key for address, _ in zone.downstreams})
+        out = [
+            "launch=bind",
+            f"bind-config={self.zones_path()}",
+            f"bind-dnssec-db={self.directory}/bind-dnssec.db",
+            f"primary={'yes' if any(zone.downstreams for zone in self.zones) else 'no'}",
+            f"secondary={'yes' if any(zone.is_secondary for zone in self.zones) else 'no'}",
+            f"allow-axfr-ips={','.join(unsigned)}",
+            "only-notify=",  # the also-notify targets only, never the hosts of a zone's NS records
+        ]
+        return "\n".join(out) + "\n" + self.extra_conf + "\n"
+
+    def zones_text(self) -> str:
+        out = [f'options {{ directory "{self.directory}"; }};']
+        for zone in self.zones:
+            lines = []
+            if zone.is_secondary:
+                masters = " ".join(f"{address}:{port};" for address, port in zone.primaries)
+                lines += ["type slave;", f"masters {{ {masters} }};", f'file "{zone.origin}zone";']
+            else:
+                lines += ["type master;", f'file "{zone.file}";']
+            if zone.downstreams:
+                notify = " ".join(f"{address}:{port};" for address, port in zone.downstreams)
+                lines.append(f"also-notify {{ {notify} }};")
+            if zone.extra:
+                lines.append(zone.extra)
+            out.append(f'zone "{zone.origin}" {{\n    ' + "\n    ".join(lines) + "\n};")
+        return "\n".join(out) + "\n"
+
+    def setup_commands(self) -> list[list[str]]:
+        """The C{pdnsutil} commands that put the keys and zone metadata in place."""
+        pdnsutil = [require("pdnsutil"), f"--config-dir={self.directory}"]
+        commands = [pdnsutil + ["create-bind-db", f"{self.directory}/bind-dnssec.db"]]
+        commands += [pdnsutil + ["import-tsig-key", key.name, key.algorithm, key.secret] for key in self.keys]
+        for zone in self.zones:
+            if zone.key and zone.downstreams:
+                commands.append(pdnsutil + ["set-meta", zone.origin, "TSIG-ALLOW-AXFR", zone.key])
+            if zone.key and zone.is_secondary:
+                commands.append(pdnsutil + ["set-meta", zone.origin, "AXFR-MASTER-TSIG", zone.key])
+        return commands
+
+    def start(self, timeout: float = 20.0) -> "PowerDns":
+        """The zone list, the config and the metadata database written, then the server started."""
+        self.zones_path().write_text(self.zones_text())
+        self.config_path().write_text(self.config_text())
+        if not (self.directory / "bind-dnssec.db").exists():
+            for argv in self.setup_commands():
+                _run(argv, self.directory)
+        return super().start(timeout)
+
+    def control(self, *command: str) -> str:
+        """C{pdns_control} through this server's control socket."""
+        return _run([require("pdns_control"), f"--config-dir={self.directory}", f"--socket-dir={self.directory}", *command], self.directory)
+
+    def reload(self) -> None:
+        """Read each primary zone's file again and NOTIFY its downstreams now."""
+        for zone in self.zones:
+            if not zone.is_secondary:
+                self.control("bind-reload-now", zone.origin)
+                if zone.downstreams:
+                    self.control("notify", zone.origin)
