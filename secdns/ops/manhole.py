@@ -33,9 +33,11 @@ from twisted.application import service
 from twisted.conch import manhole, manhole_ssh
 from twisted.conch.checkers import IAuthorizedKeysDB, SSHPublicKeyChecker
 from twisted.conch.insults import insults
-from twisted.conch.ssh import keys
+from twisted.conch.ssh import connection, keys, session, transport, userauth
+from twisted.conch.ssh.common import getNS
 from twisted.cred import portal
-from twisted.logger import Logger
+from twisted.cred.error import UnauthorizedLogin
+from twisted.logger import Logger, LogLevel, globalLogPublisher
 from zope.interface import implementer
 
 from secdns.config import ManholeConfig
@@ -183,10 +185,94 @@ def fingerprint(key: keys.Key) -> str:
     return "SHA256:" + key.fingerprint(keys.FingerprintFormats.SHA256_BASE64).rstrip("=")
 
 
+# -- the log: one line per login, refusal and logout; conch's own chatter
+# (channel open, pty request, "connection lost", a client's ordinary
+# goodbye logged as an error) kept out unless it is a warning or worse.
+
+
+def _conch_lines(event: dict) -> None:
+    """Where conch's own log lines go: on to the log only from warnings up, a client's goodbye left out."""
+    if event.get("log_level", LogLevel.info) < LogLevel.warn:
+        return
+    if str(event.get("log_format", "")).startswith("Got remote error") and event.get("code") == transport.DISCONNECT_BY_APPLICATION:
+        return
+    globalLogPublisher(event)
+
+
+# The two lines conch logs through its session module's own logger; the
+# process has no SSH session but the manhole's.
+session.log = Logger(namespace="twisted.conch.ssh.session", observer=_conch_lines)
+
+
+def _peer(ssh_transport) -> str:
+    peer = ssh_transport.transport.getPeer()
+    return f"{getattr(peer, 'host', peer)}:{getattr(peer, 'port', '')}".rstrip(":")
+
+
+class _UserAuth(userauth.SSHUserAuthServer):
+    """Conch's public key login, logged: who, from where, with which key."""
+
+    _log = Logger(observer=_conch_lines)
+    _offered: keys.Key | None = None
+
+    def auth_publickey(self, packet: bytes):
+        try:
+            algorithm, blob, _ = getNS(packet[1:], 2)
+            self._offered = keys.Key.fromString(blob)
+        except Exception:  # conch says what is wrong with it
+            self._offered = None
+        return super().auth_publickey(packet)
+
+    def _cbFinishedAuth(self, result) -> None:
+        super()._cbFinishedAuth(result)
+        log.info(
+            "manhole: {user} logged in from {peer} with key {key}",
+            user=self.user.decode("utf-8", "replace"), peer=_peer(self.transport),
+            key="?" if self._offered is None else fingerprint(self._offered),
+        )
+
+    def _ebBadAuth(self, reason):
+        if self.method == b"publickey" and reason.check(UnauthorizedLogin):
+            log.warn(
+                "manhole: login refused for {user} from {peer}: key {key} is not in authorized_keys",
+                user=self.user.decode("utf-8", "replace"), peer=_peer(self.transport),
+                key="?" if self._offered is None else fingerprint(self._offered),
+            )
+        return super()._ebBadAuth(reason)
+
+
+class _Connection(connection.SSHConnection):
+    _log = Logger(observer=_conch_lines)
+
+
+class _Session(session.SSHSession):
+    _log = Logger(observer=_conch_lines)
+
+
+class _Transport(transport.SSHServerTransport):
+    _log = Logger(observer=_conch_lines)
+
+    def connectionLost(self, reason) -> None:
+        if getattr(self, "avatar", None) is not None:
+            log.info("manhole: session from {peer} ended", peer=_peer(self))
+        super().connectionLost(reason)
+
+
+class _User(manhole_ssh.TerminalUser):
+    def __init__(self, original, avatarId) -> None:
+        super().__init__(original, avatarId)
+        self.channelLookup[b"session"] = _Session
+
+
 class SecdnsManhole(manhole.ColoredManhole):
     """Conch's console, with the banner above the first prompt."""
 
     banner_shown = False
+
+    def initializeScreen(self) -> None:
+        # No prompt yet: the terminal's size comes next, and with it the banner and the prompt.
+        self.terminal.reset()
+        self.setInsertMode()
 
     def terminalSize(self, width: int, height: int) -> None:
         # Conch clears the screen when told the terminal's size, which is
@@ -216,6 +302,10 @@ class _Factory(manhole_ssh.ConchFactory):
     key after (L{ManholeService.startService}), before any login can come.
     """
 
+    _log = Logger(observer=_conch_lines)
+    protocol = _Transport
+    services = {b"ssh-userauth": _UserAuth, b"ssh-connection": _Connection}
+
     def startFactory(self) -> None:
         if not hasattr(self, "primes"):
             self.primes = None
@@ -242,6 +332,7 @@ class ManholeService(service.Service):
         self.source = source
         self.reactor = reactor
         realm = manhole_ssh.TerminalRealm()
+        realm.userFactory = _User
         realm.chainedProtocolFactory = _Sessions(namespace)
         checker = SSHPublicKeyChecker(AuthorizedKeysFile(authorized_keys or (lambda: config.authorized_keys)))
         self.factory = _Factory(portal.Portal(realm, [checker]))
