@@ -10,7 +10,7 @@ PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf faketime promt
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration bench bench-reload peers venv clean
+.PHONY: run test unit integration bench bench-reload docs peers venv clean
 
 venv: $(VENV)/.installed
 
@@ -55,6 +55,10 @@ RELOAD_HOSTS ?= 450000
 RELOAD_RUNS  ?= 3
 bench-reload: venv
 	$(BIN)/python bench/reload_bench.py --hosts $(RELOAD_HOSTS) --runs $(RELOAD_RUNS)
+
+# The documentation (docs/), as HTML in build/docs; every warning is an error.
+docs: venv
+	$(BIN)/sphinx-build -W -n --keep-going -b html docs build/docs
 
 clean:
 	rm -rf $(VENV) var build *.egg-info twisted/plugins/dropin.cache

@@ -14,7 +14,7 @@ a real HTTP receiver on loopback (tests.receivers):
   4. what is refused says why: the built-in alarm (409), a topic an alarm
      sends to (409 naming it), a bad query (400 saying where).
 
-The commands are the README's ("Alarms: being told when a transfer fails").
+The commands are those of docs/alarms.rst ("The seeds' example: email me when transfers fail").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""README.rst, "Alarms: being told when a transfer fails": its config-file example is a valid config, and says what the CLI walkthrough makes."""
+"""docs/alarms.rst, "The seeds' example: email me when transfers fail": its config-file example is a valid config, and says what the CLI walkthrough makes."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from secdns.ops.api.alarm_shapes import alarm_from, topic_id
 from tests.support import ROOT
 
 
-def readme_toml() -> str:
-    text = (ROOT / "README.rst").read_text()
-    section = text[text.index("Alarms: being told when a transfer fails"):]
+def example_toml() -> str:
+    text = (ROOT / "docs" / "alarms.rst").read_text()
+    section = text[text.index("The seeds' example: email me when transfers fail"):]
     block = section[section.index(".. code-block:: toml") + len(".. code-block:: toml"):]
     lines = []
     for line in block.splitlines()[1:]:
@@ -24,10 +24,10 @@ def readme_toml() -> str:
     return textwrap.dedent("\n".join(lines))
 
 
-def test_the_readme_config_example_is_valid_and_is_the_cli_alarm():
-    """The README's [smtp], [[topic]] and [[alarm]] parse, and the alarm is the one its secdns alarm create makes."""
+def test_the_config_example_is_valid_and_is_the_cli_alarm():
+    """The example's [smtp], [[topic]] and [[alarm]] parse, and the alarm is the one its secdns alarm create makes."""
     zone = '[[zone]]\nname = "example.com"\ntype = "secondary"\nexternal_masters = [ { address = "192.0.2.1" } ]\n'
-    config = parse(readme_toml() + "\n" + zone, source="/etc/secdns/secdns.toml", read_text=lambda path: "s3cret")
+    config = parse(example_toml() + "\n" + zone, source="/etc/secdns/secdns.toml", read_text=lambda path: "s3cret")
     (alarm,) = config.alarms
     (topic,) = config.topics
     assert (topic.name, [(s.protocol, s.endpoint) for s in topic.subscriptions]) == ("dns-team", [("email", "dns-team@example.com")])
