@@ -84,3 +84,11 @@ def test_each_quoted_error_is_the_one_secdns_writes(text):
         parse(text, source=SOURCE)
     quoted = page()
     assert f"    {caught.value}\n" in quoted or f"    secdns: {caught.value}\n" in quoted
+
+
+def test_the_readme_quick_start_config_is_valid():
+    """README.rst's config of one zone of each kind parses."""
+    (example,) = toml_blocks((ROOT / "README.rst").read_text())
+    config = parse(example, source=SOURCE, base_dir="/etc/secdns", read_text=lambda path: SECRET)
+    assert [(zone.type, len(zone.external_masters), len(zone.external_downstreams)) for zone in config.zones] == [
+        ("secondary", 1, 0), ("primary", 0, 1)]
