@@ -239,8 +239,13 @@ def event_lines(events: Iterable[ZoneEvent]) -> str:
     return "\n".join(lines) if lines else "no zone events yet"
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+def _number(value: float, name: str = "") -> str:
+    """A sample's value in full (Python's shortest form); a Unix time also as a date."""
+    value = float(value)
+    text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if name.endswith("_timestamp_seconds") and value > 0:
+        text += f"  ({moment(value)})"
+    return text
 
 
 def metric_lines(families: Iterable[Any], match: str = "") -> tuple[str, dict]:
@@ -265,7 +270,7 @@ def metric_lines(families: Iterable[Any], match: str = "") -> tuple[str, dict]:
             samples[(sample.name, labels)] = sample.value
             shown = ", ".join(f'{key}="{value}"' for key, value in labels)
             suffix = sample.name[len(family.name):]
-            rows.append((f"{suffix}{{{shown}}}" if shown or suffix else "", _number(sample.value)))
+            rows.append((f"{suffix}{{{shown}}}" if shown or suffix else "", _number(sample.value, sample.name)))
         head = f"{family.name} ({family.type}): {family.documentation}"
         if not rows:
             blocks.append(f"{head}\n    (no samples)")

@@ -272,3 +272,28 @@ def test_log_has_one_line_per_login_and_no_ssh_chatter(site, session):
     assert re.search(r"manhole: session from 127\.0\.0\.1:\d+ ended", log)
     for chatter in ("channel open", "Handling pty request", "requesting shell", "Got remote error", "moduli file", "connection lost"):
         assert chatter not in log, chatter
+
+
+def test_host_key_readable_by_others_stops_secdns(tmp_path):
+    """A host key file the group or others may read: secdns refuses to start, saying why in one line."""
+    (tmp_path / "var").mkdir()
+    key = tmp_path / "var" / "manhole_host_key"
+    subprocess.run([require("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+    key.chmod(0o644)
+    (tmp_path / "authorized_keys").write_text("")
+    config = tmp_path / "secdns.toml"
+    config.write_text(
+        f'[server]\nlisten = ["127.0.0.1:{free_port()}"]\nstate_dir = "var"\n'
+        f'[manhole]\nlisten = "127.0.0.1:{free_port()}"\nauthorized_keys = "authorized_keys"\n'
+    )
+    from tests.support import secdns_env, twistd_argv
+
+    done = subprocess.run(
+        twistd_argv(config), cwd=tmp_path, env=secdns_env(), capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode != 0
+    assert (
+        f"secdns: {config}: manhole.host_key: {key} may be read by others (mode 0644): "
+        f"whoever reads it can pose as this server; run chmod 600 {key}"
+    ) in done.stdout + done.stderr

@@ -102,6 +102,7 @@ def test_metric_lines_group_samples_by_metric():
     transfers = Counter("secdns_zone_transfer_success", "Transfers applied.", ["zone"], registry=registry)
     transfers.labels("example.com").inc(3)
     Gauge("secdns_up", "Whether secdns runs.", registry=registry).set(1.5)
+    Gauge("secdns_last_timestamp_seconds", "When.", registry=registry).set(NOW + 0.25)
     text, samples = ns.metric_lines(registry.collect())
     assert "secdns_zone_serial (gauge): SOA serial of the served version.\n" in text
     assert '    {zone="example.com"}  2026120301\n' in text
@@ -110,6 +111,7 @@ def test_metric_lines_group_samples_by_metric():
     assert "_created" not in text
     assert "secdns_up (gauge): Whether secdns runs.\n    1.5" in text
     assert samples[("secdns_zone_serial", (("zone", "example.org"),))] == 7
+    assert "    1800000000.25  (2027-01-15 08:00:00 UTC)" in text
     only, _ = ns.metric_lines(registry.collect(), "transfer")
     assert "secdns_zone_transfer_success" in only and "secdns_zone_serial" not in only
     assert ns.metric_lines(registry.collect(), "nothing")[0] == 'no metric name holds "nothing"'
@@ -347,3 +349,16 @@ def test_host_key_not_a_private_key_is_refused(tmp_path):
     path.write_bytes(b"garbage")
     with pytest.raises(HostKeyError, match="not an unencrypted private key"):
         host_key(str(path))
+
+
+def test_notify_fires_with_each_downstreams_answer(tmp_path):
+    from tests.unit.test_registry import DOWNSTREAM
+
+    site, service, names = console_of(tmp_path, secondary([DOWNSTREAM]))
+    results = []
+    names["notify"]("example.com").addCallback(results.append)
+    site.run(30)
+    assert results, "no outcome"
+    lines = repr(results[0]).splitlines()
+    assert lines[0] == "zone example.com: NOTIFY of serial 7"
+    assert lines[1].startswith("  198.51.100.7#53: failed: ") and "no answer" in lines[1]
