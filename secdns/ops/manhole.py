@@ -33,6 +33,7 @@ from twisted.application import service
 from twisted.conch import manhole, manhole_ssh
 from twisted.conch.checkers import IAuthorizedKeysDB, SSHPublicKeyChecker
 from twisted.conch.insults import insults
+from twisted.conch.interfaces import IConchUser
 from twisted.conch.ssh import connection, keys, session, transport, userauth
 from twisted.conch.ssh.common import getNS
 from twisted.cred import portal
@@ -258,6 +259,59 @@ class _Transport(transport.SSHServerTransport):
         super().connectionLost(reason)
 
 
+class _Sink:
+    """Where what the client still sends goes once its session is refused."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def writeSequence(self, data) -> None:
+        pass
+
+    def loseConnection(self) -> None:
+        pass
+
+
+def _refuse(proto, why: bytes) -> None:
+    """Say C{why} on the client's stderr and close the session."""
+    proto.makeConnection(_Sink())
+    proto.errReceived(why)
+    proto.loseConnection()
+
+
+class _TerminalSession(manhole_ssh.TerminalSession):
+    """
+    Conch's terminal session, finished where it raises NotImplementedError:
+    a resized window, an EOF from the client; and a login without a
+    terminal or with a command is told why it gets nothing.
+    """
+
+    terminal = None  # the console's insults.ServerProtocol, once the shell runs
+    ssh_protocol = None
+
+    def openShell(self, proto) -> None:
+        if not hasattr(self, "width"):  # no pty-req: conch's console draws on a terminal
+            _refuse(proto, b"secdns manhole: it needs a terminal: run ssh with -t\r\n")
+            return
+        self.ssh_protocol = proto
+        self.terminal = self.chainedProtocolFactory()
+        self.transportFactory(proto, self.terminal, IConchUser(self.original), self.width, self.height)
+
+    def execCommand(self, proto, cmd) -> None:
+        _refuse(proto, b"secdns manhole: it runs no commands: log in without one, and type Python at the prompt\r\n")
+
+    def windowChanged(self, newWindowSize) -> None:
+        rows, columns = newWindowSize[:2]
+        self.height, self.width = rows, columns
+        console = getattr(self.terminal, "terminalProtocol", None)
+        if console is not None:  # the new size, without clearing the screen as conch's terminalSize does
+            console.width, console.height = columns, rows
+
+    def eofReceived(self) -> None:
+        if self.ssh_protocol is not None:
+            self.ssh_protocol.loseConnection()
+
+
 class _User(manhole_ssh.TerminalUser):
     def __init__(self, original, avatarId) -> None:
         super().__init__(original, avatarId)
@@ -333,6 +387,7 @@ class ManholeService(service.Service):
         self.reactor = reactor
         realm = manhole_ssh.TerminalRealm()
         realm.userFactory = _User
+        realm.sessionFactory = _TerminalSession
         realm.chainedProtocolFactory = _Sessions(namespace)
         checker = SSHPublicKeyChecker(AuthorizedKeysFile(authorized_keys or (lambda: config.authorized_keys)))
         self.factory = _Factory(portal.Portal(realm, [checker]))

@@ -260,6 +260,30 @@ def test_authorized_keys_read_at_each_login(site):
         keys.write_text(before)
 
 
+def test_a_command_or_no_terminal_is_told_why(site):
+    command = subprocess.run(
+        [require("ssh"), *site.ssh_argv(site.operator), "zones()"],
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )
+    assert command.returncode != 0
+    assert "secdns manhole: it runs no commands: log in without one, and type Python at the prompt" in command.stderr
+    piped = subprocess.run(
+        [require("ssh"), "-T", *site.ssh_argv(site.operator)],
+        input="zones()\n", capture_output=True, text=True, timeout=30,
+    )
+    assert piped.returncode != 0
+    assert "secdns manhole: it needs a terminal: run ssh with -t" in piped.stderr
+
+
+def test_window_resized_and_eof(site):
+    session = Session(site)
+    session.child.setwinsize(30, 100)
+    assert session.run("6 * 7").strip() == "42"
+    session.child.sendeof()
+    session.child.expect(pexpect.EOF, timeout=10)
+    session.close()
+
+
 def test_log_has_one_line_per_login_and_no_ssh_chatter(site, session):
     session.run("1")
     wait_until(lambda: "manhole: operator logged in from 127.0.0.1:" in site.secdns.log(), 5, what="the login line")
@@ -270,7 +294,10 @@ def test_log_has_one_line_per_login_and_no_ssh_chatter(site, session):
     assert re.search(rf"manhole: operator logged in from 127\.0\.0\.1:\d+ with key {re.escape(listed)}$", log, re.M)
     assert re.search(r"manhole: login refused for operator from 127\.0\.0\.1:\d+: key SHA256:\S+ is not in authorized_keys", log)
     assert re.search(r"manhole: session from 127\.0\.0\.1:\d+ ended", log)
-    for chatter in ("channel open", "Handling pty request", "requesting shell", "Got remote error", "moduli file", "connection lost"):
+    for chatter in (
+        "channel open", "Handling pty request", "requesting shell", "Got remote error", "moduli file", "connection lost",
+        "Traceback", "Unhandled Error", "NotImplementedError",
+    ):
         assert chatter not in log, chatter
 
 
