@@ -78,3 +78,50 @@ def test_errors(body, message):
 
 def test_manhole_must_be_a_table():
     assert error('manhole = "on"\n') == f'{SOURCE}: manhole: expected a [manhole] table, got the string "on"'
+
+
+# -- in the service tree
+
+
+def _service(tmp_path, manhole: str):
+    from twisted.internet.testing import MemoryReactorClock
+
+    from secdns import config as config_module
+    from secdns.service import SecdnsService
+
+    path = tmp_path / "secdns.toml"
+    path.write_text(f'[server]\nlisten = ["127.0.0.1:5399"]\nstate_dir = "var"\n{manhole}\n')
+    reactor = MemoryReactorClock()
+    return SecdnsService(config_module.load(str(path)), reactor, handle_signals=False), path, reactor
+
+
+def test_manhole_is_a_listener_of_the_service_only_when_configured(tmp_path):
+    service, _, _ = _service(tmp_path, "")
+    assert not [child for child in service if child.name.startswith("manhole")]
+    service, _, reactor = _service(tmp_path, '[manhole]\nlisten = "127.0.0.1:8122"\nauthorized_keys = "keys"')
+    (manhole,) = [child for child in service if child.name.startswith("manhole")]
+    assert manhole.name == "manhole.listen 127.0.0.1:8122 (SSH)"  # the key and address of a bind error
+    manhole.privilegedStartService()
+    port, factory, _, interface = reactor.tcpServers[-1]
+    assert (port, interface) == (8122, "127.0.0.1")
+
+
+def test_reload_warns_when_the_manhole_needs_a_restart(tmp_path):
+    from twisted.logger import globalLogPublisher
+
+    service, path, _ = _service(tmp_path, '[manhole]\nauthorized_keys = "keys"')
+    seen = []
+    globalLogPublisher.addObserver(seen.append)
+    try:
+        path.write_text(path.read_text().replace('"keys"', '"other_keys"'))
+        assert service.reload()
+        assert service.config.manhole.authorized_keys == str(tmp_path / "other_keys")
+        (manhole,) = [child for child in service if child.name.startswith("manhole")]
+        (checker,) = set(manhole.factory.portal.checkers.values())
+        assert checker._keydb.path() == str(tmp_path / "other_keys")  # the file the next login reads
+        assert not [e for e in seen if "manhole changed" in e.get("log_format", "")]  # read at the next login
+        path.write_text(path.read_text() + 'listen = "127.0.0.1:8023"\n')
+        assert service.reload()
+        assert [e for e in seen if "manhole changed" in e.get("log_format", "")]
+    finally:
+        globalLogPublisher.removeObserver(seen.append)
