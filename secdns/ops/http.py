@@ -54,7 +54,8 @@ class QuietSite(server.Site):
     """
     A site that writes no access log and no factory start/stop lines: a
     line per scrape of C{/metrics} is noise in an operator's log (the API
-    logs each change itself, with the token's name).  Request bodies are
+    logs each change itself, with the token's name).  Each request is a
+    debug line, for C{--log-level debug}.  Request bodies are
     capped as they arrive (L{LimitedRequest}).
     """
 
@@ -62,7 +63,14 @@ class QuietSite(server.Site):
     requestFactory = LimitedRequest
 
     def log(self, request) -> None:
-        pass
+        """One debug line per request: shown only with C{twistd secdns --log-level debug}."""
+        log.debug(
+            "HTTP {client} {method} {uri} {code}",
+            client=getattr(request.getClientAddress(), "host", "-"),
+            method=request.method.decode("ascii", "replace"),
+            uri=request.uri.decode("ascii", "replace")[:200],
+            code=request.code,
+        )
 
 
 def site(registry: CollectorRegistry, api: resource.Resource | None = None) -> server.Site:

@@ -137,6 +137,7 @@ def test_text_log_is_one_line_per_event(run):
     assert not [line for line in lines if NOISE.search(line)], log
     assert not [line for line in lines if re.search(r"\bNone\b", line)], log
     assert SECRET not in log
+    assert "GET /metrics" not in log  # no access lines at info
     messages = [line.split("] ", 1)[1] for line in lines if "] " in line]
     records_1, records_2 = int(figures["primary 1"]), int(figures["primary 2"])
     assert records_1 == 20 and records_2 == 26  # SOA, NS, ns1 and the hosts
@@ -191,14 +192,17 @@ def test_build_info_on_metrics(run):
 
 
 def test_debug_level_shows_what_is_hidden(tmp_path):
-    """--log-level debug: Twisted's port lines are back (and debug lines would be)."""
+    """--log-level debug: Twisted's port lines are back, and the debug lines (an HTTP request's)."""
     site = Site(tmp_path, "debug", "", ["--log-level", "debug"])
     try:
         site.start()
         wait_until(lambda: "secdns serving" in site.log(), 10, what="start")
+        assert metric(site.http, "secdns_zone_records") is None  # no zone: asked only for the access line
+        wait_until(lambda: "GET /metrics 200" in site.log(), 5, what="the access line")
     finally:
         site.daemon.stop()
     assert re.search(rf"starting on {site.port}\b", site.log()), site.log()
+    assert re.search(r"#debug\] HTTP 127\.0\.0\.1 GET /metrics 200$", site.log(), re.M), site.log()
 
 
 def test_version_commands():
