@@ -83,9 +83,15 @@ def parse_authorized_keys(data: bytes) -> tuple[list[keys.Key], list[str]]:
     problems: list[str] = []
     if b"PRIVATE KEY" in data:
         problems.append("holds a private key: list public keys only (the .pub files)")
+    in_block = False  # inside a -----BEGIN ... END----- block (a private key pasted in): skipped whole
     for number, line in enumerate(data.splitlines(), 1):
         line = line.strip()
-        if not line or line.startswith(b"#") or b"PRIVATE KEY" in line:
+        if line.startswith(b"-----BEGIN"):
+            in_block = True
+        if in_block:
+            in_block = not line.startswith(b"-----END")
+            continue
+        if not line or line.startswith(b"#"):
             continue
         if not line.startswith(_KEY_TYPES):
             if any(word.startswith(_KEY_TYPES) for word in line.split()[1:]):
@@ -95,7 +101,7 @@ def parse_authorized_keys(data: bytes) -> tuple[list[keys.Key], list[str]]:
             continue
         try:
             key = keys.Key.fromString(b" ".join(line.split()[:2]))
-        except (keys.BadKeyError, ValueError, IndexError):
+        except Exception:  # whatever the parser makes of it, the line is no key
             problems.append(f"line {number}: not an OpenSSH public key; line ignored")
             continue
         if not key.isPublic():
@@ -169,14 +175,21 @@ def host_key(path: str) -> keys.Key:
 
 
 def _make_host_key(path: str) -> keys.Key:
+    """A new ed25519 key, written whole or not at all (a temporary file, 0600 from its creation, renamed)."""
     key = keys.Key(ed25519.Ed25519PrivateKey.generate())
+    partial = f"{path}.new"
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if os.path.exists(partial):  # left by a start that died while writing it
+            os.unlink(partial)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key.toString("OPENSSH"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(partial, path)
     except OSError as e:
         raise HostKeyError(f"cannot create {path}: {e.strerror}") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.toString("OPENSSH"))
     log.info("manhole: made host key {path} ({fingerprint})", path=path, fingerprint=fingerprint(key))
     return key
 

@@ -279,10 +279,12 @@ def test_authorized_keys_parsed_public_keys_only():
         b"not a key at all",
         b"ssh-ed25519 AAAAnotbase64!!",
         two.toString("OPENSSH"),
+        two.public().toString("OPENSSH"),
     ])
     found, problems = parse_authorized_keys(data)
-    assert found == [one.public()]
+    assert found == [one.public(), two.public()]
     assert problems[0].startswith("holds a private key")
+    assert len(problems) == 4  # the private key's lines are not each a problem
     assert "line 4: key options are not supported by the manhole; line ignored" in problems
     assert "line 5: not an OpenSSH public key; line ignored" in problems
     assert "line 6: not an OpenSSH public key; line ignored" in problems
@@ -330,6 +332,14 @@ def test_host_key_made_once_0600(tmp_path):
     assert key.type() == "Ed25519" and not key.isPublic()
     assert path.read_bytes().startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----")
     assert host_key(str(path)) == key
+    assert sorted(os.listdir(path.parent)) == ["manhole_host_key"]
+
+
+def test_host_key_path_unusable_is_one_line(tmp_path):
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the directory should be")
+    with pytest.raises(HostKeyError, match=r"^cannot read .*/state/manhole_host_key: Not a directory$"):
+        host_key(str(blocker / "manhole_host_key"))
 
 
 def test_host_key_readable_by_others_is_refused(tmp_path):
