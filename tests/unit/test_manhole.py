@@ -186,17 +186,20 @@ def test_console_tables_over_the_zone_core(tmp_path):
 def test_no_secret_in_any_repr(tmp_path):
     """keys(), the core's keyring and config, zone reports: the TSIG secret appears in none."""
     site, service, names = console_of(tmp_path, secondary())
-    secret = KEY.secret
-    forms = [secret.decode(), base64.b64encode(secret).decode(), repr(secret)]
+    made = TsigKeyConfig(dns.name.from_text("api-made"), "hmac-sha512", b"made-at-run-time-secret-0123456789")
+    site.registry.create_key(made)  # as the REST API does
+    core = names["core"]
     texts = [
-        repr(names["keys"]()), repr(names["keys"]().rows), repr(names["core"].keyring), repr(names["core"].config),
-        repr(names["core"].keys()), repr(names["zones"]()), repr(names["zone"]("example.com")),
-        repr(service.config), repr(names["events"]()),
+        repr(names["keys"]()), repr(names["keys"]().rows), repr(core.keyring), repr(core.keyring.keys),
+        repr(core.config), repr(core.keys()), repr(core._api_keys), repr(names["zones"]()),
+        repr(names["zone"]("example.com")), repr(service.config), repr(names["events"]()),
     ]
-    for text in texts:
-        for form in forms:
-            assert form not in text
+    for secret in (KEY.secret, made.secret):
+        for form in (secret.decode(), base64.b64encode(secret).decode(), repr(secret)):
+            for text in texts:
+                assert form not in text
     assert "k1" in texts[0] and "hmac-sha256" in texts[0]
+    assert "api-made" in texts[0] and "hmac-sha512" in texts[0] and "API" in texts[0]
 
 
 def test_refresh_fires_with_the_transfer(tmp_path):
