@@ -1,4 +1,3 @@
-# -*- test-case-name: tests.integration.test_recipes -*-
 """
 The recipes of docs/recipes.rst, each run with exactly the files the page
 shows (docs/recipes/): secdns the secondary of a real BIND, Knot, NSD and
@@ -37,7 +36,7 @@ SERIAL = 2026120101
 TYPES = ("SOA", "NS", "MX", "A", "TXT")
 SAMPLE = ("@", "www", "mail", "ns1", "new", "nowhere")
 PEERS = {"bind": Bind, "knot": Knot, "nsd": Nsd, "powerdns": PowerDns}
-#: The peer's config files of a recipe, by role: (file name pattern, what the peer class calls it).
+#: The peer's config file of a recipe, by the peer's role in it (primary or secondary).
 CONFIG = {"bind": "bind-{role}.named.conf", "knot": "knot-{role}.knot.conf", "nsd": "nsd-{role}.nsd.conf",
           "powerdns": "powerdns-{role}.pdns.conf"}
 #: The directories a peer's files name, all of them the peer's own directory in the test.
@@ -57,8 +56,8 @@ def recipe(name: str) -> str:
 
 def rewrite(text: str, secdns_port: int, peer_port: int, paths: dict[str, Path]) -> str:
     """A recipe file as the test runs it: the two ports and the directories changed, nothing else."""
-    text = re.sub(r"\b5300\b", str(secdns_port), text)
-    text = re.sub(r"\b5301\b", str(peer_port), text)
+    text = re.sub(rf"\b{SECDNS_PORT}\b", str(secdns_port), text)
+    text = re.sub(rf"\b{PEER_PORT}\b", str(peer_port), text)
     for old, new in paths.items():
         text = text.replace(old, str(new))
     return text
@@ -239,4 +238,4 @@ def test_the_page_shows_every_file_and_the_tests_run_every_file():
     assert "runs these files with only the ports changed" in " ".join(page.split())
     for name in files:
         if name.endswith((".toml", ".conf")):
-            assert re.search(r"\b530[01]\b", recipe(name)), name
+            assert re.search(rf"\b({SECDNS_PORT}|{PEER_PORT})\b", recipe(name)), name
