@@ -174,7 +174,7 @@ class SecdnsService(service.MultiService):
                 key, where = child.name.split(" ", 1)
                 reason = e.socketError.strerror if isinstance(e.socketError, OSError) else e.socketError
                 if isinstance(e.socketError, PermissionError) and e.port < 1024:
-                    reason += " (a port below 1024 needs twistd started as root, with --uid and --gid)"
+                    reason += " (a port below 1024 needs twistd started as root, with --uid and --gid, or CAP_NET_BIND_SERVICE)"
                 raise SystemExit(f"secdns: {self.config.source}: {key}: cannot listen on {where}: {reason}") from None
 
     def startService(self) -> None:

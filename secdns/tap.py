@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_appliance -*-
+# -*- test-case-name: tests.integration.test_appliance,tests.unit.test_tap -*-
 """
 C{twistd secdns}: command-line options and the service they make.
 
@@ -10,6 +10,11 @@ that user, and everything after (C{state_dir}, reloads on SIGHUP) runs as
 it::
 
     twistd -n --uid secdns --gid secdns secdns --config /etc/secdns/secdns.toml
+
+or start it as that user with CAP_NET_BIND_SERVICE, as the systemd unit
+C{etc/systemd/secdns.service} does (docs/install.rst).  The log: how
+twistd's C{--logfile}/C{-n} and C{--log-format}/C{--log-level} choose it,
+L{secdns.ops.logoutput}; what it shows, L{secdns.ops.logfilter}.
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogLevel, PredicateResult, capturedLogs, formatEvent
 from twisted.web.test.requesthelper import DummyRequest
 
 from secdns.config import ZoneConfig
+from secdns.ops import logfilter
 from secdns.ops.http import site
 from secdns.ops.metrics import registry_for
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
@@ -210,15 +211,17 @@ class TestQuiet:
         assert events == []
 
     def test_http_site_writes_no_access_log(self):
-        """The HTTP site writes no start/stop lines and no access log line per request."""
+        """The HTTP site writes no start/stop lines, and its access line per request is a debug line (--log-level debug)."""
         http = site(registry_for())
         request = DummyRequest([b"metrics"])
+        request.uri = b"/metrics"
         request.code, request.sentLength = 200, 100
         with capturedLogs() as events:
             http.doStart()
             http.log(request)
             http.doStop()
-        assert events == []
+        assert [(e["log_level"], formatEvent(e)) for e in events] == [(LogLevel.debug, "HTTP - GET /metrics 200")]  # a DummyRequest has no client address
+        assert [e for e in events if logfilter.predicate("info")(e) is not PredicateResult.no] == []
 
 
 class DeferringHandler:
