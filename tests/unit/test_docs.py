@@ -124,3 +124,15 @@ def test_every_metric_is_on_the_metrics_page():
     assert {"secdns_zone_serial", "secdns_zone_transfer_success_total", "secdns_udp_responses_lost_total"} <= names
     text = (DOCS / "metrics.rst").read_text()
     assert sorted(name for name in names if not re.search(rf"``{name}[{{`]", text)) == []
+
+
+def test_every_source_tree_path_the_docs_name_exists():
+    """A path such as ``bench/xfr_bench.py`` or ``etc/systemd/secdns.service`` in README.rst or a page is there."""
+    pattern = re.compile(r"``((?:secdns|tests|bench|etc|docs|twisted)/[\w/.-]*)``")
+    missing = [
+        f"{page.relative_to(ROOT)}: {path}"
+        for page in [ROOT / "README.rst", *sorted(DOCS.rglob("*.rst"))]
+        for path in pattern.findall(page.read_text())
+        if not (ROOT / path).exists()
+    ]
+    assert missing == []
