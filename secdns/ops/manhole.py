@@ -51,7 +51,8 @@ log = Logger()
 #: What an operator reads on login, before the first prompt.
 BANNER = """\
 secdns manhole: Python, inside the running appliance.
-  zones()            every zone: type, state, serial, records, last transfer, expiry, last error
+  zones("text")      every zone (or those whose name holds "text"): type, state, serial, records,
+                     last transfer, expiry, last error
   zone("name")       one zone's whole status
   refresh("name")    a secondary asks its masters now; the outcome is printed when it arrives
   retransfer("name") a secondary transfers itself whole (AXFR) now

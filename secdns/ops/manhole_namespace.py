@@ -331,14 +331,14 @@ class Console:
     def _now(self) -> float:
         return self.reactor.seconds()
 
-    def zones(self) -> ZoneTable:
+    def zones(self, match: str = "") -> ZoneTable:
         """
-        Every zone in a table: name, type, state, serial, records, last
-        transfer in (since start), hours to expiry, last error.
-        zones().rows are the ZoneStatus values.
+        Every zone in a table (or those whose name holds match): name,
+        type, state, serial, records, last transfer in (since start),
+        hours to expiry, last error.  zones().rows are the ZoneStatus values.
         """
         registry = self.registry
-        rows = registry.zones()
+        rows = [status for status in registry.zones() if match.lower() in status.name.lower()]
         return ZoneTable(rows, zone_table(rows, self._now(), last_transfers(registry.history.recent())))
 
     def zone(self, name: str) -> ZoneReport:

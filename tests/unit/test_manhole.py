@@ -176,6 +176,8 @@ def test_console_tables_over_the_zone_core(tmp_path):
     row = repr(table).splitlines()[1].split()
     assert row[:5] == ["example.com", "secondary", "loaded", "7", "4"]
     assert row[5:7] == ["1s", "ago"]  # the AXFR at start
+    assert repr(names["zones"]("nothing-like-it")) == "no zones"
+    assert [row.name for row in names["zones"]("COM").rows] == ["example.com"]
     report = names["zone"]("example.com")
     assert report.status == site.registry.status(COM) and "transfers in:" in repr(report)
     assert "zone example.com: AXFR from 192.0.2.1#53" in repr(names["events"]())
