@@ -377,3 +377,11 @@ def test_notify_fires_with_each_downstreams_answer(tmp_path):
     lines = repr(results[0]).splitlines()
     assert lines[0] == "zone example.com: NOTIFY of serial 7"
     assert lines[1].startswith("  198.51.100.7#53: failed: ") and "no answer" in lines[1]
+
+
+def test_docs_show_the_banner_secdns_prints():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "manhole.rst").read_text()
+    indented = "\n".join("    " + line for line in BANNER.rstrip("\n").splitlines())
+    assert indented in page
