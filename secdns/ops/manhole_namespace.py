@@ -347,7 +347,10 @@ class Console:
         last failure...), one field a line.  zone("x").status is the
         ZoneStatus value.
         """
-        status = self.registry.status(name)
+        try:
+            status = self.registry.status(name)
+        except SecdnsError as e:
+            return Text(f"zone: {e}")
         return ZoneReport(status, zone_report(status, self._now()))
 
     def refresh(self, name: str):

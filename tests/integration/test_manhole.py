@@ -218,8 +218,9 @@ def test_mistyped_expression_prints_a_traceback_and_secdns_keeps_answering(site,
     out = session.run("1/0")
     assert "Traceback (most recent call last):" in out and "ZeroDivisionError: division by zero" in out
     assert "NameError: name 'zonez' is not defined" in session.run("zonez()")
-    out = session.run('zone("no-such-zone.example")')
-    assert "Traceback" in out and "no-such-zone.example" in out
+    assert session.run('zone("no-such-zone.example")').strip() == "zone: no zone no-such-zone.example"
+    out = session.run('core.status("no-such-zone.example")')
+    assert "Traceback" in out and "NoSuchZone: no zone no-such-zone.example" in out
     assert session.run("1 + 1").strip() == "2"
     assert site.serial() is not None  # DNS still answered
     assert site.secdns.running()

@@ -245,6 +245,8 @@ def test_actions_on_the_wrong_zone_say_why(tmp_path):
     site.registry.add_zone(site.primary())
     assert repr(names["retransfer"]("example.org")) == "retransfer: zone example.org is a primary zone: cannot retransfer it"
     assert "nothing sent" in repr(names["notify"]("example.org"))
+    assert repr(names["zone"]("nowhere.example")) == "zone: no zone nowhere.example"
+    assert repr(names["notify"]("nowhere.example")) == "notify: no zone nowhere.example"
 
 
 def test_action_without_outcome_times_out(tmp_path, monkeypatch):
