@@ -128,9 +128,17 @@ class AuthorizedKeysFile:
         path = self.path()
         try:
             with open(path, "rb") as f:
+                mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
                 data = f.read()
         except OSError as e:
             log.error("manhole: cannot read authorized_keys {path}: {reason}; nobody may log in", path=path, reason=e.strerror)
+            return []
+        if mode & 0o022:  # as OpenSSH's StrictModes: whoever may write it may add a key of their own
+            log.error(
+                "manhole: authorized_keys {path} may be written by others (mode {mode}); nobody may log in "
+                "until it is not (chmod go-w {path})",
+                path=path, mode=f"{mode:04o}",
+            )
             return []
         found, problems = parse_authorized_keys(data)
         for problem in problems:

@@ -74,6 +74,7 @@ class Site:
         (tmp / "authorized_keys").write_text(
             "# who may log in to the manhole\n" + (tmp / "operator.pub").read_text()
         )
+        (tmp / "authorized_keys").chmod(0o600)  # whatever the umask: one others may write lets nobody in
         self.port = free_port()
         self.ssh_port = free_port()
         self.config = tmp / "secdns.toml"

@@ -309,6 +309,27 @@ def test_authorized_keys_file_read_at_each_login(tmp_path):
     assert db.getAuthorizedKeys(b"root") == [two.public()]
 
 
+def test_authorized_keys_others_may_write_lets_nobody_in(tmp_path):
+    from twisted.logger import globalLogPublisher
+
+    path = tmp_path / "authorized_keys"
+    key = new_key()
+    path.write_bytes(key.public().toString("OPENSSH") + b"\n")
+    db = AuthorizedKeysFile(lambda: str(path))
+    seen = []
+    globalLogPublisher.addObserver(seen.append)
+    try:
+        for mode in (0o664, 0o646):
+            os.chmod(path, mode)
+            assert db.getAuthorizedKeys(b"operator") == []
+        os.chmod(path, 0o644)
+        assert db.getAuthorizedKeys(b"operator") == [key.public()]
+    finally:
+        globalLogPublisher.removeObserver(seen.append)
+    errors = [e for e in seen if "may be written by others" in e.get("log_format", "")]
+    assert [e["mode"] for e in errors] == ["0664", "0646"]
+
+
 def _credentials(key: keys.Key, signed: bool = True) -> SSHPrivateKey:
     blob = key.public().blob()
     data = b"session data"
