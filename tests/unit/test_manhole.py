@@ -182,6 +182,8 @@ def test_console_tables_over_the_zone_core(tmp_path):
     assert report.status == site.registry.status(COM) and "transfers in:" in repr(report)
     assert "zone example.com: AXFR from 192.0.2.1#53" in repr(names["events"]())
     assert names["events"](1).events == site.registry.history.recent(limit=1)
+    assert names["events"](zone="example.com").events == site.registry.history.recent("example.com")
+    assert repr(names["events"](zone="nowhere.example")) == "no zone events yet"
     assert 'secdns_zone_serial (gauge)' in repr(names["metrics"]("serial"))
 
 
