@@ -386,16 +386,19 @@ class Console:
     def reload(self) -> Text:
         """Read the config file again and put it in force, as SIGHUP does; says whether it was taken."""
         registry = self.service.registry
-        before = len(registry.history.recent()) if registry is not None else 0
-        taken = self.service.reload()
+        failed: list[ReloadFailed] = []
+        stop_hearing = None if registry is None else registry.bus.subscribe(
+            lambda event: failed.append(event) if isinstance(event, ReloadFailed) else None
+        )
+        try:
+            taken = self.service.reload()
+        finally:
+            if stop_hearing is not None:
+                stop_hearing()
         source = self.service.config.source
         if taken:
             return Text(f"reloaded {source}: config taken; zone files are read in the background (see events())")
-        reason = "see the log"
-        if registry is not None:
-            failed = [e for e in registry.history.recent()[before:] if isinstance(e, ReloadFailed)]
-            if failed:
-                reason = failed[-1].reason
+        reason = failed[-1].reason if failed else "see the log"
         return Text(f"reload of {source} refused, the old config stays in force: {reason}")
 
     def events(self, n: int = 20, zone: str | None = None) -> EventList:

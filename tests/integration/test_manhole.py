@@ -331,3 +331,16 @@ def test_host_key_readable_by_others_stops_secdns(tmp_path):
         f"secdns: {config}: manhole.host_key: {key} may be read by others (mode 0644): "
         f"whoever reads it can pose as this server; run chmod 600 {key}"
     ) in done.stdout + done.stderr
+
+
+def test_reload_says_whether_the_config_was_taken(site, session):
+    good = site.config.read_text()
+    try:
+        site.config.write_text(good + "\nbogus = 1\n")
+        out = session.run("reload()")
+        assert out.startswith(f"reload of {site.config} refused, the old config stays in force: ")
+        assert "manhole.bogus: unknown key" in out
+    finally:
+        site.config.write_text(good)
+    assert session.run("reload()").startswith(f"reloaded {site.config}: config taken")
+    assert site.serial() is not None
