@@ -10,7 +10,9 @@ those options itself: L{destination} does, as twistd does (C{--logfile -}
 or C{-n} without C{--logfile}: standard output; C{--logfile PATH}: a file
 rotated at 1 MB and on SIGUSR1; daemon without C{--logfile}: C{twistd.log}).
 
-Text lines are twistd's usual ones.  JSON lines (C{--log-format json}) are
+Text lines are twistd's usual ones; to systemd's journal (standard
+output of a service, named by C{JOURNAL_STREAM}) without the time, which
+the journal has, and with the C{<N>} priority prefix journald reads.  JSON lines (C{--log-format json}) are
 one object per line (Twisted's C{jsonFileLogObserver}, without its RS
 separator), with the event's fields and, for log shippers, C{message} (the
 line's text), C{level} (its name) and, on a zone event, C{zone_event}
@@ -19,19 +21,23 @@ line's text), C{level} (its name) and, on a zone event, C{zone_event}
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
 from typing import IO, Callable
 
 import attrs
-from twisted.logger import ILogObserver, LegacyLogObserverWrapper, formatEvent, jsonFileLogObserver, textFileLogObserver
+from twisted.logger import (
+    ILogObserver, LegacyLogObserverWrapper, formatEvent, formatEventAsClassicLogText, jsonFileLogObserver,
+    textFileLogObserver,
+)
 from twisted.python import logfile
 from zope.interface import provider
 
 from secdns.ops import logfilter
 
-__all__ = ["FORMATS", "destination", "rotate_or_reopen", "text_observer", "json_observer", "observer", "for_json", "readable"]
+__all__ = ["FORMATS", "destination", "rotate_or_reopen", "journal_line", "journal_observer", "to_journal", "text_observer", "json_observer", "observer", "for_json", "readable"]
 
 FORMATS = ("text", "json")
 
@@ -52,6 +58,52 @@ def text_observer(out: IO[str]) -> ILogObserver:
         inner(readable(event))
 
     return observe
+
+
+# journald's priorities (syslog's), by level: with them the journal knows
+# an error from an info line (journalctl -p warning).
+PRIORITIES = {"debug": 7, "info": 6, "warn": 4, "error": 3, "critical": 2}
+
+
+def journal_line(event: dict) -> str | None:
+    """
+    C{event} as journald reads a line of standard output: each line
+    prefixed C{<N>} with its priority, and no time (the journal has it).
+    """
+    text = formatEventAsClassicLogText(readable(event), formatTime=lambda when: "")
+    if text is None:
+        return None
+    level = event.get("log_level")
+    priority = PRIORITIES.get(level.name if level is not None else "info", 6)
+    first, *more = text[1:].rstrip("\n").split("\n")  # text[1:]: the empty time's space
+    return "".join(f"<{priority}>{line}\n" for line in [first, *more])
+
+
+def journal_observer(out: IO[str]) -> ILogObserver:
+    """twistd's text lines, as journald takes them (L{journal_line})."""
+
+    @provider(ILogObserver)
+    def observe(event: dict) -> None:
+        line = journal_line(event)
+        if line is not None:
+            out.write(line)
+            out.flush()
+
+    return observe
+
+
+def to_journal(out: IO[str], environ=os.environ) -> bool:
+    """
+    Whether C{out} is systemd's journal stream: systemd names it in
+    C{JOURNAL_STREAM} (device:inode) for the service it started.
+    """
+    stream = environ.get("JOURNAL_STREAM", "")
+    try:
+        device, inode = (int(part) for part in stream.split(":"))
+        status = os.fstat(out.fileno())
+    except (ValueError, OSError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (status.st_dev, status.st_ino) == (device, inode)
 
 
 def for_json(event: dict) -> dict:
@@ -160,7 +212,12 @@ def observer(twistd: dict, log_format: str = "text", level: str = "info") -> ILo
         inner = LegacyLogObserverWrapper(syslog.SyslogObserver(twistd.get("prefix") or "secdns").emit)
         return logfilter.filtered(_readable(inner), level)
     out = destination(twistd)
-    made = json_observer(out) if log_format == "json" else text_observer(out)
+    if log_format == "json":
+        made = json_observer(out)
+    elif to_journal(out):
+        made = journal_observer(out)
+    else:
+        made = text_observer(out)
     return logfilter.filtered(made, level)
 
 

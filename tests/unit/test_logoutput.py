@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import sys
 
@@ -162,3 +163,51 @@ def test_json_to_syslog_is_refused():
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="expected one of text, json"):
         logoutput.observer({"nodaemon": True}, "xml")
+
+
+def test_journal_lines_carry_the_priority_and_no_time():
+    emitted = logged(lambda: (
+        Logger(namespace="secdns.zones").error("zone {zone}: expired", zone="example.com"),
+        Logger(namespace="secdns.service").info("serial {old} -> 2", old=None),
+        Logger(namespace="secdns.service").warn("w"),
+    ))
+    assert [logoutput.journal_line(e) for e in emitted] == [
+        "<3>[secdns.zones#error] zone example.com: expired\n",
+        "<6>[secdns.service#info] serial none -> 2\n",
+        "<4>[secdns.service#warn] w\n",
+    ]
+
+
+def test_journal_lines_of_a_traceback_each_have_the_priority():
+    def fail():
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            Logger(namespace="secdns.x").failure("boom")
+
+    (line,) = [logoutput.journal_line(e) for e in logged(fail)]
+    lines = line.splitlines()
+    assert lines[0] == "<2>[secdns.x#critical] boom" and len(lines) > 2
+    assert all(entry.startswith("<2>\t") for entry in lines[1:])
+    assert "ValueError: bad" in line
+
+
+def test_to_journal_when_journal_stream_names_the_file(tmp_path):
+    with open(tmp_path / "out", "w") as out:
+        status = os.fstat(out.fileno())
+        assert logoutput.to_journal(out, {"JOURNAL_STREAM": f"{status.st_dev}:{status.st_ino}"})
+        assert not logoutput.to_journal(out, {"JOURNAL_STREAM": f"{status.st_dev}:{status.st_ino + 1}"})
+        assert not logoutput.to_journal(out, {})
+        assert not logoutput.to_journal(out, {"JOURNAL_STREAM": "garbage"})
+    assert not logoutput.to_journal(io.StringIO(), {"JOURNAL_STREAM": "1:2"})
+
+
+def test_under_systemd_text_goes_to_the_journal_with_priorities(tmp_path, monkeypatch, sigusr1):
+    with open(tmp_path / "stdout", "w") as out:
+        status = os.fstat(out.fileno())
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setenv("JOURNAL_STREAM", f"{status.st_dev}:{status.st_ino}")
+        observer = logoutput.observer({"nodaemon": True, "logfile": None}, "text", "info")
+        for event in logged(lambda: (legacy.msg("(UDP Port 53 Closed)"), Logger(namespace="s").error("e"))):
+            observer(event)
+    assert (tmp_path / "stdout").read_text() == "<3>[s#error] e\n"

@@ -68,6 +68,7 @@ def test_essentials():
     assert s["Type"] == "simple"
     assert (s["User"], s["Group"]) == ("secdns", "secdns")
     assert s["Restart"] == "on-failure"
+    assert s["SyslogIdentifier"] == "secdns"
     assert s["StateDirectory"] == "secdns" and s["ConfigurationDirectory"] == "secdns"
     assert unit()["Install"]["WantedBy"] == "multi-user.target"
 
