@@ -32,7 +32,7 @@ from twisted.internet import defer, threads
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
-from secdns import config as config_module, heap
+from secdns import __version__, config as config_module, heap
 from secdns.config import Config
 from secdns.zones.events import ReloadFailed
 from secdns.core.registry import ZoneRegistry
@@ -199,7 +199,8 @@ class SecdnsService(service.MultiService):
         if self.handle_signals:
             self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
         log.info(
-            "secdns answering on {listen}; reading {count} zones",
+            "secdns {version} answering on {listen}; reading {count} zones",
+            version=__version__,
             count=len(self.config.zones),
             listen=", ".join(str(e) for e in self.config.server.listen),
         )

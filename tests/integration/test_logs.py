@@ -142,7 +142,7 @@ def test_text_log_is_one_line_per_event(run):
     records_1, records_2 = int(figures["primary 1"]), int(figures["primary 2"])
     assert records_1 == 20 and records_2 == 26  # SOA, NS, ns1 and the hosts
     wanted = [
-        f"secdns answering on 127.0.0.1:{primary.port}; reading 1 zones",
+        f"secdns {secdns.__version__} answering on 127.0.0.1:{primary.port}; reading 1 zones",
         f"zone {ZONE}: added (primary)",
         f"zone {ZONE}: loaded serial 1 ({records_1} records)",
         f"secdns serving 1 zones on 127.0.0.1:{primary.port}",

@@ -118,7 +118,7 @@ def test_port_53_as_an_unprivileged_user_with_the_units_capability(site):
     assert "Unable to write to plugin cache" not in log and "Traceback" not in log, log
     stored = root / "state" / "secdns.sqlite"
     assert stored.stat().st_uid == user.pw_uid  # the store is the service user's
-    assert f"secdns answering on {address}:53" in log and "Server Shut Down." in log, log
+    assert f"answering on {address}:53" in log and "Server Shut Down." in log, log
 
 
 def _environ() -> dict:
