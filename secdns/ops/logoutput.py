@@ -8,15 +8,16 @@ an application that provides its own (the C{ILogObserver} component of
 the application, which twistd asks for before making its own) must honour
 those options itself: L{destination} does, as twistd does (C{--logfile -}
 or C{-n} without C{--logfile}: standard output; C{--logfile PATH}: a file
-rotated at 1 MB and on SIGUSR1; daemon without C{--logfile}: C{twistd.log}).
+rotated at 1,000,000 octets and on SIGUSR1; daemon without C{--logfile}: C{twistd.log}).
 
 Text lines are twistd's usual ones; to systemd's journal (standard
 output of a service, named by C{JOURNAL_STREAM}) without the time, which
-the journal has, and with the C{<N>} priority prefix journald reads.  JSON lines (C{--log-format json}) are
-one object per line (Twisted's C{jsonFileLogObserver}, without its RS
-separator), with the event's fields and, for log shippers, C{message} (the
-line's text), C{level} (its name) and, on a zone event, C{zone_event}
-(its type and fields).  A C{None} in a line is written C{none}.
+the journal has, and with the C{<N>} priority prefix journald reads.
+JSON lines (C{--log-format json}) are one object per line (Twisted's
+C{jsonFileLogObserver}, without its RS separator), with the event's fields
+and, for log shippers, C{message} (the line's text), C{level} (its name)
+and, on a zone event, C{zone_event} (its type and fields).  A C{None} in
+a line is written C{none}.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ from zope.interface import provider
 
 from secdns.ops import logfilter
 
-__all__ = ["FORMATS", "destination", "rotate_or_reopen", "journal_line", "journal_observer", "to_journal", "text_observer", "json_observer", "observer", "for_json", "readable"]
+__all__ = [
+    "FORMATS", "observer", "destination", "rotate_or_reopen", "text_observer", "journal_observer", "journal_line",
+    "to_journal", "json_observer", "for_json", "readable",
+]
 
 FORMATS = ("text", "json")
 
@@ -179,7 +183,7 @@ def destination(twistd: dict, open_file: Callable[[str], IO[str]] = logfile.LogF
     The file twistd's options name for the log: standard output for
     C{--logfile -} or C{-n} without C{--logfile} (SIGUSR1 then does
     nothing); else the file (default C{twistd.log}), which rotates as
-    twistd's does: at 1 MB and on SIGUSR1.
+    twistd's does: at 1,000,000 octets and on SIGUSR1.
 
     @raise SystemExit: for C{--logfile -} without C{-n}, as twistd.
     """
