@@ -9,6 +9,7 @@ None, no secret; every JSON line parses and has its message and level.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -211,3 +212,21 @@ def test_version_commands():
     for argv in ([str(bin_dir / "twistd"), "secdns", "--version"], [str(bin_dir / "secdns"), "--version"]):
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=secdns_env())
         assert (done.returncode, done.stdout) == (0, f"secdns {secdns.__version__}\n"), (argv, done.stderr)
+
+
+def test_to_the_journal_lines_have_priorities_and_no_time(tmp_path):
+    """Standard output named by JOURNAL_STREAM, as systemd sets it: journald's <N> prefixes, no timestamps."""
+    site = Site(tmp_path, "journal", "", [])
+    log_path = site.dir / "twistd.log"
+    log_path.touch()
+    status = os.stat(log_path)
+    env = dict(secdns_env(), JOURNAL_STREAM=f"{status.st_dev}:{status.st_ino}")
+    site.daemon = Daemon(twistd_argv(site.config), log_path, cwd=site.dir, env=env)
+    try:
+        wait_for_dns(site.port, process=site.daemon, timeout=20)
+        wait_until(lambda: "secdns serving" in site.log(), 10, what="start")
+    finally:
+        site.daemon.stop()
+    lines = site.log().splitlines()
+    assert lines and all(re.match(r"<[2-7]>\[[^\]]+#(debug|info|warn|error|critical)\] ", line) for line in lines), lines
+    assert f"<6>[secdns.service#info] secdns {secdns.__version__} answering on 127.0.0.1:{site.port}; reading 0 zones" in lines
