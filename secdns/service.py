@@ -321,6 +321,7 @@ class SecdnsService(service.MultiService):
             self.handler.max_udp_size = server.max_udp_size
         self.transfers.max_transfers = server.transfers_out
         self.transfers.max_udp_size = server.max_udp_size
+        self.requestor.source = server.transfer_source  # read for each request sent
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config

@@ -18,13 +18,15 @@ def write_config(path, extra: str = "") -> None:
 
 
 def test_reload_applies_server_limits(tmp_path):
-    """A reload takes new max_udp_size and transfers_out at once, without a restart."""
+    """A reload takes new max_udp_size, transfers_out and transfer_source at once, without a restart."""
     (tmp_path / "zone.db").write_text(ZONE)
     path = tmp_path / "secdns.toml"
     write_config(path)
     config = config_module.load(str(path))
     service = SecdnsService(config, MemoryReactorClock(), handle_signals=False)
-    write_config(path, "max_udp_size = 1400\ntransfers_out = 3")
+    assert service.requestor.source is None
+    write_config(path, 'max_udp_size = 1400\ntransfers_out = 3\ntransfer_source = "127.0.0.2"')
     assert service.reload()
     assert service.handler.max_udp_size == 1400
     assert service.transfers.max_transfers == 3
+    assert service.requestor.source == "127.0.0.2"
