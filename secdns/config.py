@@ -17,7 +17,7 @@ import binascii
 import ipaddress
 import os
 import tomllib
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 import dns.exception
@@ -788,50 +788,43 @@ class _Parser:
         return tuple(names)
 
     def peers(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[PeerConfig, ...]:
-        if not isinstance(value, list):
-            raise self.error(
-                key, f'expected a list of tables such as [{{ address = "192.0.2.1" }}], got {_describe(value)}'
-            )
         peers = []
-        for i, item in enumerate(value):
-            where = f"{key}[{i}]"
-            if not isinstance(item, dict):
-                raise self.error(where, f"expected a table, got {_describe(item)}")
-            self.reject_unknown(where, item, ("address", "port", "tsig_key"))
+        for where, item in self.entries(key, value, '{ address = "192.0.2.1" }', ("address", "port", "tsig_key")):
             address = self.address(f"{where}.address", self.require(item, where, "address", str))
             port = self.get(item, where, "port", int, 53)
             if not 1 <= port <= 65535:
                 raise self.error(f"{where}.port", f"must be between 1 and 65535, not {port}")
-            tsig_key = self.get(item, where, "tsig_key", str, None)
-            key_name = None
-            if tsig_key is not None:
-                key_name = self.domain_name(f"{where}.tsig_key", tsig_key)
-                if key_name not in key_names:
-                    raise self.error(f"{where}.tsig_key", f'no [[tsig_key]] is named "{tsig_key}"')
-            peers.append(PeerConfig(address=address, port=port, tsig_key=key_name))
+            peers.append(PeerConfig(address=address, port=port, tsig_key=self.key_ref(where, item, key_names)))
         return tuple(peers)
 
     def transfer_acl(self, key: str, value: Any, key_names: set[dns.name.Name]) -> tuple[TransferAllow, ...]:
         """C{allow_transfer}: addresses or networks, each with an optional TSIG key."""
-        if not isinstance(value, list):
-            raise self.error(
-                key, f'expected a list of tables such as [{{ address = "192.0.2.0/24" }}], got {_describe(value)}'
-            )
         entries = []
+        for where, item in self.entries(key, value, '{ address = "192.0.2.0/24" }', ("address", "tsig_key")):
+            address = self.network(f"{where}.address", self.require(item, where, "address", str))
+            entries.append(TransferAllow(address=address, tsig_key=self.key_ref(where, item, key_names)))
+        return tuple(entries)
+
+    def entries(self, key: str, value: Any, example: str, allowed: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The tables of a list such as C{external_masters}, each with where it is, its keys checked."""
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list of tables such as [{example}], got {_describe(value)}")
         for i, item in enumerate(value):
             where = f"{key}[{i}]"
             if not isinstance(item, dict):
                 raise self.error(where, f"expected a table, got {_describe(item)}")
-            self.reject_unknown(where, item, ("address", "tsig_key"))
-            address = self.network(f"{where}.address", self.require(item, where, "address", str))
-            tsig_key = self.get(item, where, "tsig_key", str, None)
-            key_name = None
-            if tsig_key is not None:
-                key_name = self.domain_name(f"{where}.tsig_key", tsig_key)
-                if key_name not in key_names:
-                    raise self.error(f"{where}.tsig_key", f'no [[tsig_key]] is named "{tsig_key}"')
-            entries.append(TransferAllow(address=address, tsig_key=key_name))
-        return tuple(entries)
+            self.reject_unknown(where, item, allowed)
+            yield where, item
+
+    def key_ref(self, where: str, item: dict[str, Any], key_names: set[dns.name.Name]) -> dns.name.Name | None:
+        """An entry's optional C{tsig_key}, which must name a [[tsig_key]]."""
+        tsig_key = self.get(item, where, "tsig_key", str, None)
+        if tsig_key is None:
+            return None
+        key_name = self.domain_name(f"{where}.tsig_key", tsig_key)
+        if key_name not in key_names:
+            raise self.error(f"{where}.tsig_key", f'no [[tsig_key]] is named "{tsig_key}"')
+        return key_name
 
     # -- values
 
