@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 CONFIG ?= etc/secdns.toml
 PEER_PACKAGES := bind9 bind9-dnsutils bind9-utils knot knot-dnsutils nsd dnsperf faketime prometheus pdns-server pdns-backend-bind openssh-client
 PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf faketime promtool pdns_server ssh
+# The console's browser tests: Debian's headless Chromium and its chromedriver (nothing downloaded at run time).
+PEER_PACKAGES += chromium chromium-driver
+PEER_COMMANDS += chromium chromedriver
 
 export PYTHONPATH := $(CURDIR)
 
