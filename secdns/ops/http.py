@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.integration.test_appliance -*-
 """
 The operator's HTTP surface on C{[http] listen}: C{/metrics}, and the REST
-API under C{/20180115/} (L{secdns.ops.api}); the web console will hang off
-the same root.  HTTPS when C{[http]} names a certificate and private key.
+API under C{/20180115/} (L{secdns.ops.api}), and the web console under C{/console/}
+(L{secdns.ops.console}).  HTTPS when C{[http]} names a certificate and private key.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from secdns.errors import ConfigError
 from secdns.ops.api import API_VERSION, api_resource
 from secdns.ops.api.auth import Access, Tokens, is_loopback
 from secdns.ops.api.resource import LimitedRequest
+from secdns.ops.console import ConsoleResource, secure
 from secdns.ops.metrics import exposition
 
 __all__ = ["MetricsResource", "QuietSite", "root_resource", "site", "http_service", "tls_options"]
@@ -42,11 +43,15 @@ class MetricsResource(resource.Resource):
         return exposition(self.registry)
 
 
-def root_resource(registry: CollectorRegistry, api: resource.Resource | None = None) -> resource.Resource:
+def root_resource(
+    registry: CollectorRegistry, api: resource.Resource | None = None, console: resource.Resource | None = None
+) -> resource.Resource:
     root = resource.Resource()
     root.putChild(b"metrics", MetricsResource(registry))
     if api is not None:
         root.putChild(API_VERSION.encode("ascii"), api)
+    if console is not None:
+        root.putChild(b"console", console)
     return root
 
 
@@ -62,6 +67,11 @@ class QuietSite(server.Site):
     noisy = False
     requestFactory = LimitedRequest
 
+    def getResourceFor(self, request):
+        """Every answer (console, API, C{/metrics}, 404s) carries the console's security headers."""
+        secure(request)
+        return super().getResourceFor(request)
+
     def log(self, request) -> None:
         """One debug line per request: shown only with C{twistd secdns --log-level debug}."""
         log.debug(
@@ -73,8 +83,10 @@ class QuietSite(server.Site):
         )
 
 
-def site(registry: CollectorRegistry, api: resource.Resource | None = None) -> server.Site:
-    return QuietSite(root_resource(registry, api))
+def site(
+    registry: CollectorRegistry, api: resource.Resource | None = None, console: resource.Resource | None = None
+) -> server.Site:
+    return QuietSite(root_resource(registry, api, console))
 
 
 def tls_options(http: HttpConfig, source: str):
@@ -137,7 +149,8 @@ def http_service(
             "(others get 403; name a token file to serve them)",
             where=where,
         )
-    web = site(metrics, api_resource(registry, access, worker, alarms))
+    console = ConsoleResource(loopback_only=http.token_file is None)
+    web = site(metrics, api_resource(registry, access, worker, alarms), console)
     if http.certificate is not None:
         return internet.SSLServer(listen.port, web, tls_options(http, config.source), interface=listen.host, reactor=reactor)
     return internet.TCPServer(listen.port, web, interface=listen.host, reactor=reactor)
