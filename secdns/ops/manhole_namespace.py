@@ -32,7 +32,7 @@ from secdns.ops.eventlog import describe
 from secdns.zones.events import (
     RefreshRecovered, ReloadFailed, TransferFailed, TransferSucceeded, ZoneEvent, ZoneUnexpired,
 )
-from secdns.zones.status import KeyStatus, ZoneStatus
+from secdns.zones.status import KeyStatus, ZoneStatus, health
 
 __all__ = [
     "Console", "Text", "ZoneTable", "ZoneReport", "EventList", "Metrics", "KeyTable",
@@ -148,7 +148,8 @@ def _expiry(status: ZoneStatus, now: float) -> str:
 
 def zone_table(statuses: Iterable[ZoneStatus], now: float, last_transfers: dict[str, float] | None = None) -> str:
     """
-    One row per zone: name, type, state, serial, records, last transfer
+    One row per zone: name, type, health (L{secdns.zones.status.health}:
+    the word the API and the web console say), serial, records, last transfer
     (from C{last_transfers}, by zone name), hours to expiry, last error.
     """
     last_transfers = last_transfers or {}
@@ -156,7 +157,7 @@ def zone_table(statuses: Iterable[ZoneStatus], now: float, last_transfers: dict[
         (
             status.name,
             status.role,
-            status.state,
+            health(status),
             "-" if status.serial is None else str(status.serial),
             "-" if status.records is None else str(status.records),
             age(last_transfers.get(status.name), now),
@@ -167,7 +168,7 @@ def zone_table(statuses: Iterable[ZoneStatus], now: float, last_transfers: dict[
     ]
     if not rows:
         return "no zones"
-    header = ("zone", "type", "state", "serial", "records", "last transfer", "expiry (h)", "last error")
+    header = ("zone", "type", "health", "serial", "records", "last transfer", "expiry (h)", "last error")
     return _columns(header, rows)
 
 
@@ -334,7 +335,7 @@ class Console:
     def zones(self, match: str = "") -> ZoneTable:
         """
         Every zone in a table (or those whose name holds match): name,
-        type, state, serial, records, last transfer in (since start),
+        type, health, serial, records, last transfer in (since start),
         hours to expiry, last error.  zones().rows are the ZoneStatus values.
         """
         registry = self.registry

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["ZoneStatus", "KeyStatus", "MasterStatus", "DownstreamStatus", "Outcome"]
+__all__ = [
+    "ZoneStatus", "KeyStatus", "MasterStatus", "DownstreamStatus", "Outcome", "HEALTHS", "health", "last_error",
+]
+
+#: A zone's health, in one word: what the API, the console and the manhole say.
+HEALTHS = ("serving", "loading", "refreshing", "failing", "expired", "never-loaded")
 
 
 @attrs.frozen
@@ -124,3 +129,43 @@ class KeyStatus:
     created: float | None
     updated: float | None
     zones: tuple[str, ...]
+
+
+def _last_attempt_failed(status: ZoneStatus) -> bool:
+    """The last load (primary) or refresh (secondary) failed, and nothing succeeded since."""
+    return status.last_load is not None and not status.last_load.ok
+
+
+def health(status: ZoneStatus) -> str:
+    """
+    The zone's health, one of L{HEALTHS}, so every surface says the same word:
+
+      - C{expired}: a secondary past its SOA expire: answers SERVFAIL.
+      - C{loading}: its first version is being read or transferred.
+      - C{refreshing}: a secondary asking its masters now, serving meanwhile.
+      - C{failing}: the last load or refresh failed (C{failure_reason} says
+        why); the zone serves the version it had, or nothing if it never
+        had one -- a zone whose first transfer fails is C{failing}, not
+        C{never-loaded}, so that its error is shown.
+      - C{never-loaded}: no version yet, none being loaded, no failure
+        (a secondary waiting for its first refresh).
+      - C{serving}: answers from a current version.
+    """
+    if status.state == "expired":
+        return "expired"
+    if status.state == "loading" or (status.state == "refreshing" and status.serial is None):
+        return "loading"
+    if status.state == "refreshing":
+        return "refreshing"
+    if _last_attempt_failed(status):
+        return "failing"
+    if status.serial is None:
+        return "never-loaded"
+    return "serving"
+
+
+def last_error(status: ZoneStatus) -> str | None:
+    """Why the zone is failing (or expired, when its last refresh failed); L{None} otherwise."""
+    if health(status) in ("failing", "expired") and _last_attempt_failed(status):
+        return status.failure_reason or status.last_load.detail or "failed (no reason recorded)"
+    return None

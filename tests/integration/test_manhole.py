@@ -192,9 +192,9 @@ def test_host_key_made_0600(site):
 def test_login_shows_the_banner_and_the_zone_table(site, session):
     assert "secdns manhole" in session.banner and "blocks DNS" in session.banner
     table = session.run("zones()").splitlines()
-    assert table[0].split()[:5] == ["zone", "type", "state", "serial", "records"]
+    assert table[0].split()[:5] == ["zone", "type", "health", "serial", "records"]
     row = table[1].split()
-    assert row[:5] == [ZONE, "secondary", "loaded", "1", "13"]  # SOA, NS, ns1, txt and 9 hosts
+    assert row[:5] == [ZONE, "secondary", "serving", "1", "13"]  # SOA, NS, ns1, txt and 9 hosts
     report = session.run('zone("example.com")')
     assert "zone example.com" in report and f"127.0.0.1#{site.bind.port}  reachable, serial 1" in report
 

@@ -54,12 +54,12 @@ def test_zone_table_is_aligned_one_row_per_zone():
     ]
     text = ns.zone_table(rows, NOW, {"example.com": NOW - 125})
     lines = text.splitlines()
-    assert lines[0].split() == ["zone", "type", "state", "serial", "records", "last", "transfer", "expiry", "(h)", "last", "error"]
+    assert lines[0].split() == ["zone", "type", "health", "serial", "records", "last", "transfer", "expiry", "(h)", "last", "error"]
     assert len(lines) == 4
     column = lines[0].index("serial")
     assert [line[column:].split()[0] for line in lines[1:]] == ["2026120301", "7", "2026120301"]
     assert "2m ago" in lines[1] and "36.0" in lines[1]
-    assert lines[2].split()[1:7] == ["primary", "loaded", "7", "3", "-", "-"]
+    assert lines[2].split()[1:7] == ["primary", "serving", "7", "3", "-", "-"]
     assert "expired" in lines[3] and lines[3].endswith("no answer over UDP within 5 s")
     assert ns.zone_table([], NOW) == "no zones"
 
@@ -174,7 +174,7 @@ def test_console_tables_over_the_zone_core(tmp_path):
     table = names["zones"]()
     assert [row.name for row in table.rows] == ["example.com"]
     row = repr(table).splitlines()[1].split()
-    assert row[:5] == ["example.com", "secondary", "loaded", "7", "4"]
+    assert row[:5] == ["example.com", "secondary", "serving", "7", "4"]
     assert row[5:7] == ["1s", "ago"]  # the AXFR at start
     assert repr(names["zones"]("nothing-like-it")) == "no zones"
     assert [row.name for row in names["zones"]("COM").rows] == ["example.com"]

@@ -18,6 +18,7 @@ One module a job:
     routing.py         calls, replies, routes, etags, paging (pure)
     context.py         what handlers share: the core, a worker, the change log
     zones.py, records.py, keys.py, operations.py    the handlers
+    statuses.py        /zoneStatuses and metricHistory: the web console's overviews
     alarm_shapes.py    alarms, topics, subscriptions as the cloud Monitoring/Notifications shapes
     alarms.py          /alarms, /topics, /subscriptions, /notifications (the alarm engine's)
     openapi.py         the OpenAPI 3 document of all of it
@@ -33,7 +34,7 @@ from __future__ import annotations
 from typing import Callable
 
 from secdns.core.registry import ZoneRegistry
-from secdns.ops.api import alarms, keys, operations, records, zones
+from secdns.ops.api import alarms, keys, operations, records, statuses, zones
 from secdns.ops.api.auth import Access
 from secdns.ops.api.context import Api, Worker
 from secdns.ops.api.openapi import document_bytes
@@ -47,7 +48,7 @@ LARGE_BODIES = ("PatchZoneRecords", "UpdateZoneRecords", "PatchDomainRecords", "
 
 
 def all_routes(api: Api) -> list[Route]:
-    return [*zones.routes(api), *records.routes(api), *keys.routes(api), *operations.routes(api), *alarms.routes(api)]
+    return [*zones.routes(api), *records.routes(api), *keys.routes(api), *operations.routes(api), *statuses.routes(api), *alarms.routes(api)]
 
 
 def api_resource(

@@ -7,7 +7,8 @@ digits, NaN).
 
 L{Fields} reads one JSON object field by field with the type each field
 must have, and refuses fields it does not know.  Its messages name the
-field and the type expected, never the value given (it may be a secret).
+field and the type expected, never the value given (it may be a secret);
+its errors carry the field's path (C{externalMasters[0].port}) as C{field}.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class Fields:
 
     def __init__(self, value: Any, where: str = "the request body", ignored: Iterable[str] = ()) -> None:
         if not isinstance(value, dict):
-            raise bad(f"{where} must be a JSON object, not {kind_of(value)}")
+            raise bad(f"{where} must be a JSON object, not {kind_of(value)}", None if where == "the request body" else where)
         self.value = value
         self.where = where
         self.read: set[str] = set(ignored)
@@ -123,19 +124,19 @@ class Fields:
                 raise missing(self._name(field))
             return None
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            raise bad(f"{self._name(field)} must be {what}, not {kind_of(value)}")
+            raise bad(f"{self._name(field)} must be {what}, not {kind_of(value)}", self._name(field))
         return value
 
     def string(self, field: str, required: bool = False, max_length: int = 1024) -> str | None:
         value = self.get(field, (str,), "a string", required)
         if value is not None and len(value) > max_length:
-            raise bad(f"{self._name(field)} is longer than {max_length} characters")
+            raise bad(f"{self._name(field)} is longer than {max_length} characters", self._name(field))
         return value
 
     def integer(self, field: str, low: int, high: int, required: bool = False) -> int | None:
         value = self.get(field, (int,), "an integer", required)
         if value is not None and not low <= value <= high:
-            raise bad(f"{self._name(field)} must be from {low} to {high}")
+            raise bad(f"{self._name(field)} must be from {low} to {high}", self._name(field))
         return value
 
     def boolean(self, field: str) -> bool | None:
@@ -144,14 +145,14 @@ class Fields:
     def array(self, field: str, required: bool = False, max_items: int = 10_000) -> list | None:
         value = self.get(field, (list,), "an array", required)
         if value is not None and len(value) > max_items:
-            raise bad(f"{self._name(field)} has more than {max_items} items")
+            raise bad(f"{self._name(field)} has more than {max_items} items", self._name(field))
         return value
 
     def choice(self, field: str, choices: Iterable[str], required: bool = False) -> str | None:
         choices = tuple(choices)
         value = self.string(field, required, max_length=64)
         if value is not None and value not in choices:
-            raise bad(f"{self._name(field)} must be one of {', '.join(choices)}")
+            raise bad(f"{self._name(field)} must be one of {', '.join(choices)}", self._name(field))
         return value
 
     def done(self) -> None:
@@ -160,7 +161,7 @@ class Fields:
         if unknown:
             name = unknown[0]
             shown = name if len(name) <= 64 else name[:61] + "..."
-            raise bad(f"{self.where}: unknown field {json.dumps(shown)}")
+            raise bad(f"{self.where}: unknown field {json.dumps(shown)}", self._name(name) if len(name) <= 64 else None)
 
     def item_name(self, field: str, index: int) -> str:
         return f"{self._name(field)}[{index}]"

@@ -50,29 +50,38 @@ CODES: dict[str, int] = {
 
 @attrs.frozen
 class ApiError(Exception):
-    """An answer other than success: its code (which sets the status) and message."""
+    """
+    An answer other than success: its code (which sets the status) and
+    message, and (C{InvalidParameter}, C{MissingParameter}) the request
+    field it concerns when known, as a dotted path of the request body
+    (C{externalMasters[0].address}): the console shows the message there.
+    """
 
     code: str
     message: str
     headers: tuple[tuple[str, str], ...] = ()
+    field: str | None = None
 
     @property
     def status(self) -> int:
         return CODES[self.code]
 
     def body(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        shaped = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            shaped["field"] = self.field
+        return shaped
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
 
 
-def bad(message: str) -> ApiError:
-    return ApiError("InvalidParameter", message)
+def bad(message: str, field: str | None = None) -> ApiError:
+    return ApiError("InvalidParameter", message, field=field)
 
 
 def missing(field: str, when: str = "") -> ApiError:
-    return ApiError("MissingParameter", f"{field} is required" + (f" {when}" if when else ""))
+    return ApiError("MissingParameter", f"{field} is required" + (f" {when}" if when else ""), field=field)
 
 
 def not_found(message: str) -> ApiError:

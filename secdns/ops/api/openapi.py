@@ -19,7 +19,9 @@ from secdns.ops.api.errors import CODES
 from secdns.ops.api.operations import ACTIONS
 from secdns.ops.api.record_items import OPERATIONS, SORT_KEYS
 from secdns.ops.api.routing import MAX_LIMIT
-from secdns.ops.api.shapes import LIFECYCLE_STATES
+from secdns.ops.api.shapes import HISTORY_METRICS, LIFECYCLE_STATES
+from secdns.ops.api.statuses import MAX_MINUTES, SORT_KEYS as HEALTH_SORT_KEYS
+from secdns.zones.status import HEALTHS
 
 __all__ = ["document", "document_bytes"]
 
@@ -66,6 +68,7 @@ _PEER = {
     "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 53},
     "tsigKeyId": _nullable(_string("the id (or, in secdns, the name) of a TSIG key", maxLength=300)),
 }
+_HEALTH = _string("secdns: the zone's health in one word", enum=list(HEALTHS))
 _OUTCOME = _nullable(_object({
     "when": _time("when"),
     "ok": {"type": "boolean"},
@@ -83,7 +86,11 @@ _RECORD_FIELDS = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Error": _object({"code": _string("one of: " + ", ".join(CODES)), "message": _string()}, ("code", "message")),
+    "Error": _object({
+        "code": _string("one of: " + ", ".join(CODES)), "message": _string(),
+        "field": _string("InvalidParameter, MissingParameter: the request field the error concerns, when known, as a dotted "
+                         "path of the request body (name, externalMasters[0].address, items[2].rdata) or a query parameter"),
+    }, ("code", "message")),
     "ExternalMaster": _object(_PEER, ("address",), "a master a SECONDARY zone is transferred from", closed=True),
     "ExternalDownstream": _object(_PEER, ("address",), "a server that may transfer the zone, and is notified of changes", closed=True),
     "TransferAllow": _object({
@@ -179,6 +186,7 @@ SCHEMAS: dict[str, Any] = {
     "ZoneStatus": _object({
         "name": _string(), "id": _string(), "role": _string(enum=["primary", "secondary"]),
         "state": _string(enum=["unloaded", "loading", "loaded", "refreshing", "expired"]),
+        "health": _HEALTH,
         "lifecycleState": _string(enum=list(LIFECYCLE_STATES)),
         "serial": _nullable({"type": "integer", "format": "int64"}), "records": _nullable({"type": "integer"}),
         "lastLoad": _OUTCOME, "lastFailure": _time("last failed load or refresh"), "failureReason": _nullable(_string()),
@@ -188,9 +196,28 @@ SCHEMAS: dict[str, Any] = {
         "nextEvent": _nullable(_object({"what": _string(), "when": _time("when")}, ("what", "when"))),
         "lastRefresh": _time("last successful refresh"), "declaredIn": _nullable(_string()),
         "created": _time("when the zone was made"), "file": _nullable(_string()),
-    }, ("name", "id", "role", "state", "lifecycleState", "serial", "records", "lastLoad", "lastFailure", "failureReason",
+    }, ("name", "id", "role", "state", "health", "lifecycleState", "serial", "records", "lastLoad", "lastFailure", "failureReason",
         "transfersIn", "transferFailures", "masters", "downstreams", "expireAt", "nextEvent", "lastRefresh", "declaredIn",
         "created", "file"), "secdns: everything the zone core knows of a zone"),
+    "ZoneHealth": _object({
+        "name": _string(), "zoneType": _string(enum=["PRIMARY", "SECONDARY"]), "health": _HEALTH,
+        "state": _string("the zone core's state", enum=["unloaded", "loading", "loaded", "refreshing", "expired"]),
+        "serial": _nullable({"type": "integer", "format": "int64"}), "records": _nullable({"type": "integer"}),
+        "lastTransfer": _time("a SECONDARY: the last transfer applied; a PRIMARY: the last load"),
+        "lastRefresh": _time("a SECONDARY: the last successful refresh"),
+        "expiresInHours": _nullable({"type": "number", "minimum": 0, "description": "a SECONDARY: hours until it expires unless refreshed"}),
+        "lastError": _nullable(_string("why the zone is failing (or expired); null otherwise")),
+        "declaredIn": _nullable(_string()), "isProtected": {"type": "boolean"},
+    }, ("name", "zoneType", "health", "state", "serial", "records", "lastTransfer", "lastRefresh", "expiresInHours",
+        "lastError", "declaredIn", "isProtected"), "secdns: one zone's health, for the console's zone list"),
+    "MetricHistory": _object({
+        "zone": _string(), "start": _time("the start of the first minute"),
+        "step": {"type": "integer", "enum": [60], "description": "seconds between values"},
+        "metrics": _object({
+            name: _array(_nullable({"type": "number"}), "one value a minute, oldest first; null: a minute not observed")
+            for name in HISTORY_METRICS
+        }, HISTORY_METRICS),
+    }, ("zone", "start", "step", "metrics"), "secdns: a zone's per-minute metrics from the alarm engine's history"),
     "ZoneEvent": {
         **_object({"type": _string("ZoneLoaded, ZoneEdited, TransferSucceeded, TransferFailed, ZoneExpired, ..."),
                    "zone": _nullable(_string()), "time": _time("when")}, ("type", "zone", "time")),
@@ -490,6 +517,20 @@ def document() -> dict[str, Any]:
         "/zones/{zoneNameOrId}/status": {
             "get": _operation("GetZoneStatus", "secdns: everything the zone core knows of the zone", {"200": _json(_ref("ZoneStatus"), "the status", _HEADERS), **_errors(400, 401, 403, 404)}, [_ZONE]),
         },
+        "/zones/{zoneNameOrId}/metricHistory": {
+            "get": _operation("GetZoneMetricHistory", "secdns: the zone's last minutes of transfer counts and hours to expiry",
+                              {"200": _json(_ref("MetricHistory"), "the history", _HEADERS), **_errors(400, 401, 403, 404, 503)}, [
+                _ZONE, _query("minutes", "how many minutes, up to now", {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES, "default": MAX_MINUTES}),
+            ]),
+        },
+        "/zoneStatuses": {
+            "get": _operation("ListZoneStatuses", "secdns: every zone's health", {"200": _json(_array(_ref("ZoneHealth")), "the zones (one page)", _PAGED), **_errors(400, 401, 403)}, [
+                _LIMIT, _PAGE, _query("nameContains", "only zones whose name contains this"),
+                _query("health", "only zones of this health", {"type": "string", "enum": list(HEALTHS)}),
+                _query("zoneType", "PRIMARY or SECONDARY", {"type": "string", "enum": ["PRIMARY", "SECONDARY"]}),
+                _query("sortBy", "the field to sort by", {"type": "string", "enum": list(HEALTH_SORT_KEYS)}), _SORT_ORDER,
+            ]),
+        },
         "/zones/{zoneNameOrId}/actions/{action}": {
             "post": _operation("ZoneAction", "secdns: refresh or retransfer a SECONDARY zone now; NOTIFY a zone's downstreams now",
                                {"202": _json(_ref("ActionResult"), "accepted: the work goes on"), **_errors(400, 401, 403, 404, 409)},
@@ -529,7 +570,7 @@ def document() -> dict[str, Any]:
             "description": "secdns's operator API, shaped like the cloud DNS API (version 20180115) for zones, records, "
                            "TSIG keys and zone transfer servers, with secdns's own zone status, actions and events, and alarms, "
                            "notification topics and subscriptions shaped like the cloud's Monitoring and Notifications APIs. "
-                           "Errors are {code, message}. With a token file, every request needs Authorization: Bearer.",
+                           "Errors are {code, message} (and field, when known). With a token file, every request needs Authorization: Bearer.",
         },
         "servers": [{"url": "/20180115"}],
         "security": [{"bearer": []}, {}],

@@ -32,11 +32,12 @@ from secdns.ops.api.body import Fields
 from secdns.ops.api.errors import bad, missing
 from secdns.ops.api.ids import KEY_PREFIX, key_id, zone_id
 from secdns.zones.events import ZoneEvent
-from secdns.zones.status import KeyStatus, Outcome, ZoneStatus
+from secdns.zones.status import KeyStatus, Outcome, ZoneStatus, health, last_error
 
 __all__ = [
     "rfc3339", "label", "parse_name", "lifecycle_state", "zone", "tsig_key", "transfer_servers", "zone_status",
-    "event", "zone_config", "key_config", "KeyIds", "ZONE_TYPES", "LIFECYCLE_STATES",
+    "event", "zone_config", "key_config", "KeyIds", "ZONE_TYPES", "LIFECYCLE_STATES", "zone_health", "metric_history",
+    "HISTORY_METRICS",
 ]
 
 ZONE_TYPES = {PRIMARY: "PRIMARY", SECONDARY: "SECONDARY"}
@@ -198,6 +199,7 @@ def zone_status(status: ZoneStatus) -> dict[str, Any]:
         "id": zone_id(status.name),
         "role": status.role,
         "state": status.state,
+        "health": health(status),
         "lifecycleState": lifecycle_state(status),
         "serial": status.serial,
         "records": status.records,
@@ -234,6 +236,59 @@ def zone_status(status: ZoneStatus) -> dict[str, Any]:
         "created": rfc3339(status.created),
         "file": status.file,
     }
+
+
+def zone_health(status: ZoneStatus, now: float, last_version: float | None) -> dict[str, Any]:
+    """
+    One row of C{/zoneStatuses} (secdns's): a zone's health and what the
+    console's zone list shows.  C{last_version}: when the zone last took
+    a new version (a secondary: a transfer applied; a primary: a load).
+    """
+    expires = None
+    if status.expire_at is not None:
+        expires = round(max(0.0, status.expire_at - now) / 3600.0, 3)
+    return {
+        "name": status.name,
+        "zoneType": ZONE_TYPES[status.role],
+        "health": health(status),
+        "state": status.state,
+        "serial": status.serial,
+        "records": status.records,
+        "lastTransfer": rfc3339(last_version),
+        "lastRefresh": rfc3339(status.last_refresh),
+        "expiresInHours": expires,
+        "lastError": last_error(status),
+        "declaredIn": status.declared_in,
+        "isProtected": status.declared_in is not None,
+    }
+
+
+#: The metrics of C{metricHistory}, in the order they are given.
+HISTORY_METRICS = ("ZoneTransferSuccessCount", "ZoneTransferFailureCount", "ZoneExpirationInHours")
+
+
+def metric_history(zone: str, series: Mapping[str, list[tuple[float, float | None]]]) -> dict[str, Any]:
+    """
+    C{metricHistory} (secdns's): each metric's per-minute values, oldest
+    first, from the alarm engine's history (each series: (minute's start,
+    value or L{None})).  The first series sets the minutes; a value of
+    another at a minute it lacks is L{None}.
+    """
+    names = list(series)
+    first = series[names[0]] if names else []
+    minutes = [start for start, _ in first]
+    metrics = {}
+    for name in names:
+        by_minute = dict(series[name])
+        metrics[name] = [_number(by_minute.get(start)) for start in minutes]
+    return {"zone": zone, "start": rfc3339(minutes[0]) if minutes else None, "step": 60, "metrics": metrics}
+
+
+def _number(value: float | None) -> float | int | None:
+    """A whole number as an integer (counts), others as they are."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 6)
 
 
 def _camel(name: str) -> str:

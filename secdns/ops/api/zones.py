@@ -13,7 +13,7 @@ make the PUT's C{If-Match} fail.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import dns.rdatatype
 from twisted.internet import defer
@@ -26,9 +26,30 @@ from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one
 from secdns.zones.status import ZoneStatus
 from secdns.zones.zone import Zone
 
-__all__ = ["routes"]
+__all__ = ["routes", "name_filter", "sorted_page"]
 
-SORT_BY = ("name", "zoneType", "timeCreated")
+
+def name_filter(call: Call) -> Callable[[str], bool]:
+    """C{nameContains}: whether a zone's name holds the text (any case, a final dot ignored)."""
+    contains = call.arg("nameContains")
+    if contains is None:
+        return lambda name: True
+    text = contains.lower().rstrip(".")
+    return lambda name: text in name.lower()
+
+
+def sorted_page(call: Call, rows: list[dict[str, Any]], keys: dict[str, Callable[[dict[str, Any]], Any]], default: str = "name") -> Reply:
+    """
+    One page of C{rows} (C{limit}, C{page}) in the order C{sortBy} (one of
+    C{keys}) and C{sortOrder} ask, with the paging headers and an etag.
+    """
+    limit, offset = paging(call)
+    sort_by = one_of(call, "sortBy", keys, default)
+    order = one_of(call, "sortOrder", ("ASC", "DESC"), "ASC")
+    rows = sorted(rows, key=keys[sort_by], reverse=order == "DESC")
+    following = offset + limit
+    chosen = rows[offset:following]
+    return Reply(200, chosen, page_headers(following if following < len(rows) else None, len(rows)), etag(chosen))
 
 
 def _nameservers(zone: Zone) -> list[str]:
@@ -58,13 +79,10 @@ class Zones:
 
     def list(self, call: Call) -> Reply:
         registry = self.api.core()
-        limit, offset = paging(call)
         name = call.arg("name")
-        contains = call.arg("nameContains")
+        contains = name_filter(call)
         kind = one_of(call, "zoneType", shapes.ZONE_TYPES.values())
         state = one_of(call, "lifecycleState", shapes.LIFECYCLE_STATES)
-        sort_by = one_of(call, "sortBy", SORT_BY, "name")
-        order = one_of(call, "sortOrder", ("ASC", "DESC"), "ASC")
         if name is not None:
             name = shapes.label(shapes.parse_name(name, "name")).lower()
         rows = []
@@ -72,19 +90,17 @@ class Zones:
             status = registry.status(zone.name)
             if name is not None and status.name.lower() != name:
                 continue
-            if contains is not None and contains.lower().rstrip(".") not in status.name.lower():
+            if not contains(status.name):
                 continue
             if kind is not None and shapes.ZONE_TYPES[status.role] != kind:
                 continue
             if state is not None and shapes.lifecycle_state(status) != state:
                 continue
             rows.append(self.shape(call, status, zone))
-        key = {"name": lambda z: z["name"].lower(), "zoneType": lambda z: (z["zoneType"], z["name"].lower()),
-               "timeCreated": lambda z: (z["timeCreated"] or "", z["name"].lower())}[sort_by]
-        rows.sort(key=key, reverse=order == "DESC")
-        following = offset + limit
-        chosen = rows[offset:following]
-        return Reply(200, chosen, page_headers(following if following < len(rows) else None, len(rows)), etag(chosen))
+        return sorted_page(call, rows, {
+            "name": lambda z: z["name"].lower(), "zoneType": lambda z: (z["zoneType"], z["name"].lower()),
+            "timeCreated": lambda z: (z["timeCreated"] or "", z["name"].lower()),
+        })
 
     def create(self, call: Call) -> defer.Deferred:
         registry = self.api.core()
