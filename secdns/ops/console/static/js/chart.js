@@ -55,7 +55,7 @@ export function niceCeiling(value) {
 }
 
 // The frame both charts share: x of a minute, y of a value, the time ticks.
-function frame(startMs, stepS, count, yMax, g = GEOMETRY) {
+function frame(startMs, stepS, count, yMax, integers = false, g = GEOMETRY) {
   const plotW = g.width - g.left - g.right;
   const plotH = g.height - g.top - g.bottom;
   const slot = plotW / Math.max(1, count);
@@ -69,7 +69,7 @@ function frame(startMs, stepS, count, yMax, g = GEOMETRY) {
     const minuteOfDay = Math.floor(ms / 60000);
     if (minuteOfDay % every === 0) xTicks.push({x: x(i), label: hhmm(ms)});
   }
-  const yTicks = [0, yMax / 2, yMax].map((v) => ({y: y(v), label: formatNumber(v)}));
+  const yTicks = [0, yMax / 2, yMax].filter((v) => !integers || Number.isInteger(v)).map((v) => ({y: y(v), label: formatNumber(v)}));
   return {g, plotW, plotH, slot, x, y, xTicks, yTicks};
 }
 
@@ -87,7 +87,7 @@ export function transferModel(history) {
   const bad = history.metrics.ZoneTransferFailureCount ?? [];
   const count = Math.max(ok.length, bad.length);
   const totals = Array.from({length: count}, (_, i) => (ok[i] ?? 0) + (bad[i] ?? 0));
-  const f = frame(Date.parse(history.start), history.step, count, niceCeiling(Math.max(1, ...totals)));
+  const f = frame(Date.parse(history.start), history.step, count, niceCeiling(Math.max(1, ...totals)), true);
   const width = Math.max(f.slot, 3); // one transfer in 24 h must still show
   const rects = [];
   for (let i = 0; i < count; i++) {

@@ -225,9 +225,8 @@ export async function renderRecords(box, zone, { editable, why, onChange = () =>
   }
 
   box.replaceChildren(
-    why ? h("p", { class: "hint records-readonly" }, why) : null,
-    editable ? addForm : null,
-    editable ? editForm : null,
+    ...(why ? [h("p", { class: "hint records-readonly" }, why)] : []),
+    ...(editable ? [addForm, editForm] : []),
     filterForm, count, holder,
   );
   await load();
