@@ -172,8 +172,8 @@ class Browser:
             self.fill("token", token, within=form)
             self.submit(form)
         else:
-            self.driver.execute_script("sessionStorage.setItem('secdns.token', arguments[0])", token)
-            self.driver.get(self.url("zones"))
+            self.driver.execute_script("sessionStorage.setItem('secdns.token', arguments[0]); location.hash = '#/zones'", token)
+            self.driver.refresh()  # a new document, which finds the token at its start
         self.wait_visible("nav")
 
     def logout(self) -> None:
@@ -379,9 +379,24 @@ class Browser:
         self._log.extend(self.driver.get_log("browser"))
         return list(self._log)
 
-    def problems(self) -> list[str]:
-        """The console entries that are errors: CSP violations, JavaScript exceptions, failed loads (SEVERE)."""
-        return [entry["message"] for entry in self.log() if entry.get("level") == "SEVERE"]
+    def mark(self) -> int:
+        """A place in the log, for L{problems} and L{csp_violations} of what came after it."""
+        return len(self.log())
+
+    def problems(self, allow_401: bool = True, since: int = 0) -> list[str]:
+        """
+        The console entries that are errors: CSP violations, JavaScript
+        exceptions, console.error, failed loads (SEVERE).  An API answer 401
+        is what an untokened probe gets, and allowed unless C{allow_401} is false.
+        """
+        return [
+            entry["message"] for entry in self.log()[since:]
+            if entry.get("level") == "SEVERE" and not (allow_401 and "status of 401" in entry["message"])
+        ]
+
+    def csp_violations(self, since: int = 0) -> list[str]:
+        """The entries in which Chromium reports a Content-Security-Policy violation."""
+        return [entry["message"] for entry in self.log()[since:] if "Content Security Policy" in entry["message"]]
 
     def screenshot(self, page: str) -> Path:
         """
