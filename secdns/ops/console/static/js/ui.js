@@ -132,17 +132,25 @@ export function clearErrors(form) {
   }
 }
 
+// An error without a field whose message starts with an input's name
+// ("externalMasters[0].address is not an IP address") concerns that input.
+function leadingField(form, message) {
+  const m = /^([A-Za-z][A-Za-z0-9]*(?:\[\d+\])?(?:\.[A-Za-z][A-Za-z0-9]*)?)\b/.exec(message || "");
+  return m && form.querySelector(`[name="${CSS.escape(m[1])}"]`) ? m[1] : null;
+}
+
 // The API error's message beside the input named error.field (or at the
 // form's top when no input has that name); the input is marked invalid.
 export function showErrors(form, error) {
   clearErrors(form);
   const message = (error && error.message) || String(error);
   let input = null;
-  if (error && error.field) {
-    input = form.querySelector(`[name="${CSS.escape(error.field)}"]`);
+  const path = (error && error.field) || leadingField(form, message);
+  if (path) {
+    input = form.querySelector(`[name="${CSS.escape(path)}"]`);
     if (!input) {
-      // "externalMasters[0]" when the API names the item, not one of its inputs
-      input = form.querySelector(`[name^="${CSS.escape(error.field)}."]`);
+      // "externalMasters[0]" or "externalMasters": the item or list, not one of its inputs
+      input = form.querySelector(`[name^="${CSS.escape(path)}."], [name^="${CSS.escape(path)}["]`);
     }
   }
   const id = uid("err");
