@@ -64,6 +64,7 @@ from twisted.logger import Logger
 from secdns.wire import tsig
 from secdns.zones.lookup import resolve
 from secdns.wire.compact import name_from_labels
+from secdns.wire.salvage import salvage
 from secdns.server.render import OPT_SIZE, Edns, Question, render, render_error
 from secdns.zones.zone import Zone
 from secdns.zones.version import PerVersion
@@ -242,11 +243,9 @@ class QueryHandler:
         opcode = dns.opcode.from_flags(query_flags)
         try:
             message = dns.message.from_wire(wire, keyring=False, ignore_trailing=False)
-        except dns.message.UnknownHeaderField:
-            return render_error(query_id, query_flags, None, dns.rcode.FORMERR, opcode=opcode)
         except Exception as e:  # whatever the bytes, never let parsing take us down
             log.debug("FORMERR to {address}: {error}", address=request.address, error=e)
-            return render_error(query_id, query_flags, None, dns.rcode.FORMERR, opcode=opcode)
+            return self._formerr(wire, query_id, query_flags, opcode)
 
         if message.had_tsig:
             verified = self._authenticate(wire, message, request)
@@ -291,15 +290,17 @@ class QueryHandler:
         edns = self._edns_of(message)
         if message.edns > 0:
             return self._error(message, dns.rcode.BADVERS, edns)
+        handler = self.handlers.get(opcode)
+        if opcode != dns.opcode.QUERY and handler is None:
+            # Whatever its sections hold: an opcode we do not implement is
+            # NOTIMP (RFC 1035 section 4.1.1), as BIND, Knot and NSD answer.
+            return self._error(message, dns.rcode.NOTIMP, edns, question=False)
         if len(message.question) != 1:
             return self._error(message, dns.rcode.FORMERR, edns, question=False)
         rrset = message.question[0]
         question = Question(rrset.name, rrset.rdtype, rrset.rdclass)
 
-        if opcode != dns.opcode.QUERY:
-            handler = self.handlers.get(opcode)
-            if handler is None:
-                return self._error(message, dns.rcode.NOTIMP, edns, question=False)
+        if handler is not None:
             return handler(message, request, self.zonedb.find(question.name))
         return self._answer_query(
             wire,
@@ -373,6 +374,18 @@ class QueryHandler:
         if message.edns < 0:
             return None
         return self._edns(bool(message.ednsflags & DO))
+
+    def _formerr(self, wire: bytes, query_id: int, query_flags: int, opcode: int) -> bytes:
+        """
+        FORMERR for a message dnspython refused: with its question and an
+        OPT when the message is whole in form (L{salvage}), as BIND answers.
+        """
+        salvaged = salvage(wire)
+        if salvaged is None:
+            return render_error(query_id, query_flags, None, dns.rcode.FORMERR, opcode=opcode)
+        question = None if salvaged.question is None else Question(*salvaged.question)
+        edns = None if salvaged.opt is None else self._edns(salvaged.opt[1])
+        return render_error(query_id, query_flags, question, dns.rcode.FORMERR, edns, opcode=opcode)
 
     def _edns(self, dnssec_ok: bool) -> Edns:
         """Our OPT (RFC 6891) for a query that has one, DO echoed."""

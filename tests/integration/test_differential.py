@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import collections
 import random
+import socket
+import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -443,3 +445,54 @@ def test_answers_match_bind(servers, zone_files):
     assert not mismatches, f"{len(mismatches)} of {len(queries)} answers differ; the first ones:\n{shown}"
     missing = EXPECTED_FEATURES - comparison.seen
     assert not missing, f"no query produced: {missing}"
+
+
+# -- opcodes
+
+
+def _raw_exchange(port: int, wire: bytes) -> bytes | None:
+    """One datagram to 127.0.0.1:C{port}, its answer or L{None} after 2 s."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2.0)
+        s.sendto(wire, (LOOPBACK, port))
+        try:
+            return s.recv(65535)
+        except socket.timeout:
+            return None
+
+
+def _opcode_request(opcode: int, with_question: bool, edns: bool) -> bytes:
+    header = struct.pack("!HHHHHH", 0x1234, opcode << 11, 1 if with_question else 0, 0, 0, 1 if edns else 0)
+    question = dns.name.from_text("www.diff.test.").to_wire() + struct.pack("!HH", 1, 1) if with_question else b""
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0) if edns else b""
+    return header + question + opt
+
+
+def _header_summary(wire: bytes | None) -> dict | None:
+    """What of an answer to an odd opcode is compared: opcode, rcode, QR, AA, counts, OPT present."""
+    if wire is None:
+        return None
+    _id, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", wire[:12])
+    return {
+        "opcode": (flags >> 11) & 0xF, "rcode": flags & 0xF, "qr": bool(flags & 0x8000),
+        "aa": bool(flags & 0x0400), "qdcount": qd, "ancount": an, "nscount": ns, "opt": ar > 0,
+    }
+
+
+def test_opcodes_match_bind(servers):
+    """
+    Every opcode, 0 to 15, with and without a question, with and without
+    EDNS: the same opcode echoed, rcode (NOTIMP for the ones not
+    implemented: RFC 1035 section 4.1.1), flags and section counts as BIND.
+    """
+    bind, secdns = servers
+    differences = []
+    for opcode in range(16):
+        for with_question in (True, False):
+            for edns in (False, True):
+                wire = _opcode_request(opcode, with_question, edns)
+                theirs = _header_summary(_raw_exchange(bind.port, wire))
+                ours = _header_summary(_raw_exchange(secdns.port, wire))
+                if theirs != ours:
+                    differences.append(f"opcode {opcode} question={with_question} edns={edns}: BIND {theirs}, secdns {ours}")
+    assert not differences, "\n".join(differences)

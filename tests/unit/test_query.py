@@ -10,6 +10,7 @@ parse, lookup and render of every query.
 
 from __future__ import annotations
 
+import struct
 import errno
 import functools
 import gc
@@ -559,3 +560,18 @@ class TestDatagramProtocol:
         monkeypatch.undo()
         protocol.datagramReceived(wire_of("web.example.org", "A"), ADDR)
         assert len(transport.written) == 1
+
+
+@pytest.mark.parametrize("opcode", [1, 2, 3, 6, 7, 15])
+@pytest.mark.parametrize("questions", [0, 1, 2])
+def test_unknown_opcodes_get_notimp_whatever_the_sections(handler, opcode, questions):
+    """
+    An opcode secdns does not implement is NOTIMP (RFC 1035 section
+    4.1.1), with or without a question, as BIND, Knot and NSD answer;
+    before, one with no question got FORMERR.
+    """
+    question = dns.name.from_text("www.example.org.").to_wire() + struct.pack("!HH", 1, 1)
+    wire = struct.pack("!HHHHHH", 9, opcode << 11, questions, 0, 0, 0) + question * questions
+    response = handler.answer(wire, UDP)
+    assert (response[2] >> 3) & 0xF == opcode
+    assert response[3] & 0xF == dns.rcode.NOTIMP

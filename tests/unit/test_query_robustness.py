@@ -174,10 +174,14 @@ def check(handler: QueryHandler, wire: bytes, request: Request) -> bytes | None:
         return None
     assert has_header and not is_response, f"answered something that is not a query: {wire.hex()}"
     message = parses(response)
+    if message is None and dns.opcode.from_flags(int.from_bytes(response[2:4], "big")) == dns.opcode.UPDATE:
+        # FORMERR to an UPDATE echoes its zone section as BIND does, even of a
+        # type dnspython will not read there: read it as a query's question.
+        message = parses(response[:2] + bytes((response[2] & 0x87,)) + response[3:])
     assert message is not None, f"unparsable response {response.hex()} to {wire.hex()}"
     assert message.id == int.from_bytes(wire[:2], "big"), wire.hex()
     assert message.flags & dns.flags.QR, wire.hex()
-    assert message.opcode() == dns.opcode.from_flags(int.from_bytes(wire[2:4], "big")), wire.hex()
+    assert response[2] & 0x78 == wire[2] & 0x78, f"opcode not echoed: {wire.hex()}"
     if not request.tcp:
         query = parses(wire)
         limit = 512 if query is None or query.edns < 0 else handler.max_udp_size
@@ -204,7 +208,7 @@ def test_mutated_queries(handler):
         response = check(handler, wire, TCP if i % 4 == 0 else UDP)
         if response is not None:
             answered += 1
-            formerr += dns.message.from_wire(response, keyring=False).rcode() == dns.rcode.FORMERR
+            formerr += response[3] & 0x0F == dns.rcode.FORMERR
     # The mutations reach both the answering and the refusing paths.
     assert answered > MUTATED // 3
     assert formerr > MUTATED // 10
