@@ -77,6 +77,16 @@ class RequestTimeout(RequestError):
     """The peer did not answer in time."""
 
 
+def silence(target: str, received: int, timeout: float) -> str:
+    """
+    Why a TCP exchange was given up after C{received} messages, worded as
+    the UDP timeout is: C{no answer over TCP within 10 s}, C{no message 4
+    over TCP within 10 s}.
+    """
+    what = "answer" if received == 0 else f"message {received + 1}"
+    return f"{target}: no {what} over TCP within {timeout:g} s"
+
+
 class ConnectFailed(RequestError):
     """The TCP connection to the peer could not be made."""
 
@@ -464,10 +474,7 @@ class _StreamClient(Int16StringReceiver):
 
     def _time_out(self) -> None:
         self.timer = None
-        step = "the first message" if self.messages + len(self.queue) == 0 else f"message {self.messages + len(self.queue) + 1}"
-        self.factory.end(
-            Failure(RequestTimeout(f"{self.factory.target}: no {step} within {self.factory.message_timeout:g} s"))
-        )
+        self.factory.end(Failure(RequestTimeout(silence(self.factory.target, self.messages + len(self.queue), self.factory.message_timeout))))
 
     def stringReceived(self, message: bytes) -> None:
         if self.closed:

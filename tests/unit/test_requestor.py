@@ -475,3 +475,11 @@ class Testing:
         assert isinstance(results[0], Failure), f"expected {kind.__name__}, got {results[0]!r}"
         assert results[0].check(kind), results[0].getTraceback()
         return results[0]
+
+
+def test_silence_is_worded_like_the_udp_timeout():
+    """Not "no the first message within 10 s" (as it was): the first is an answer, later ones numbered."""
+    from secdns.transfer.requestor import silence
+
+    assert silence("192.0.2.1#53", 0, 10) == "192.0.2.1#53: no answer over TCP within 10 s"
+    assert silence("192.0.2.1#53", 3, 2.5) == "192.0.2.1#53: no message 4 over TCP within 2.5 s"
