@@ -207,10 +207,12 @@ export async function renderRecords(box, zone, { editable, why, onChange = () =>
     count.textContent = (filterText ? `${rows.length} of ${total} records` : `${total} records`) +
       (state.more ? ` (the first ${total}: narrow them with the filter)` : "");
     if (!grid) {
-      grid = table(columns, rows, { sortable: true, id: "records-table", rowName: (r) => r.domain, empty: "No records match." });
-      holder.replaceChildren(grid);
+      // ui.table() gives the <table> (older: its scrolling box): keep the table, show it in a box.
+      const made = table(columns, rows, { sortable: true, id: "records-table", rowName: (r) => r.domain, empty: "No records match." });
+      grid = made.tagName === "TABLE" ? made : made.querySelector("table");
+      holder.replaceChildren(made.tagName === "TABLE" ? h("div", { class: "table-wrap" }, made) : made);
     } else {
-      grid.querySelector("table").update(rows);
+      grid.update(rows);
     }
   }
 

@@ -147,7 +147,7 @@ function peerKey(list, p) {
 }
 
 function mastersTable(status, zone, keys) {
-  return table(
+  return boxed(table(
     [
       { key: "address", label: "Master", render: peerAddress },
       { key: "key", label: "TSIG key", render: (m) => keyName(peerKey(zone && zone.externalMasters, m), keys) },
@@ -158,11 +158,11 @@ function mastersTable(status, zone, keys) {
     ],
     status.masters,
     { id: "masters-table", rowName: peerAddress, empty: "No masters." },
-  );
+  ));
 }
 
 function downstreamsTable(status, zone, keys) {
-  return table(
+  return boxed(table(
     [
       { key: "address", label: "Downstream", render: peerAddress },
       { key: "key", label: "TSIG key", render: (d) => keyName(peerKey(zone && zone.externalDownstreams, d), keys) },
@@ -171,11 +171,11 @@ function downstreamsTable(status, zone, keys) {
     ],
     status.downstreams,
     { id: "downstreams-table", rowName: peerAddress, empty: "No downstreams: nobody is notified of changes." },
-  );
+  ));
 }
 
 function eventsTable(events) {
-  return table(
+  return boxed(table(
     [
       { key: "time", label: "When", render: (e) => when(e.time) },
       { key: "type", label: "Event", render: (e) => h("span", { class: FAILURES.has(e.type) ? "outcome-fail" : "" }, EVENT_WORDS[e.type] || e.type) },
@@ -183,7 +183,12 @@ function eventsTable(events) {
     ],
     events.slice().reverse(), // the API gives them oldest first
     { id: "events-table", rowName: (e) => e.type, empty: "No events since secdns started." },
-  );
+  ));
+}
+
+// A table in its sideways-scrolling box (ui.table() gives the bare <table>).
+function boxed(t) {
+  return t.tagName === "TABLE" ? h("div", { class: "table-wrap" }, t) : t;
 }
 
 function section(id, title, ...children) {
