@@ -18,7 +18,7 @@ const REFRESH_MS = 15000;
 /** A badge saying an alarm's (or a zone's) state in words: FIRING, PENDING, OK. */
 export function stateBadge(state) {
   const s = String(state || "UNKNOWN").toUpperCase();
-  return h("span", { class: `badge badge-alarm-${s.toLowerCase()}`, "data-state": s }, s);
+  return h("span", { class: `badge badge-${s.toLowerCase()}`, "data-state": s }, s);
 }
 
 function readOnly(alarm) {
