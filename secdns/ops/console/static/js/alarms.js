@@ -40,9 +40,9 @@ function topicNames(ids, topics) {
 async function renderList(view) {
   const holder = h("div", { id: "alarms-list" });
   view.replaceChildren(
-    h("div", { class: "page-head" },
-      h("h1", {}, "Alarms"),
-      h("a", { href: "#/alarms/new", class: "button primary", id: "alarm-new" }, "Create alarm")),
+    h("div", { class: "toolbar" },
+      h("h1", {}, "Alarms"), h("span", { class: "spacer" }),
+      h("a", { href: "#/alarms/new", class: "button-link", id: "alarm-new" }, "Create alarm")),
     h("p", {}, "Each alarm watches a metric of every zone (or of some) and notifies its topics when a zone's "
       + "condition holds, and again when it clears. Alarms declared in the config file are read-only here."),
     holder,

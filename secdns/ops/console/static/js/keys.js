@@ -82,7 +82,7 @@ function copyable(label, text, id, rows) {
  * document, so the secret is gone from the page too.
  */
 function showSecretOnce(key, secret) {
-  const dialog = h("dialog", { id: "secret-dialog", class: "secret-dialog", "aria-labelledby": "secret-dialog-title" },
+  const dialog = h("dialog", { id: "secret-dialog", class: "confirm secret-dialog", "aria-labelledby": "secret-dialog-title" },
     h("h2", { id: "secret-dialog-title" }, `Key ${key.name} created`),
     h("p", { class: "warning", role: "alert" },
       "This is the only time the secret is shown: copy it now. secdns never shows it again (the API does not return it)."),
