@@ -110,12 +110,13 @@ def test_secondary_of_bind(console_appliance, browser, tmp_path):
         assert browser.find_all("svg.chart-transfers rect.chart-ok")
         assert "1 transfer, 0 failures" in browser.find("svg.chart-transfers desc").get_attribute("textContent")
         assert SECRET not in browser.driver.page_source
-        browser.screenshot("zone-secondary")
 
         browser.click("Retransfer")
         browser.wait_text("#notice", "asked to retransfer")
         browser.wait_text('.chart-summary[data-kind="transfers"]', "2 transfers, 0 failures in 24 h", timeout=15)
         assert len([tr for tr in browser.find_all("#events-table tbody tr") if "AXFR" in tr.text]) == 2
+        browser.driver.execute_script("document.getElementById('zone-charts').scrollIntoView()")
+        browser.screenshot("zone-charts")
 
     # BIND is gone: a refresh fails, and the page says so.
     browser.click("Refresh")
@@ -153,7 +154,8 @@ def test_primary_records_edited(console_appliance, browser):
     assert "rdata" in message.lower() or "not-an-address" in message
     assert browser.field("rdata", within=add).get_attribute("aria-invalid") == "true"
     assert api("GET", "/zones/example.net").json["serial"] == serial + 1
-    browser.screenshot("zone-primary-records")
+    browser.driver.execute_script("document.getElementById('zone-records').scrollIntoView()")
+    browser.screenshot("zone-records")
 
     # Change: TTL and data in one PATCH (REMOVE old + ADD new).
     browser.click(browser.find('button[data-action="edit"]', within=row(browser, "records-table", "192.0.2.10")))

@@ -110,7 +110,7 @@ export function transferModel(history) {
     kind: "transfers", g: f.g, xTicks: f.xTicks, yTicks: f.yTicks,
     gaps: gapRects(f, unobserved), rects, paths: [], dots: [],
     title: "Transfers per minute",
-    desc: `Bars: zone transfers and refreshes that succeeded (lower part) and failed (upper part) each minute, ` +
+    desc: `Bars: zone transfers applied (lower part) and refresh attempts that failed (upper part) each minute, ` +
       `the last ${period}. ${text}.`,
     summary: text,
     legend: [{cls: "chart-ok", label: "succeeded"}, {cls: "chart-fail", label: "failed"}],

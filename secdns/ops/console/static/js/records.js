@@ -204,12 +204,13 @@ export async function renderRecords(box, zone, { editable, why, onChange = () =>
   function paint() {
     const rows = shown();
     const total = state.items.length;
-    count.textContent = (filterText ? `${rows.length} of ${total} records` : `${total} records`) +
+    count.textContent = (filterText ? `${rows.length} of ${total} records` : `${total} record${total === 1 ? "" : "s"}`) +
       (state.more ? ` (the first ${total}: narrow them with the filter)` : "");
     if (!grid) {
       // ui.table() gives the <table> (older: its scrolling box): keep the table, show it in a box.
       const made = table(columns, rows, { sortable: true, id: "records-table", rowName: (r) => r.domain, empty: "No records match." });
       grid = made.tagName === "TABLE" ? made : made.querySelector("table");
+      grid.classList.add("cards");
       holder.replaceChildren(made.tagName === "TABLE" ? h("div", { class: "table-wrap" }, made) : made);
     } else {
       grid.update(rows);

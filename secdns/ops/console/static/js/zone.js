@@ -70,7 +70,7 @@ export function describeEvent(e) {
     case "ZoneLoaded":
       return `serial ${serialText(e.previous)} \u2192 ${e.serial}, ${e.records} records from ${e.source}`;
     case "ZoneEdited":
-      return `serial ${e.previous} \u2192 ${e.serial}, ${e.changes} records added or removed by ${e.source}`;
+      return `serial ${e.previous} \u2192 ${e.serial}, ${e.changes} record${e.changes === 1 ? "" : "s"} added or removed by ${e.source}`;
     case "LoadFailed":
       return e.serving === null || e.serving === undefined ? e.reason : `${e.reason}; still serving serial ${e.serving}`;
     case "ZoneExpired":
@@ -188,6 +188,8 @@ function eventsTable(events) {
 
 // A table in its sideways-scrolling box (ui.table() gives the bare <table>).
 function boxed(t) {
+  const inner = t.tagName === "TABLE" ? t : t.querySelector("table");
+  inner.classList.add("cards"); // a card per row on narrow screens (console.css)
   return t.tagName === "TABLE" ? h("div", { class: "table-wrap" }, t) : t;
 }
 
