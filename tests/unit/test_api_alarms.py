@@ -114,7 +114,8 @@ class Answer:
     @property
     def error(self) -> tuple[int, str, str]:
         body = self.json
-        assert set(body) == {"code", "message"}, body
+        assert {"code", "message"} <= set(body) <= {"code", "message", "field"}, body
+        assert "field" not in body or body["code"] in ("InvalidParameter", "MissingParameter"), body
         return self.status, body["code"], body["message"]
 
 

@@ -97,7 +97,7 @@ def parse_iso_duration(value: str, field: str) -> float:
     """Seconds of an ISO 8601 duration in days, hours, minutes and seconds: C{PT5M}, C{PT1H30M}, C{P1D}."""
     match = _ISO.match(value.strip().upper()) if isinstance(value, str) else None
     if match is None or value.strip().upper() in ("P", "PT") or value.strip().upper().endswith("T"):
-        raise bad(f"{field} must be an ISO 8601 duration such as PT5M, PT1H or P1D")
+        raise bad(f"{field} must be an ISO 8601 duration such as PT5M, PT1H or P1D", field)
     parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
     return float(parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0))
 
@@ -296,24 +296,24 @@ def _topic_names(fields: Fields, field: str, topics: TopicIds) -> tuple[str, ...
     for i, item in enumerate(items):
         where = fields.item_name(field, i)
         if not isinstance(item, str):
-            raise bad(f"{where} must be a string (a topic's id or name)")
+            raise bad(f"{where} must be a string (a topic's id or name)", where)
         if item.startswith(TOPIC_PREFIX):
             name = topics.get(item)
             if name is None:
-                raise bad(f"{where}: no topic has the id {item[:80]}")
+                raise bad(f"{where}: no topic has the id {item[:80]}", where)
         elif item in known:
             name = item
         else:
-            raise bad(f"{where}: no topic is named {item[:80]!r} (make it first: POST /topics)")
+            raise bad(f"{where}: no topic is named {item[:80]!r} (make it first: POST /topics)", where)
         names.append(name)
     return tuple(dict.fromkeys(names))
 
 
 def _name(text_: str, field: str) -> str:
     if not NAME.match(text_):
-        raise bad(f"{field} must be 1 to 63 letters, digits, '_', '.' and '-', beginning with a letter or digit")
+        raise bad(f"{field} must be 1 to 63 letters, digits, '_', '.' and '-', beginning with a letter or digit", field)
     if text_.startswith("ocid1."):
-        raise bad(f"{field} must not begin with ocid1. (ids do)")
+        raise bad(f"{field} must not begin with ocid1. (ids do)", field)
     return text_
 
 
@@ -323,7 +323,7 @@ def _duration(fields: Fields, field: str, low: float, high: float) -> float | No
         return None
     seconds = parse_iso_duration(value, field)
     if not low <= seconds <= high:
-        raise bad(f"{field} must be from {iso_duration(low)} to {iso_duration(high)}")
+        raise bad(f"{field} must be from {iso_duration(low)} to {iso_duration(high)}", field)
     return seconds
 
 
@@ -335,7 +335,7 @@ def _steps(fields: Fields) -> tuple[float, ...] | None:
     for i, item in enumerate(items):
         where = fields.item_name("expirySteps", i)
         if isinstance(item, bool) or not isinstance(item, (int, float)) or not 0 <= item <= 24 * 366:
-            raise bad(f"{where} must be a number of hours from 0 to {24 * 366}")
+            raise bad(f"{where} must be a number of hours from 0 to {24 * 366}", where)
         steps.append(float(item))
     return tuple(sorted(set(steps), reverse=True))
 
@@ -366,20 +366,20 @@ def alarm_from(body: Any, topics: TopicIds, current: Alarm | None = None) -> Ala
     steps = _steps(fields)
     fields.done()
     if namespace is not None and namespace not in NAMESPACES:
-        raise bad(f"namespace must be {NAMESPACE} (the metrics of secdns's zones)")
+        raise bad(f"namespace must be {NAMESPACE} (the metrics of secdns's zones)", "namespace")
     if per_zone is False:
-        raise bad("isNotificationsPerMetricDimensionEnabled must be true: secdns notifies for each zone apart")
+        raise bad("isNotificationsPerMetricDimensionEnabled must be true: secdns notifies for each zone apart", "isNotificationsPerMetricDimensionEnabled")
     if current is None:
         name = _name(name_text, "displayName")
     else:
         name = current.name
         if name_text is not None and name_text != current.name:
-            raise bad("displayName cannot change: an alarm is renamed by deleting it and creating it again")
+            raise bad("displayName cannot change: an alarm is renamed by deleting it and creating it again", "displayName")
     if query_text is not None:
         try:
             rule = parse(query_text)
         except QueryError as e:
-            raise bad(f"query: {e}") from None
+            raise bad(f"query: {e}", "query") from None
         metric, interval, zones, statistic, operator, threshold = (
             rule.metric, rule.interval, rule.zones, rule.statistic, rule.operator, rule.threshold)
     else:
@@ -390,7 +390,7 @@ def alarm_from(body: Any, topics: TopicIds, current: Alarm | None = None) -> Ala
     if steps is None:
         steps = tuple(getattr(base, "steps", ()) or ()) if base.metric == metric else ()
     if steps and metric != "ZoneExpirationInHours":
-        raise bad("expirySteps is for alarms on ZoneExpirationInHours")
+        raise bad("expirySteps is for alarms on ZoneExpirationInHours", "expirySteps")
     changes: dict[str, Any] = dict(
         name=name, metric=metric, interval=interval, zones=zones, statistic=statistic, operator=operator,
         threshold=threshold, severity=severity or base.severity,
@@ -418,12 +418,12 @@ def topic_from(body: Any, current: Topic | None = None) -> Topic:
     description = fields.string("description", max_length=1024)
     fields.done()
     if description is not None and any(ord(c) < 32 and c not in "\t\n" for c in description):
-        raise bad("description must not hold control characters")
+        raise bad("description must not hold control characters", "description")
     if current is None:
         _name(name_text, "name")
         return Topic(name=name_text, description=description or "")
     if name_text is not None and name_text != current.name:
-        raise bad("name cannot change: a topic is renamed by deleting it and creating it again")
+        raise bad("name cannot change: a topic is renamed by deleting it and creating it again", "name")
     return attrs.evolve(current, description=current.description if description is None else description)
 
 
@@ -432,7 +432,7 @@ def _stream_endpoint(endpoint: str) -> str:
     name = endpoint[len("streams/"):] if endpoint.startswith("streams/") else endpoint
     if not _STREAM_FILE.match(name) or ".." in name:
         raise bad("endpoint of a STREAM subscription is a file name (letters, digits, . _ -) in the state "
-                  "directory's streams/ (a path elsewhere is for the config file)")
+                  "directory's streams/ (a path elsewhere is for the config file)", "endpoint")
     return "streams/" + name
 
 
@@ -453,24 +453,24 @@ def subscription_from(body: Any, topic_value: Topic) -> Subscription:
     secret = fields.get("secret", (str,), "a string", False)
     fields.done()
     if given_topic is not None and given_topic not in (topic_id(topic_value.name), topic_value.name):
-        raise bad("topicId names another topic than the path's")
+        raise bad("topicId names another topic than the path's", "topicId")
     if secret is not None and len(secret) > 4096:
-        raise bad("secret is longer than 4096 characters")
+        raise bad("secret is longer than 4096 characters", "secret")
     protocol = PROTOCOL_OF[protocol_name]
     endpoint = (endpoint or "").strip()
     if protocol in ("email", "slack", "webhook", "stream") and not endpoint:
         raise missing("endpoint", f"for a {protocol_name} subscription")
     if any(ord(c) < 32 or ord(c) == 127 for c in endpoint):
-        raise bad("endpoint must not hold control characters")
+        raise bad("endpoint must not hold control characters", "endpoint")
     if protocol == "stream":
         endpoint = _stream_endpoint(endpoint)
     if secret and protocol not in ("webhook", "pagerduty"):
-        raise bad(f"secret is for CUSTOM_HTTPS (its HMAC key) and PAGERDUTY (its routing key), not {protocol_name}")
+        raise bad(f"secret is for CUSTOM_HTTPS (its HMAC key) and PAGERDUTY (its routing key), not {protocol_name}", "secret")
     sub = Subscription(protocol=protocol, endpoint=endpoint, secret=(secret or "").encode("utf-8"))
     try:
         check_endpoint(sub)
     except ValueError as e:
-        raise bad(f"endpoint: {e}") from None
+        raise bad(f"endpoint: {e}", "endpoint") from None
     if any(subscription_id(topic_value.name, s) == subscription_id(topic_value.name, sub) for s in topic_value.subscriptions):
         raise conflict(f"topic {topic_value.name} has this {protocol_name} subscription already")
     return sub

@@ -34,7 +34,7 @@ from twisted.internet import defer
 from secdns.ops.api import alarm_shapes as shapes
 from secdns.ops.api.body import parse_json
 from secdns.ops.api.context import Api
-from secdns.ops.api.errors import ApiError, bad, conflict, not_found
+from secdns.ops.api.errors import ApiError, bad, conflict, not_found, with_field
 from secdns.ops.api.operations import parse_since
 from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one_of, page_headers, paging
 
@@ -129,7 +129,7 @@ class Alarms:
     def create_alarm(self, call: Call) -> defer.Deferred:
         engine = self.api.alarms()
         rule = shapes.alarm_from(parse_json(call.body), self.topic_ids())
-        created = defer.maybeDeferred(engine.create_alarm, rule)
+        created = defer.maybeDeferred(engine.create_alarm, rule).addErrback(_refused, _alarm_field)
 
         def done(_) -> Reply:
             Api.changed(call, f"created alarm {rule.name} ({shapes.text(rule)})")
@@ -148,7 +148,7 @@ class Alarms:
             raise _read_only("alarm", current.alarm.name, current.declared_in, "change")
         check_if_match(call, etag(shapes.alarm_etag_source(current)))
         rule = shapes.alarm_from(parse_json(call.body), self.topic_ids(), current.alarm)
-        updated = defer.maybeDeferred(engine.update_alarm, rule)
+        updated = defer.maybeDeferred(engine.update_alarm, rule).addErrback(_refused, _alarm_field)
 
         def done(_) -> Reply:
             Api.changed(call, f"updated alarm {rule.name} ({shapes.text(rule)})")
@@ -195,7 +195,7 @@ class Alarms:
     def create_topic(self, call: Call) -> defer.Deferred:
         engine = self.api.alarms()
         value = shapes.topic_from(parse_json(call.body))
-        created = defer.maybeDeferred(engine.create_topic, value)
+        created = defer.maybeDeferred(engine.create_topic, value).addErrback(_refused, _topic_field)
 
         def done(_) -> Reply:
             Api.changed(call, f"created topic {value.name}")
@@ -216,7 +216,7 @@ class Alarms:
         self._writable(current, "change")
         check_if_match(call, etag(shapes.topic_etag_source(current)))
         value = shapes.topic_from(parse_json(call.body), current)
-        updated = defer.maybeDeferred(engine.update_topic, value)
+        updated = defer.maybeDeferred(engine.update_topic, value).addErrback(_refused, _topic_field)
 
         def done(_) -> Reply:
             Api.changed(call, f"updated topic {value.name}")
@@ -274,6 +274,8 @@ class Alarms:
         self._writable(current, "change")
         sub = shapes.subscription_from(parse_json(call.body), current)
         updated = defer.maybeDeferred(engine.update_topic, attrs.evolve(current, subscriptions=(*current.subscriptions, sub)))
+        new = f"subscriptions[{len(current.subscriptions)}]."
+        updated.addErrback(_refused, lambda path: path[len(new):] if path.startswith(new) else None)
         sub_id = shapes.subscription_id(current.name, sub)
 
         def done(_) -> Reply:
@@ -323,6 +325,32 @@ class Alarms:
         chosen = self.api.alarms().notifications(since=None if since is None else parse_since(since), limit=limit, **filters)
         body = [shapes.notification(n) for n in chosen]
         return Reply(200, body, etag=etag(body))
+
+
+#: The alarm engine's names of an alarm's fields, as the request's (the query's parts: C{query}).
+_ALARM_FIELDS = {
+    "name": "displayName", "topics": "destinations", "steps": "expirySteps", "pending": "pendingDuration",
+    "repeat": "repeatNotificationDuration", "severity": "severity", "body": "body", "metric": "query",
+    "statistic": "query", "operator": "query", "threshold": "query", "interval": "query", "zones": "query",
+}
+
+
+def _alarm_field(path: str) -> str | None:
+    return _ALARM_FIELDS.get(path.split("[")[0])
+
+
+def _topic_field(path: str) -> str | None:
+    return path if path in ("name", "description") else None
+
+
+def _refused(failure, names):
+    """An errback: the engine's 400s with the request field they concern, read from their message."""
+    error = with_field(failure.value, names)
+    if not isinstance(error, ApiError):
+        return failure
+    if error.field is None and error.code == "InvalidParameter" and error.message.startswith("no topic "):
+        error = attrs.evolve(error, field="destinations")
+    raise error
 
 
 def routes(api: Api) -> list[Route]:

@@ -80,7 +80,7 @@ class Api:
             if name is None:
                 raise not_found(f"no zone has the id {text[:80]}")
         else:
-            name = parse_name(text, "zone")
+            name = parse_name(text, "zone", in_path=True)
         found = registry.zonedb.get(name)
         if found is None:
             raise not_found(str(NoSuchZone(label(name))))
@@ -91,9 +91,9 @@ class Api:
         if text.startswith(KEY_PREFIX):
             for status in self.core().keys():
                 if key_id(status.name) == text:
-                    return parse_name(status.name, "tsigKeyId")
+                    return parse_name(status.name, "tsigKeyId", in_path=True)
             raise not_found(f"no TSIG key has the id {text[:80]}")
-        return parse_name(text, "tsigKeyId")
+        return parse_name(text, "tsigKeyId", in_path=True)
 
     def key_ids(self) -> dict[str, dns.name.Name]:
         """Every key's id, to its name (to read C{tsigKeyId} fields)."""

@@ -12,6 +12,9 @@ secret: the core's exceptions name zones, keys and files, and the API's own name
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
 import attrs
 
 from secdns.core.registry import (
@@ -28,7 +31,10 @@ from secdns.core.registry import (
 from secdns.ops.alarms import errors as alarm_errors
 from secdns.zones.edit import EditRefused
 
-__all__ = ["ApiError", "error_for", "bad", "missing", "not_found", "conflict", "precondition_failed", "CODES"]
+__all__ = [
+    "ApiError", "error_for", "bad", "missing", "not_found", "conflict", "precondition_failed", "CODES", "field_of",
+    "with_field",
+]
 
 #: Every code the API answers with, and its status.
 CODES: dict[str, int] = {
@@ -120,3 +126,33 @@ def error_for(exception: BaseException) -> ApiError | None:
             return precondition_failed(exception.message)
         return bad(exception.message)
     return None
+
+
+#: A message that begins with a field's path: C{externalMasters[0].tsigKeyId: no key ...}.
+_PREFIX = re.compile(r"^([A-Za-z]+(?:\[\d+\])?(?:\.[A-Za-z]+(?:\[\d+\])?)*): ")
+
+#: Which request field a core's or engine's field name is: the name (or L{None}: not known).
+FieldNames = Callable[[str], "str | None"]
+
+
+def field_of(message: str, names: FieldNames) -> str | None:
+    """
+    The request field a core's message names in its prefix, through
+    C{names} (the core's names are its config's, not always the API's:
+    an alarm's C{topics} are its C{destinations}); L{None} when the
+    message has no such prefix or C{names} does not know it.
+    """
+    found = _PREFIX.match(message)
+    return None if found is None else names(found.group(1))
+
+
+def with_field(exception: BaseException, names: FieldNames) -> BaseException:
+    """
+    The core's refusal as the API's error, with its C{field} read from its
+    message when it is a 400 that has none; other exceptions as they are.
+    """
+    error = error_for(exception)
+    if error is None or error.field is not None or error.code not in ("InvalidParameter", "MissingParameter"):
+        return exception if error is None else error
+    field = field_of(error.message, names)
+    return error if field is None else attrs.evolve(error, field=field)

@@ -84,21 +84,26 @@ class _Order:
 _ORDERS: PerVersion[_Order] = PerVersion(_Order)
 
 
+def _field(field: str) -> str | None:
+    """The error's field: C{field} when it is a request field, not words (C{the path's rtype})."""
+    return None if " " in field else field
+
+
 def parse_rtype(text: str, field: str = "rtype") -> int:
     """A record type by its name (C{A}, C{aaaa}, C{TYPE65534}); not a meta-type (C{ANY}, C{AXFR}, C{OPT}, ...)."""
     try:
         rdtype = dns.rdatatype.from_text(text.strip().upper())
     except (dns.rdatatype.UnknownRdatatype, ValueError):
-        raise bad(f"{field} is not a record type: {text[:40]!r}") from None
+        raise bad(f"{field} is not a record type: {text[:40]!r}", _field(field)) from None
     if rdtype == 0 or dns.rdatatype.is_metatype(rdtype):
-        raise bad(f"{field} {dns.rdatatype.to_text(rdtype)} is not a type of record a zone holds")
+        raise bad(f"{field} {dns.rdatatype.to_text(rdtype)} is not a type of record a zone holds", _field(field))
     return rdtype
 
 
 def parse_domain(text: str, origin: dns.name.Name, field: str = "domain") -> dns.name.Name:
-    name = parse_name(text, field)
+    name = parse_name(text, field, in_path=_field(field) is None)
     if not name.is_subdomain(origin):
-        raise bad(f"{field} {label(name)} is not in zone {label(origin)}")
+        raise bad(f"{field} {label(name)} is not in zone {label(origin)}", _field(field))
     return name
 
 
@@ -228,14 +233,14 @@ def _owner_page(data: ZoneData, editable: bool, page: str | None, limit: int, de
 
 def _rdata(text: str, rdtype: int, origin: dns.name.Name, where: str) -> dns.rdata.Rdata:
     if len(text) > _RDATA_LENGTH:
-        raise bad(f"{where}.rdata is longer than {_RDATA_LENGTH} characters")
+        raise bad(f"{where}.rdata is longer than {_RDATA_LENGTH} characters", f"{where}.rdata")
     if not text.strip():
-        raise bad(f"{where}.rdata is empty")
+        raise bad(f"{where}.rdata is empty", f"{where}.rdata")
     try:
         return dns.rdata.from_text(IN, rdtype, text, origin=origin, relativize=False)
     except Exception as e:  # dnspython raises many kinds (SyntaxError, ValueError, UnexpectedEnd, ...)
         detail = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise bad(f"{where}.rdata is not valid {dns.rdatatype.to_text(rdtype)} data: {detail}") from None
+        raise bad(f"{where}.rdata is not valid {dns.rdatatype.to_text(rdtype)} data: {detail}", f"{where}.rdata") from None
 
 
 @attrs.frozen
@@ -262,15 +267,15 @@ def _read_item(value: Any, where: str, scope: Scope, with_operation: bool) -> _I
     name = None if domain is None else parse_domain(domain, scope.origin, f"{where}.domain")
     if scope.name is not None:
         if name is not None and name != scope.name:
-            raise bad(f"{where}.domain {label(name)} is not the domain of the path ({label(scope.name)})")
+            raise bad(f"{where}.domain {label(name)} is not the domain of the path ({label(scope.name)})", f"{where}.domain")
         name = scope.name
     rdtype = None if rtype is None else parse_rtype(rtype, f"{where}.rtype")
     if scope.rdtype is not None:
         if rdtype is not None and rdtype != scope.rdtype:
-            raise bad(f"{where}.rtype {rtype} is not the rtype of the path ({dns.rdatatype.to_text(scope.rdtype)})")
+            raise bad(f"{where}.rtype {rtype} is not the rtype of the path ({dns.rdatatype.to_text(scope.rdtype)})", f"{where}.rtype")
         rdtype = scope.rdtype
     if rdata_text is not None and rdtype is None:
-        raise bad(f"{where}: rdata needs an rtype")
+        raise bad(f"{where}: rdata needs an rtype", f"{where}.rtype")
     rdata = None if rdata_text is None else _rdata(rdata_text, rdtype, scope.origin, where)
     return _Item(OPERATIONS.get(operation) if operation else None, name, rdtype, rdata, ttl, hash_ if with_operation else None)
 
@@ -312,15 +317,15 @@ def patch_changes(body: Any, scope: Scope, data: ZoneData | None) -> tuple[list[
             if found is None:
                 raise precondition_failed(f"{where}.recordHash: no record of the zone has the hash {entry.hash}")
             if name is not None and name != found[0] or rdtype is not None and rdtype != found[1].rdtype:
-                raise bad(f"{where}: recordHash names another record than domain and rtype")
+                raise bad(f"{where}: recordHash names another record than domain and rtype", f"{where}.recordHash")
             name, rdata = found
             rdtype = rdata.rdtype
         if name is None:
-            raise bad(f"{where}.domain is required")
+            raise bad(f"{where}.domain is required", f"{where}.domain")
         if entry.operation == ADD:
             if rdtype is None or rdata is None or entry.ttl is None:
                 missing = [f for f, v in (("rtype", rdtype), ("rdata", rdata), ("ttl", entry.ttl)) if v is None]
-                raise bad(f"{where}: ADD needs domain, rtype, rdata and ttl ({', '.join(missing)} missing)")
+                raise bad(f"{where}: ADD needs domain, rtype, rdata and ttl ({', '.join(missing)} missing)", f"{where}.{missing[0]}")
         changes.append(Change(entry.operation, name, rdtype, rdata, entry.ttl))
     return changes, hashes is not None
 
@@ -339,7 +344,7 @@ def put_changes(body: Any, scope: Scope, data: ZoneData) -> list[Change]:
     for i, entry in enumerate(items):
         where = f"items[{i}]"
         if entry.name is None or entry.rdtype is None or entry.rdata is None or entry.ttl is None:
-            raise bad(f"{where}: each record needs domain, rtype, rdata and ttl")
+            raise bad(f"{where}: each record needs domain, rtype, rdata and ttl", where)
         wanted.setdefault((entry.name, entry.rdtype), []).append(entry)
     changes = []
     current: dict[tuple[dns.name.Name, int], dns.rdataset.Rdataset] = {}

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import attrs
 from twisted.internet import defer
 
 from secdns.ops.api import record_items, shapes
 from secdns.ops.api.body import parse_json
 from secdns.ops.api.context import Api
-from secdns.ops.api.errors import conflict, not_found, precondition_failed
+from secdns.ops.api.errors import conflict, error_for, not_found, precondition_failed
 from secdns.ops.api.record_items import Scope, guard
 from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one_of, page_headers, paging
 from secdns.zones.edit import ADD, REMOVE, Change, EditRefused
@@ -154,7 +155,8 @@ class Records:
         def edit(built: tuple[list[Change], bool]) -> defer.Deferred:
             changes, read_against = built
             guarded = guard(data) if read_against or if_match else None
-            return self._edit(call, zone, ([guarded] if guarded else []) + changes, guarded, "patched the records of")
+            edited = self._edit(call, zone, ([guarded] if guarded else []) + changes, guarded, "patched the records of")
+            return edited.addErrback(_item_refused, changes)
 
         edited = self.api.in_worker(build).addCallback(edit)
         edited.addErrback(self._stale_is_412)
@@ -213,6 +215,25 @@ class Records:
             return record_items.delete_changes(scope, data)
 
         return self._retried(call, zone, work, "deleted records of").addCallback(lambda _: Reply(204))
+
+
+#: What part of an item the core's refusal of its change concerns, by the message's end.
+_REFUSAL_FIELDS = (
+    ("is not in zone", "domain"), ("belongs at the apex only", "domain"), ("of another type than its rtype", "rtype"),
+    ("is not a record type", "rtype"), ("needs a record", "rdata"), ("needs a TTL", "ttl"),
+)
+
+
+def _item_refused(failure, changes: list[Change]):
+    """An errback: the core's refusal of one item's change (a PATCH has one change an item), with its field."""
+    failure.trap(EditRefused)
+    refused = failure.value
+    error = error_for(refused)
+    if error is None or error.code != "InvalidParameter" or refused.change is None or refused.change not in changes:
+        return failure
+    where = f"items[{changes.index(refused.change)}]"
+    part = next((name for text, name in _REFUSAL_FIELDS if text in refused.message), None)
+    raise attrs.evolve(error, field=where if part is None else f"{where}.{part}")
 
 
 def routes(api: Api) -> list[Route]:

@@ -47,6 +47,8 @@ READ_ONLY_ZONE_FIELDS = (
     "id", "self", "serial", "version", "lifecycleState", "timeCreated", "zoneTransferServers", "nameservers",
     "isProtected", "declaredIn", "compartmentId", "freeformTags", "definedTags",
 )
+#: The fields of a C{CreateZoneDetails} or C{UpdateZoneDetails}.
+ZONE_FIELDS = ("name", "zoneType", "scope", "externalMasters", "externalDownstreams", "allowUpdate", "allowTransfer", "compartmentId")
 #: A map from key ids to key names, to read C{tsigKeyId} fields.
 KeyIds = Mapping[str, dns.name.Name]
 
@@ -64,14 +66,18 @@ def label(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True) or "."
 
 
-def parse_name(text: str, field: str) -> dns.name.Name:
-    """A domain name as a client writes it (absolute, final dot or not)."""
+def parse_name(text: str, field: str, in_path: bool = False) -> dns.name.Name:
+    """
+    A domain name as a client writes it (absolute, final dot or not);
+    C{field} names it in messages, and in errors unless it is C{in_path}.
+    """
+    where = None if in_path else field
     if not text.strip():
-        raise bad(f"{field} is empty: a domain name is expected")
+        raise bad(f"{field} is empty: a domain name is expected", where)
     try:
         return dns.name.from_text(text)
     except dns.exception.DNSException as e:
-        raise bad(f"{field} is not a domain name: {e}") from None
+        raise bad(f"{field} is not a domain name: {e}", where) from None
 
 
 # -- out
@@ -315,7 +321,7 @@ def _key_name(text: str, field: str, keys: KeyIds) -> dns.name.Name:
     if text.startswith(KEY_PREFIX):
         name = keys.get(text)
         if name is None:
-            raise bad(f"{field}: no TSIG key has the id {text[:80]}")
+            raise bad(f"{field}: no TSIG key has the id {text[:80]}", field)
         return name
     return parse_name(text, field)
 
@@ -332,13 +338,13 @@ def _peers(fields: Fields, field: str, keys: KeyIds) -> tuple[PeerConfig, ...] |
         try:
             address = str(ipaddress.ip_address(address))
         except ValueError:
-            raise bad(f"{where}.address is not an IP address") from None
+            raise bad(f"{where}.address is not an IP address", f"{where}.address") from None
         port = entry.integer("port", 1, 65535)
         key_text = entry.string("tsigKeyId", max_length=300)
         entry.done()
         peer = PeerConfig(address, 53 if port is None else port, None if key_text is None else _key_name(key_text, f"{where}.tsigKeyId", keys))
         if peer in peers:
-            raise bad(f"{where}: {address} port {peer.port} is listed twice")
+            raise bad(f"{where}: {address} port {peer.port} is listed twice", f"{where}.address")
         peers.append(peer)
     return tuple(peers)
 
@@ -357,10 +363,10 @@ def _transfer_acl(fields: Fields, field: str, keys: KeyIds) -> tuple[TransferAll
         entry.done()
         problem = network_problem(address)
         if problem is not None:
-            raise bad(f"{where}.address: {problem}")
+            raise bad(f"{where}.address: {problem}", f"{where}.address")
         allow = TransferAllow(normal_network(address), None if key_text is None else _key_name(key_text, f"{where}.tsigKeyId", keys))
         if allow in entries:
-            raise bad(f"{where}: {allow.address} is listed twice")
+            raise bad(f"{where}: {allow.address} is listed twice", f"{where}.address")
         entries.append(allow)
     return tuple(entries)
 
@@ -373,7 +379,7 @@ def _key_names(fields: Fields, field: str, keys: KeyIds) -> tuple[dns.name.Name,
     for i, item in enumerate(items):
         where = fields.item_name(field, i)
         if not isinstance(item, str):
-            raise bad(f"{where} must be a string (a tsigKeyId)")
+            raise bad(f"{where} must be a string (a tsigKeyId)", where)
         names.append(_key_name(item, where, keys))
     return tuple(dict.fromkeys(names))
 
@@ -388,7 +394,7 @@ def zone_config(body: Any, keys: KeyIds, current: ZoneConfig | None = None) -> Z
     fields = Fields(body, ignored=READ_ONLY_ZONE_FIELDS if current is not None else ("compartmentId",))
     scope = fields.string("scope", max_length=16)
     if scope is not None and scope != "GLOBAL":
-        raise bad("scope must be GLOBAL (secdns serves public zones)")
+        raise bad("scope must be GLOBAL (secdns serves public zones)", "scope")
     name_text = fields.string("name", required=current is None, max_length=1024)
     kind = fields.choice("zoneType", ZONE_TYPES.values())
     masters = _peers(fields, "externalMasters", keys)
@@ -403,9 +409,9 @@ def zone_config(body: Any, keys: KeyIds, current: ZoneConfig | None = None) -> Z
         name = current.name
         role = current.type
         if name_text is not None and parse_name(name_text, "name") != current.name:
-            raise bad("name cannot change: a zone is renamed by deleting it and creating it again")
+            raise bad("name cannot change: a zone is renamed by deleting it and creating it again", "name")
         if kind is not None and kind != ZONE_TYPES[current.type]:
-            raise bad(f"zoneType cannot change: zone {label(name)} is {ZONE_TYPES[current.type]} (delete it and create it again)")
+            raise bad(f"zoneType cannot change: zone {label(name)} is {ZONE_TYPES[current.type]} (delete it and create it again)", "zoneType")
     masters = (current.external_masters if current is not None else ()) if masters is None else masters
     downstreams = (current.external_downstreams if current is not None else ()) if downstreams is None else downstreams
     allow_update = (current.allow_update if current is not None else ()) if allow_update is None else allow_update
@@ -414,11 +420,11 @@ def zone_config(body: Any, keys: KeyIds, current: ZoneConfig | None = None) -> Z
         if not masters:
             if current is None and not fields.has("externalMasters"):
                 raise missing("externalMasters", "when zoneType is SECONDARY")
-            raise bad("externalMasters must name at least one master for a SECONDARY zone")
+            raise bad("externalMasters must name at least one master for a SECONDARY zone", "externalMasters")
         if allow_update:
-            raise bad("allowUpdate is for PRIMARY zones (a SECONDARY zone's records come from its masters)")
+            raise bad("allowUpdate is for PRIMARY zones (a SECONDARY zone's records come from its masters)", "allowUpdate")
     elif masters:
-        raise bad("externalMasters is for SECONDARY zones (a PRIMARY zone's records are edited here)")
+        raise bad("externalMasters is for SECONDARY zones (a PRIMARY zone's records are edited here)", "externalMasters")
     return ZoneConfig(
         name=name,
         type=role,
@@ -436,13 +442,13 @@ def _secret(fields: Fields, required: bool) -> bytes | None:
     if text is None:
         return None
     if len(text) > 4096:
-        raise bad("secret is longer than 4096 characters")
+        raise bad("secret is longer than 4096 characters", "secret")
     try:
         secret = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise bad("secret is not valid base64") from None
+        raise bad("secret is not valid base64", "secret") from None
     if not secret:
-        raise bad("secret is empty")
+        raise bad("secret is empty", "secret")
     return secret
 
 
@@ -461,11 +467,11 @@ def key_config(body: Any, current: KeyStatus | None = None) -> TsigKeyConfig:
     if algorithm is not None:
         algorithm = algorithm.lower().rstrip(".")
         if algorithm not in TSIG_ALGORITHMS:
-            raise bad(f"algorithm must be one of {', '.join(TSIG_ALGORITHMS)}")
+            raise bad(f"algorithm must be one of {', '.join(TSIG_ALGORITHMS)}", "algorithm")
     if current is None:
         return TsigKeyConfig(parse_name(name_text, "name"), algorithm or "hmac-sha256", secret)
     if name_text is not None and parse_name(name_text, "name") != parse_name(current.name, "name"):
-        raise bad("name cannot change: a key is renamed by deleting it and creating it again")
+        raise bad("name cannot change: a key is renamed by deleting it and creating it again", "name")
     if secret is None:
         raise missing("secret", "(a key's secret is never read back, so an update gives it again)")
     return TsigKeyConfig(parse_name(current.name, "name"), algorithm or current.algorithm, secret)

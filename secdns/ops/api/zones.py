@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import attrs
 import dns.rdatatype
 from twisted.internet import defer
 
 from secdns.ops.api import shapes
 from secdns.ops.api.body import parse_json
 from secdns.ops.api.context import Api
-from secdns.ops.api.errors import conflict
+from secdns.ops.api.errors import ApiError, conflict, with_field
 from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one_of, page_headers, paging
+from secdns.config import ZoneConfig
 from secdns.zones.status import ZoneStatus
 from secdns.zones.zone import Zone
 
@@ -58,6 +60,39 @@ def _nameservers(zone: Zone) -> list[str]:
         return []
     ns = data.rdataset(zone.name, dns.rdatatype.NS)
     return [] if ns is None else sorted(rdata.target.to_text(omit_final_dot=True) for rdata in ns)
+
+
+def key_fields(config: ZoneConfig) -> dict[str, str]:
+    """Each TSIG key name (lowercase, no final dot) a zone's body names, to the first field that names it."""
+    found: dict[str, str] = {}
+    named = [(f"externalMasters[{i}].tsigKeyId", p.tsig_key) for i, p in enumerate(config.external_masters)]
+    named += [(f"externalDownstreams[{i}].tsigKeyId", p.tsig_key) for i, p in enumerate(config.external_downstreams)]
+    named += [(f"allowUpdate[{i}]", name) for i, name in enumerate(config.allow_update)]
+    named += [(f"allowTransfer[{i}].tsigKeyId", e.tsig_key) for i, e in enumerate(config.allow_transfer)]
+    for field, name in named:
+        if name is not None:
+            found.setdefault(shapes.label(name).lower(), field)
+    return found
+
+
+def _refused(config: ZoneConfig):
+    """An errback: the core's 400s with the field they concern (C{no TSIG key k}: the field naming k)."""
+    keys = key_fields(config)
+
+    def field(path: str) -> str | None:
+        return path if path.split("[")[0].split(".")[0] in shapes.ZONE_FIELDS else None
+
+    def errback(failure):
+        error = with_field(failure.value, field)
+        if not isinstance(error, ApiError):
+            return failure  # not a refusal: a bug, answered 500 and logged with its traceback
+        if error.field is None and error.code == "InvalidParameter" and error.message.startswith("no TSIG key "):
+            key = keys.get(error.message[len("no TSIG key "):].strip().rstrip(".").lower())
+            if key is not None:
+                error = attrs.evolve(error, field=key)
+        raise error
+
+    return errback
 
 
 class Zones:
@@ -105,7 +140,7 @@ class Zones:
     def create(self, call: Call) -> defer.Deferred:
         registry = self.api.core()
         config = shapes.zone_config(parse_json(call.body), self.api.key_ids())
-        created = defer.maybeDeferred(registry.create_zone, config)
+        created = defer.maybeDeferred(registry.create_zone, config).addErrback(_refused(config))
 
         def done(status: ZoneStatus) -> Reply:
             Api.changed(call, f"created {shapes.ZONE_TYPES[config.type]} zone {status.name}")
@@ -127,7 +162,7 @@ class Zones:
             raise conflict(f"zone {status.name} is declared in {status.declared_in}: change it there, and reload")
         check_if_match(call, self.current_etag(zone))
         config = shapes.zone_config(parse_json(call.body), self.api.key_ids(), current=zone.config)
-        updated = defer.maybeDeferred(registry.update_zone, config)
+        updated = defer.maybeDeferred(registry.update_zone, config).addErrback(_refused(config))
 
         def done(status: ZoneStatus) -> Reply:
             Api.changed(call, f"updated zone {status.name}")
