@@ -267,7 +267,7 @@ export function table(columns, rows, options = {}) {
       const tr = h("tr", { "data-name": rowName ? rowName(row) : row.name });
       for (const col of columns) {
         const content = col.render ? col.render(row) : valueOf(col, row);
-        tr.appendChild(h("td", { class: col.class, "data-label": col.label }, content === null || content === undefined ? "" : content));
+        tr.appendChild(h("td", { class: col.class, "data-label": col.label }, content === "" ? null : content));
       }
       tbody.appendChild(tr);
     }

@@ -126,10 +126,13 @@ export async function render(view) {
     }
   }
 
-  text.addEventListener("input", () => {
-    state.text = text.value.trim();
-    paint();
-  });
+  for (const kind of ["input", "change", "search"]) {
+    text.addEventListener(kind, () => {
+      if (state.text === text.value.trim()) return;
+      state.text = text.value.trim();
+      paint();
+    });
+  }
   health.addEventListener("change", () => {
     state.health = health.value;
     paint();
