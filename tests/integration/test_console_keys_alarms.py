@@ -91,7 +91,7 @@ def test_key_made_with_a_generated_secret_is_shown_once(browser, console_applian
     config_row = browser.wait_for('#keys-table tr[data-name="config-key"]')
     assert f"declared in {console_appliance.config}" in config_row.text
     assert not browser.find_all("button", config_row), "a config-declared key has no Delete button"
-    browser.screenshot("keys")
+    browser.screenshot("keys-declared")
 
     browser.fill("name", "console-key", within=form)
     browser.fill("algorithm", "hmac-sha256", within=form)
@@ -210,11 +210,50 @@ def test_alarm_form_previews_its_query_and_names_a_bad_threshold(browser, consol
     row = browser.wait_for('#alarms-table tr[data-name="console-transfers"]')
     assert "OK" in row.text and "WARNING" in row.text
     browser.wait_for('#alarms-table tr[data-name="zone-refresh-failing"]')
-    browser.screenshot("alarms")
+    browser.screenshot("alarms-state")
     goto(browser, "alarms/zone-refresh-failing")
     browser.wait_text("#alarm-declared", "built-in")
     assert not browser.field("threshold").is_enabled()
     assert not script_problems(browser)
+
+
+def test_alarm_query_as_text(browser, console_appliance):
+    """Edit the query as text, back to the form; a query the form cannot express stays text and is sent as written."""
+    api = console_appliance.api
+    goto(browser, "alarms/new")
+    form = browser.wait_for("#alarm-form")
+    browser.fill("displayName", "console-expiry", within=form)
+    browser.click("Edit the query as text", within=form)
+    raw = browser.wait_visible("#alarm-query-raw")
+    assert raw.get_attribute("value") == "ZoneTransferFailureCount[1h].sum() > 3"
+    browser.fill("query", 'ZoneExpirationInHours[5m]{resourceName =~ "*.example.org"}.min() <= 24', within=form)
+    browser.click("Use the form", within=form)
+    browser.wait_text("#alarm-query-preview", 'ZoneExpirationInHours[5m]{resourceName =~ "*.example.org"}.min() <= 24')
+    assert browser.field("statistic", form).get_attribute("value") == "min"
+    assert browser.field("zone", form).get_attribute("value") == "*.example.org"
+
+    # A dimension the form has no field for: it stays text, and the API's word on it shows beside it.
+    browser.click("Edit the query as text", within=form)
+    browser.fill("query", 'ZoneSerial[5m]{region = "x"}.max() > 1', within=form)
+    browser.click("Use the form", within=form)
+    assert "cannot express" in browser.field_error("query", within=form)
+    browser.submit(form)
+    assert "resourceName" in browser.field_error("query", within=form)
+    assert api("GET", "/alarms/console-expiry").status == 404
+    browser.fill("query", "ZoneSerial[5m].max() > 1", within=form)
+    browser.submit(form)
+    browser.wait_for("#alarm-states")
+    assert api("GET", "/alarms/console-expiry").json["query"] == "ZoneSerial[5m].max() > 1"
+    assert not script_problems(browser)
+
+
+def test_built_in_topic_is_read_only(browser):
+    """The built-in topic log: its subscriptions listed, no form to add one, no Delete."""
+    goto(browser, "topics/log")
+    browser.wait_text("#topic-declared", "built-in")
+    browser.wait_for("#subscriptions-table")
+    assert not browser.find_all("#subscription-form")
+    assert not [b for b in browser.find_all("#subscriptions-table button") if b.text == "Delete"]
 
 
 def test_alarm_query_round_trip(browser):
