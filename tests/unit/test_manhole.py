@@ -64,6 +64,13 @@ def test_zone_table_is_aligned_one_row_per_zone():
     assert ns.zone_table([], NOW) == "no zones"
 
 
+def test_zone_table_says_the_health_the_api_says():
+    """The health column is secdns.zones.status.health: a refresh that failed is failing, whatever the state."""
+    failing = status(last_load=Outcome(NOW - 60, False, "refused"), failure_reason="refused")
+    rows = ns.zone_table([failing, status(state="refreshing"), status(state="unloaded", serial=None)], NOW).splitlines()
+    assert [line.split()[2] for line in rows[1:]] == ["failing", "refreshing", "never-loaded"]
+
+
 def test_zone_table_shortens_long_errors():
     text = ns.zone_table([status(failure_reason="x" * 200)], NOW)
     assert text.splitlines()[1].endswith("x" * 57 + "...")
