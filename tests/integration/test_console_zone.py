@@ -53,11 +53,11 @@ def console_appliance(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(console_appliance, tmp_path_factory):
     with Browser(tmp_path_factory.mktemp("chromium"), console_appliance.base) as chromium:
-        chromium.login(TOKEN, via_form=False)
+        chromium.login(TOKEN, via_form=True)
         yield chromium
         assert chromium.csp_violations() == []
-        # The one failed load is the PATCH with bad RDATA, refused by the API on purpose.
-        expected = re.compile(r"/zones/example\.net/records - .* status of 400")
+        # The failed loads are the PATCHes refused on purpose: bad RDATA (400), a stale If-Match (412).
+        expected = re.compile(r"/zones/example\.net/records - .* status of (400|412)")
         assert [p for p in chromium.problems() if not expected.search(p)] == []
 
 
@@ -157,6 +157,21 @@ def test_primary_records_edited(console_appliance, browser):
     browser.driver.execute_script("document.getElementById('zone-records').scrollIntoView()")
     browser.screenshot("zone-records")
 
+    # An edit made elsewhere since the page read the records: the save is refused (If-Match), the records read again.
+    other = api("PATCH", "/zones/example.net/records", {"items": [
+        {"operation": "ADD", "domain": "mail.example.net", "rtype": "A", "rdata": "192.0.2.25", "ttl": 300}]})
+    assert other.status == 200, other.raw
+    browser.fill("domain", "ftp", within=add)
+    browser.fill("rdata", "192.0.2.21", within=add)
+    browser.submit(add)
+    browser.wait_text("#notice", "changed since its records were read")
+    row(browser, "records-table", "mail.example.net", "192.0.2.25")
+    assert not [r for r in api("GET", "/zones/example.net/records").json["items"] if r["domain"] == "ftp.example.net"]
+    browser.submit(add)
+    row(browser, "records-table", "ftp.example.net", "192.0.2.21")
+    serial += 2  # the API's edit, then the page's
+    serial_shown(browser, serial + 1)
+
     # Change: TTL and data in one PATCH (REMOVE old + ADD new).
     browser.click(browser.find('button[data-action="edit"]', within=row(browser, "records-table", "192.0.2.10")))
     edit = browser.wait_visible("#record-edit-form")
@@ -177,7 +192,25 @@ def test_primary_records_edited(console_appliance, browser):
     serial_shown(browser, serial + 3)
     assert not [r for r in api("GET", "/zones/example.net/records").json["items"] if r["domain"] == "www.example.net"]
     edited = [e for e in api("GET", "/events?zone=example.net").json if e["type"] == "ZoneEdited"]
-    assert [e["serial"] for e in edited] == [serial + 1, serial + 2, serial + 3]
+    assert [e["serial"] for e in edited] == [serial - 1, serial, serial + 1, serial + 2, serial + 3]
+    assert browser.driver.switch_to.active_element.get_attribute("name") == "filter"
+
+
+def test_records_read_page_after_page(browser, console_appliance):
+    """A zone of more records than one page holds (1000): every page read (opc-next-page), the filter narrows them."""
+    api = console_appliance.api
+    assert api("POST", "/zones", {"name": "big.test"}).status == 201
+    items = [{"operation": "ADD", "domain": f"h{i}.big.test", "rtype": "A", "rdata": f"10.0.{i // 256}.{i % 256}", "ttl": 60}
+             for i in range(1500)]
+    assert api("PATCH", "/zones/big.test/records", {"items": items}).status == 200
+    first = api("GET", "/zones/big.test/records?limit=1000")
+    assert first.headers.get("opc-next-page"), "the API pages at 1000: this test wants a second page"
+    browser.open("#/zones/big.test")
+    browser.wait_text(".records-count", "1502 records")
+    assert len(browser.find_all("#records-table tbody tr")) == 1502
+    browser.fill("filter", "h1499.")
+    browser.wait_text(".records-count", "1 of 1502 records")
+    row(browser, "records-table", "h1499.big.test", "10.0.5.219")
 
 
 def test_config_declared_zone_is_read_only(browser, console_appliance):

@@ -147,8 +147,10 @@ export async function renderRecords(box, zone, { editable, why, onChange = () =>
   async function removeRecord(record) {
     const yes = await confirmDialog(`Remove ${record.domain} ${record.rtype} ${record.rdata} from zone ${zone}?`, { confirm: "Remove record" });
     if (!yes) return;
-    await save(null, [{ operation: "REMOVE", domain: record.domain, rtype: record.rtype, rdata: record.rdata }],
+    const done = await save(null, [{ operation: "REMOVE", domain: record.domain, rtype: record.rtype, rdata: record.rdata }],
       `Removed ${record.domain} ${record.rtype} ${record.rdata}`);
+    if (done) filter.focus(); // its row, and the button that had the focus, are gone
+
   }
 
   // One PATCH; true when it was taken.  Errors go beside their field.

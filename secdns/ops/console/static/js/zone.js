@@ -146,51 +146,62 @@ function peerKey(list, p) {
   return entry ? entry.tsigKeyId : null;
 }
 
-function mastersTable(status, zone, keys) {
-  return boxed(table(
+// The tables take `ctx` ({zone, keys}: the zone's config and the key names,
+// read at each poll) so that they can be drawn once and given new rows.
+function mastersTable(ctx, rows) {
+  return table(
     [
       { key: "address", label: "Master", render: peerAddress },
-      { key: "key", label: "TSIG key", render: (m) => keyName(peerKey(zone && zone.externalMasters, m), keys) },
+      { key: "key", label: "TSIG key", render: (m) => keyName(peerKey(ctx.zone && ctx.zone.externalMasters, m), ctx.keys) },
       { key: "reachable", label: "Reachable", render: (m) => (m.reachable === null ? "not asked yet" : m.reachable ? "yes" : "no") },
       { key: "lastSuccess", label: "Last success", render: (m) => when(m.lastSuccess) },
       { key: "lastFailure", label: "Last failure", render: (m) => (m.lastFailure ? [when(m.lastFailure), m.lastError ? `: ${m.lastError}` : ""] : when(null)) },
       { key: "lastSerial", label: "Last serial", render: (m) => serialText(m.lastSerial) },
     ],
-    status.masters,
+    rows,
     { id: "masters-table", rowName: peerAddress, empty: "No masters." },
-  ));
+  );
 }
 
-function downstreamsTable(status, zone, keys) {
-  return boxed(table(
+function downstreamsTable(ctx, rows) {
+  return table(
     [
       { key: "address", label: "Downstream", render: peerAddress },
-      { key: "key", label: "TSIG key", render: (d) => keyName(peerKey(zone && zone.externalDownstreams, d), keys) },
+      { key: "key", label: "TSIG key", render: (d) => keyName(peerKey(ctx.zone && ctx.zone.externalDownstreams, d), ctx.keys) },
       { key: "lastNotify", label: "Last NOTIFY", render: (d) => outcome(d.lastNotify) },
       { key: "lastTransfer", label: "Last transfer", render: (d) => outcome(d.lastTransfer) },
     ],
-    status.downstreams,
+    rows,
     { id: "downstreams-table", rowName: peerAddress, empty: "No downstreams: nobody is notified of changes." },
-  ));
+  );
 }
 
-function eventsTable(events) {
-  return boxed(table(
+function eventsTable(ctx, rows) {
+  return table(
     [
       { key: "time", label: "When", render: (e) => when(e.time) },
       { key: "type", label: "Event", render: (e) => h("span", { class: FAILURES.has(e.type) ? "outcome-fail" : "" }, EVENT_WORDS[e.type] || e.type) },
       { key: "details", label: "Details", render: describeEvent },
     ],
-    events.slice().reverse(), // the API gives them oldest first
+    rows,
     { id: "events-table", rowName: (e) => e.type, empty: "No events since secdns started." },
-  ));
+  );
 }
 
-// A table in its sideways-scrolling box (ui.table() gives the bare <table>).
-function boxed(t) {
-  const inner = t.tagName === "TABLE" ? t : t.querySelector("table");
-  inner.classList.add("cards"); // a card per row on narrow screens (console.css)
-  return t.tagName === "TABLE" ? h("div", { class: "table-wrap" }, t) : t;
+// A table drawn into `box` once, then given new rows at each poll (so a
+// sort chosen and the focus on its headers survive the refresh).
+function liveTable(box, make, ctx) {
+  let inner = null;
+  return (rows) => {
+    if (inner && box.contains(inner)) {
+      inner.update(rows);
+      return;
+    }
+    const made = make(ctx, rows); // ui.table() gives the <table> (older: its scrolling box)
+    inner = made.tagName === "TABLE" ? made : made.querySelector("table");
+    inner.classList.add("cards"); // a card per row on narrow screens (console.css)
+    box.replaceChildren(made.tagName === "TABLE" ? h("div", { class: "table-wrap" }, made) : made);
+  };
 }
 
 function section(id, title, ...children) {
@@ -205,7 +216,11 @@ export async function render(view, params) {
   const declared = h("p", { class: "declared", hidden: true });
   const actions = h("div", { class: "actions zone-actions", role: "group", "aria-label": "Zone actions" });
   const statusBox = h("div", { class: "zone-status", "aria-live": "off" }, h("p", { class: "muted" }, "Loading\u2026"));
-  const peersBox = h("div", {});
+  const mastersBox = h("div", {});
+  const downstreamsTitle = h("h3", { hidden: true }, "Downstreams");
+  const downstreamsBox = h("div", {});
+  const peersBox = h("div", {}, mastersBox, downstreamsTitle, downstreamsBox);
+  const problem = h("p", { class: "form-error", hidden: true });
   const chartBox = h("div", { class: "zone-charts" });
   const eventsBox = h("div", {});
   const recordsBox = h("div", {});
@@ -215,7 +230,7 @@ export async function render(view, params) {
     h("div", { class: "zone-head" }, h("h1", { class: "zone-title" }, name), badge),
     declared,
     actions,
-    section("zone-status", "Status", statusBox),
+    section("zone-status", "Status", problem, statusBox),
     peersSection,
     section("zone-charts", "Last 24 hours", chartBox),
     section("zone-events", "Recent events", eventsBox),
@@ -225,14 +240,17 @@ export async function render(view, params) {
   let stopped = false;
   let timer = null;
   let busy = null;
-  let keys = new Map();
+  const ctx = { zone: null, keys: new Map() };
+  const showMasters = liveTable(mastersBox, mastersTable, ctx);
+  const showDownstreams = liveTable(downstreamsBox, downstreamsTable, ctx);
+  const showEvents = liveTable(eventsBox, eventsTable, ctx);
   let recordsShown = false;
   let actionsShown = false;
 
   async function loadKeys() {
     try {
       const { data } = await call("GET", "/tsigKeys", { query: { limit: 1000 } });
-      keys = new Map((data || []).map((k) => [k.id, k.name]));
+      ctx.keys = new Map((data || []).map((k) => [k.id, k.name]));
     } catch (e) {
       /* names only; ids are shown instead */
     }
@@ -310,30 +328,37 @@ export async function render(view, params) {
         stopped = true;
         statusBox.replaceChildren(h("p", { class: "form-error" }, `No zone named ${name}. `, h("a", { href: "#/zones" }, "Back to the zones")));
         for (const box of [peersBox, chartBox, eventsBox, recordsBox]) box.replaceChildren();
+        problem.hidden = true;
         actions.replaceChildren();
         return;
       }
-      statusBox.prepend(h("p", { class: "form-error" }, `Status not read: ${e.message}`));
+      problem.textContent = `Status not read: ${e.message}`;
+      problem.hidden = false;
       return;
     }
+    problem.hidden = true;
     const s = status.value.data;
     const z = zone.status === "fulfilled" ? zone.value.data : null;
     const secondary = s.role === "secondary";
     const wanted = [...(z ? z.externalMasters || [] : []), ...(z ? z.externalDownstreams || [] : [])]
       .map((p) => p.tsigKeyId).filter(Boolean);
-    if (wanted.some((id) => !keys.has(id))) await loadKeys();
+    if (wanted.some((id) => !ctx.keys.has(id))) await loadKeys();
+    if (stopped) return;
+    ctx.zone = z;
     badge.replaceChildren(healthBadge(s.health));
     statusBox.replaceChildren(statusList(s, z));
     peersSection.querySelector("h2").textContent = secondary ? "Masters" : "Downstreams";
-    const peerTables = secondary ? [mastersTable(s, z, keys)] : [downstreamsTable(s, z, keys)];
-    if (secondary && s.downstreams.length) peerTables.push(h("h3", {}, "Downstreams"), downstreamsTable(s, z, keys));
-    peersBox.replaceChildren(...peerTables);
+    mastersBox.hidden = !secondary;
+    if (secondary) showMasters(s.masters);
+    downstreamsTitle.hidden = !(secondary && s.downstreams.length);
+    downstreamsBox.hidden = secondary && !s.downstreams.length;
+    if (!downstreamsBox.hidden) showDownstreams(s.downstreams);
     if (history.status === "fulfilled") {
       chartBox.replaceChildren(...charts(history.value.data, { secondary }));
     } else {
       chartBox.replaceChildren(h("p", { class: "muted" }, `History not read: ${history.reason.message}`));
     }
-    if (events.status === "fulfilled") eventsBox.replaceChildren(eventsTable(events.value.data || []));
+    if (events.status === "fulfilled") showEvents((events.value.data || []).slice().reverse()); // the API gives them oldest first
     else eventsBox.replaceChildren(h("p", { class: "muted" }, `Events not read: ${events.reason.message}`));
     if (!actionsShown) showActions(s, z);
     if (!recordsShown) {
