@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_api_statuses -*-
+# -*- test-case-name: tests.unit.test_api_statuses -*-
 """
 secdns's own overviews for the web console: C{/zoneStatuses} (every
 zone's health in one answer, sorted, filtered and paged as ListZones is)

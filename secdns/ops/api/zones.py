@@ -19,12 +19,12 @@ import attrs
 import dns.rdatatype
 from twisted.internet import defer
 
+from secdns.config import ZoneConfig
 from secdns.ops.api import shapes
 from secdns.ops.api.body import parse_json
 from secdns.ops.api.context import Api
 from secdns.ops.api.errors import ApiError, conflict, with_field
 from secdns.ops.api.routing import Call, Reply, Route, check_if_match, etag, one_of, page_headers, paging
-from secdns.config import ZoneConfig
 from secdns.zones.status import ZoneStatus
 from secdns.zones.zone import Zone
 
