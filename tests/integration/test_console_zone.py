@@ -9,8 +9,12 @@ the real appliance (C{twistd -n secdns}) with a token file:
   - a dynamic primary's records are added, changed and removed through the
     page, each save one new version (the serial up by one), and bad RDATA
     is refused with the API's message beside the Data field;
+    a save made stale by another edit is refused (If-Match) and the records
+    read again; a zone larger than one API page is read page after page;
   - a config-declared zone is read-only, saying which file declares it;
-  - Delete asks first, then the zone is gone and the page is the zones list.
+  - Delete asks first, then the zone is gone and the page is the zones list;
+  - chart.js's pure model: bars where transfers were, gaps where nothing
+    was observed, the sentence that sums it up.
 """
 
 from __future__ import annotations
@@ -240,3 +244,37 @@ def test_delete_asks_then_goes_back_to_the_zones(browser, console_appliance):
     browser.until(lambda d: d.current_url.endswith("#/zones"), what="the zones list")
     browser.wait_text("#notice", "gone.test deleted")
     assert api("GET", "/zones/gone.test").status == 404
+
+
+def test_chart_model(browser):
+    """chart.js's pure model, run in the browser: bars only where transfers were, gaps where nothing was observed, the summary."""
+    result = browser.driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import("./js/chart.js").then((chart) => {
+          const none = null;
+          const history = {zone: "example.com", start: "2026-12-03T00:00:00Z", step: 60, metrics: {
+            ZoneTransferSuccessCount: [none, none, 0, 2, 0, 1],
+            ZoneTransferFailureCount: [none, none, 1, 0, 0, 0],
+            ZoneExpirationInHours: [none, none, 10, 9.7, none, 9.5],
+          }};
+          const bars = chart.transferModel(history);
+          const line = chart.expiryModel(history);
+          const svg = chart.draw(bars);
+          done({
+            summary: bars.summary, gaps: bars.gaps.length, rects: bars.rects.map((r) => r.cls),
+            lineSummary: line.summary, paths: line.paths.length, dots: line.dots.length, lineGaps: line.gaps.length,
+            title: svg.querySelector("title").textContent, labelled: svg.getAttribute("aria-labelledby"),
+            runs: chart.gaps([null, 1, null, null, 2, null]),
+          });
+        }, (e) => done({error: String(e)}));
+        """
+    )
+    assert "error" not in result, result
+    assert result["summary"] == "3 transfers, 1 failure in 6 min"
+    assert result["rects"] == ["chart-fail", "chart-ok", "chart-ok"]
+    assert result["gaps"] == 1  # the first two minutes
+    assert result["lineSummary"] == "9.5 h to expiry now, lowest 9.5 h in 6 min"
+    assert (result["paths"], result["dots"], result["lineGaps"]) == (1, 1, 2)  # a line over minutes 2-3, a dot at 5
+    assert result["title"] == "Transfers per minute" and len(result["labelled"].split()) == 2
+    assert result["runs"] == [[0, 1], [2, 2], [5, 1]]
