@@ -168,7 +168,7 @@ class Browser:
         """
         self.driver.get(self.url())
         if via_form:
-            form = self.wait_for("#login-form")
+            form = self.wait_visible("#login-form")  # shown once the page's first probe of the API is refused
             self.fill("token", token, within=form)
             self.submit(form)
         else:
@@ -262,6 +262,7 @@ class Browser:
         from selenium.webdriver.support.ui import Select
 
         element = self.field(name, within)
+        self.until(lambda d: element.is_displayed() and element.is_enabled(), what=f"the field {name!r} to be shown and enabled")
         tag = element.tag_name.lower()
         kind = (element.get_attribute("type") or "").lower()
         if tag == "select":
