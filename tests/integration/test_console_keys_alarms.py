@@ -22,7 +22,7 @@ import re
 
 import pytest
 
-from tests.browser_support import TOKEN, Browser, ConsoleAppliance
+from tests.browser_support import ConsoleAppliance, browser  # noqa: F401 (a fixture: Chromium signed in to console_appliance)
 from tests.receivers import HttpReceiver
 from tests.support import LOOPBACK, free_port
 
@@ -51,14 +51,6 @@ def console_appliance(tmp_path_factory):
         yield appliance
     finally:
         appliance.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(console_appliance, tmp_path_factory):
-    """One headless Chromium for the module, signed in through the login form as an operator does."""
-    with Browser(tmp_path_factory.mktemp("chromium"), console_appliance.base) as chromium:
-        chromium.login(TOKEN, via_form=True)
-        yield chromium
 
 
 def script_problems(browser) -> list[str]:
@@ -305,3 +297,24 @@ def test_topic_with_a_webhook_gets_the_test_notification(browser, console_applia
         assert not script_problems(browser)
     finally:
         receiver.stop()
+
+
+def test_pages_fit_at_200_percent_zoom_in_the_dark(browser):
+    """At 200% zoom (640 CSS pixels wide) and prefers-color-scheme: dark, no page scrolls sideways."""
+    driver = browser.driver
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": False})
+    try:
+        for route, ready in (("keys", "#keys-table"), ("alarms", "#alarms-table"), ("alarms/new", "#alarm-form"),
+                             ("alarms/zone-expiring", "#alarm-zones-table"), ("topics", "#topics-table"),
+                             ("topics/log", "#subscriptions-table")):
+            goto(browser, route)
+            browser.wait_for(ready)
+            assert driver.execute_script("return matchMedia('(prefers-color-scheme: dark)').matches")
+            wide, window = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            assert wide <= window, f"#/{route} is {wide} px wide in a {window} px window"
+        browser.screenshot("topic-zoomed-dark")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    assert not script_problems(browser)

@@ -68,6 +68,7 @@ async function renderList(view) {
       sortable: true, id: "alarms-table", caption: "Alarms", rowName: (a) => a.displayName,
       sort: { key: "displayName", dir: "asc" }, empty: "No alarms.",
     });
+    shown.classList.add("cards"); // a card per row on narrow screens (console.css)
     holder.replaceChildren(scroller(shown));
   };
   await load();
@@ -307,7 +308,9 @@ async function renderDetail(view, id) {
   ];
   if (readOnly(alarm)) {
     head.push(h("p", { class: "declared", id: "alarm-declared" },
-      `Declared in ${alarm.declaredIn || "the config"}: read-only here (change it there).`));
+      alarm.declaredIn === "built-in"
+        ? "A built-in alarm: read-only here; an alarm of the same name in the config file overrides it (docs: Alarms)."
+        : `Declared in ${alarm.declaredIn || "the config file"}: read-only here (change it there and send SIGHUP).`));
   } else {
     head.push(h("p", {}, h("button", { type: "button", class: "danger", id: "alarm-delete", onClick: async () => {
       if (!(await confirmDialog(`Delete the alarm ${alarm.displayName}?`))) return;

@@ -120,10 +120,12 @@ function keyTable(keys, remove) {
         : h("button", { type: "button", class: "danger", "aria-label": `Delete key ${k.name}`, onClick: () => remove(k) }, "Delete")),
     },
   ];
-  return scroller(table(columns, keys, {
+  const grid = table(columns, keys, {
     sortable: true, id: "keys-table", caption: "TSIG keys", sort: { key: "name", dir: "asc" },
     empty: "No TSIG keys yet.",
-  }));
+  });
+  grid.classList.add("cards"); // a card per row on narrow screens (console.css)
+  return scroller(grid);
 }
 
 function createForm(algorithmList, created) {

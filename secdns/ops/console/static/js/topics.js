@@ -208,7 +208,9 @@ async function renderTopic(view, id) {
   if (topic.description) parts.push(h("p", {}, topic.description));
   parts.push(h("p", {}, "Alarms sending to it: ", (topic.alarms || []).join(", ") || "none"));
   if (readOnly(topic)) {
-    parts.push(h("p", { class: "declared", id: "topic-declared" }, `Declared in ${topic.declaredIn}: read-only here.`));
+    parts.push(h("p", { class: "declared", id: "topic-declared" }, topic.declaredIn === "built-in"
+      ? "A built-in topic: read-only here."
+      : `Declared in ${topic.declaredIn}: read-only here (change it there and send SIGHUP).`));
   }
   parts.push(h("h2", {}, "Subscriptions"), subs, h("p", {}, send), results);
   if (!readOnly(topic)) parts.push(subscriptionForm(topic, load));
