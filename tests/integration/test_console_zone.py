@@ -5,12 +5,13 @@ the real appliance (C{twistd -n secdns}) with a token file:
   - a secondary of a real BIND primary shows its status in words (serving,
     serial, its master reachable with its TSIG key), the transfer among its
     events and in the chart (one success in 24 h); Retransfer shows its
-    outcome; with BIND stopped, Refresh turns it to failing with the reason;
+    outcome; a new version on BIND shows up (serial, event, records); with
+    BIND stopped, Refresh turns it to failing with the reason;
   - a dynamic primary's records are added, changed and removed through the
     page, each save one new version (the serial up by one), and bad RDATA
     is refused with the API's message beside the Data field;
-    a save made stale by another edit is refused (If-Match) and the records
-    read again; a zone larger than one API page is read page after page;
+    a change made stale by another edit is refused (If-Match) and the
+    records read again; a zone larger than one API page is read page after page;
   - a config-declared zone is read-only, saying which file declares it;
   - Delete asks first, then the zone is gone and the page is the zones list;
   - chart.js's pure model: bars where transfers were, gaps where nothing
@@ -122,6 +123,13 @@ def test_secondary_of_bind(console_appliance, browser, tmp_path):
         browser.driver.execute_script("document.getElementById('zone-charts').scrollIntoView()")
         browser.screenshot("zone-charts")
 
+        # A new version on BIND, NOTIFYed: the page follows (serial, event, records).
+        zone_file.write_text(bind_zone(6) + "ftp A 198.51.100.21\n")
+        bind.reload()
+        serial_shown(browser, 6)
+        row(browser, "events-table", "Transfer", "serial 5 \u2192 6")
+        row(browser, "records-table", "ftp.example.com", "198.51.100.21")
+
     # BIND is gone: a refresh fails, and the page says so.
     browser.click("Refresh")
     browser.wait_for('.zone-head .badge[data-health="failing"]', timeout=15)
@@ -129,7 +137,7 @@ def test_secondary_of_bind(console_appliance, browser, tmp_path):
     assert f"{LOOPBACK}#{bind.port}" in failed.text
     assert "no" in row(browser, "masters-table", f"{LOOPBACK}#{bind.port}").text
     browser.wait_text(".status-list", "Last failure")
-    browser.wait_text('.chart-summary[data-kind="transfers"]', re.compile(r"2 transfers, [1-9]\d* failures? in 24 h"), timeout=15)
+    browser.wait_text('.chart-summary[data-kind="transfers"]', re.compile(r"3 transfers, [1-9]\d* failures? in 24 h"), timeout=15)
 
 
 def test_primary_records_edited(console_appliance, browser):
@@ -161,32 +169,29 @@ def test_primary_records_edited(console_appliance, browser):
     browser.driver.execute_script("document.getElementById('zone-records').scrollIntoView()")
     browser.screenshot("zone-records")
 
-    # An edit made elsewhere since the page read the records: the save is refused (If-Match), the records read again.
+    # Change: TTL and data in one PATCH (REMOVE old + ADD new).  While the
+    # form is open another edit comes in through the API: the save is refused
+    # (If-Match: the version the operator saw), the records are read again,
+    # and saving once more goes through.
+    browser.click(browser.find('button[data-action="edit"]', within=row(browser, "records-table", "192.0.2.10")))
+    edit = browser.wait_visible("#record-edit-form")
     other = api("PATCH", "/zones/example.net/records", {"items": [
         {"operation": "ADD", "domain": "mail.example.net", "rtype": "A", "rdata": "192.0.2.25", "ttl": 300}]})
     assert other.status == 200, other.raw
-    browser.fill("domain", "ftp", within=add)
-    browser.fill("rdata", "192.0.2.21", within=add)
-    browser.submit(add)
-    browser.wait_text("#notice", "changed since its records were read")
-    row(browser, "records-table", "mail.example.net", "192.0.2.25")
-    assert not [r for r in api("GET", "/zones/example.net/records").json["items"] if r["domain"] == "ftp.example.net"]
-    browser.submit(add)
-    row(browser, "records-table", "ftp.example.net", "192.0.2.21")
-    serial += 2  # the API's edit, then the page's
-    serial_shown(browser, serial + 1)
-
-    # Change: TTL and data in one PATCH (REMOVE old + ADD new).
-    browser.click(browser.find('button[data-action="edit"]', within=row(browser, "records-table", "192.0.2.10")))
-    edit = browser.wait_visible("#record-edit-form")
     browser.fill("ttl", "600", within=edit)
     browser.fill("rdata", "192.0.2.11", within=edit)
     browser.submit(edit)
+    browser.wait_text("#notice", "changed since its records were read")
+    row(browser, "records-table", "mail.example.net", "192.0.2.25")
+    row(browser, "records-table", "www.example.net", "192.0.2.10")
+    serial_shown(browser, serial + 2)
+    browser.submit(edit)
     changed = row(browser, "records-table", "www.example.net", "192.0.2.11")
     assert "600" in changed.text
-    serial_shown(browser, serial + 2)
+    serial_shown(browser, serial + 3)
     www = [r for r in api("GET", "/zones/example.net/records").json["items"] if r["domain"] == "www.example.net"]
     assert [(r["rdata"], r["ttl"]) for r in www] == [("192.0.2.11", 600)]
+    serial += 1  # the API's edit
 
     # Remove, after saying yes.
     browser.click(browser.find('button[data-action="remove"]', within=changed))
@@ -196,7 +201,7 @@ def test_primary_records_edited(console_appliance, browser):
     serial_shown(browser, serial + 3)
     assert not [r for r in api("GET", "/zones/example.net/records").json["items"] if r["domain"] == "www.example.net"]
     edited = [e for e in api("GET", "/events?zone=example.net").json if e["type"] == "ZoneEdited"]
-    assert [e["serial"] for e in edited] == [serial - 1, serial, serial + 1, serial + 2, serial + 3]
+    assert [e["serial"] for e in edited] == [serial, serial + 1, serial + 2, serial + 3]
     assert browser.driver.switch_to.active_element.get_attribute("name") == "filter"
 
 

@@ -64,7 +64,12 @@ function rtypeSelect(name, value = "A") {
   return h("select", { id: uid("rec"), name }, ...RTYPES.map((t) => h("option", { value: t, selected: t === value }, t)));
 }
 
-export async function renderRecords(box, zone, { editable, why, onChange = () => {} }) {
+// Draws into `box` and reads the records; returns {ready, reload, serial}:
+// the zone page calls reload() when the zone's serial is no longer the one
+// the table shows (a transfer, a DNS UPDATE, another operator), except
+// while a record is being changed here (its If-Match stays the version
+// the operator saw).
+export function renderRecords(box, zone, { editable, why, onChange = () => {} }) {
   const path = `/zones/${encodeURIComponent(zone)}/records`;
   let state = { items: [], etag: null, more: false };
   let filterText = "";
@@ -219,7 +224,13 @@ export async function renderRecords(box, zone, { editable, why, onChange = () =>
     }
   }
 
-  async function load() {
+  let loading = null;
+  function load() {
+    if (!loading) loading = readAndPaint().finally(() => { loading = null; });
+    return loading;
+  }
+
+  async function readAndPaint() {
     try {
       state = await readAll(zone, state.more && filterText ? filterText : undefined);
       paint();
@@ -234,5 +245,9 @@ export async function renderRecords(box, zone, { editable, why, onChange = () =>
     ...(editable ? [addForm, editForm] : []),
     filterForm, count, holder,
   );
-  await load();
+  return {
+    ready: load(),
+    reload: () => (editing ? Promise.resolve() : load()),
+    serial: () => soaSerial(state.items),
+  };
 }

@@ -64,7 +64,7 @@ export function describeEvent(e) {
     }
     case "TransferFailed":
       return `from ${e.master || "its masters"}: ${e.reason} (${e.failures} so far)` +
-        (e.retryAt ? `; retrying ${relative(e.retryAt, Date.parse(e.time))} after it` : "");
+        (e.retryAt ? `; next try ${duration((Date.parse(e.retryAt) - Date.parse(e.time)) / 1000)} later` : "");
     case "NotifyFailed":
       return `NOTIFY of serial ${e.serial} to ${e.downstream} failed: ${e.reason}`;
     case "ZoneLoaded":
@@ -244,7 +244,7 @@ export async function render(view, params) {
   const showMasters = liveTable(mastersBox, mastersTable, ctx);
   const showDownstreams = liveTable(downstreamsBox, downstreamsTable, ctx);
   const showEvents = liveTable(eventsBox, eventsTable, ctx);
-  let recordsShown = false;
+  let records = null;
   let actionsShown = false;
 
   async function loadKeys() {
@@ -361,14 +361,15 @@ export async function render(view, params) {
     if (events.status === "fulfilled") showEvents((events.value.data || []).slice().reverse()); // the API gives them oldest first
     else eventsBox.replaceChildren(h("p", { class: "muted" }, `Events not read: ${events.reason.message}`));
     if (!actionsShown) showActions(s, z);
-    if (!recordsShown) {
-      recordsShown = true;
+    if (records && s.serial !== null && s.serial !== records.serial()) {
+      records.reload(); // a new version came (a transfer, an UPDATE, another operator)
+    } else if (!records) {
       const editable = s.role === "primary" && !s.file && !s.declaredIn;
       let why = null;
       if (secondary) why = "A secondary zone's records come from its masters: read-only here.";
       else if (s.file) why = `Read from the zone file ${s.file}: edit the file and reload secdns.`;
       else if (s.declaredIn) why = `Declared in ${s.declaredIn}: read-only here.`;
-      renderRecords(recordsBox, name, { editable, why, onChange: poll });
+      records = renderRecords(recordsBox, name, { editable, why, onChange: poll });
     }
   }
 
