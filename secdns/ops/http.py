@@ -21,7 +21,8 @@ from secdns.errors import ConfigError
 from secdns.ops.api import API_VERSION, api_resource
 from secdns.ops.api.auth import Access, Tokens, is_loopback
 from secdns.ops.api.resource import LimitedRequest
-from secdns.ops.console import ConsoleResource, secure
+from secdns.ops.console.headers import secure
+from secdns.ops.console.resource import ConsoleResource
 from secdns.ops.metrics import exposition
 
 __all__ = ["MetricsResource", "QuietSite", "root_resource", "site", "http_service", "tls_options"]

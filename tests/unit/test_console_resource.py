@@ -24,8 +24,8 @@ from secdns.ops.api.auth import Access
 from secdns.ops.api.context import Api
 from secdns.ops.api.openapi import document_bytes
 from secdns.ops.api.resource import ApiResource
-from secdns.ops.console import SECURITY_HEADERS, ConsoleResource
-from secdns.ops.console.resource import CONTENT_TYPES
+from secdns.ops.console.headers import SECURITY_HEADERS
+from secdns.ops.console.resource import CONTENT_TYPES, ConsoleResource
 from secdns.ops.http import site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -215,3 +215,10 @@ def test_no_inline_code_and_no_markup_from_strings(name):
         assert not re.search(r"""(from\s*|import\(\s*|fetch\(\s*)["'`](https?:)?//""", text), "no third-party origins"
     else:
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//|url\(\s*[\"']?(https?:)?//|@import", text), "no third-party origins"
+
+
+def test_a_body_too_large_is_refused_with_the_headers(web):
+    """The API's 413, written straight to the transport as the body arrives, carries them too."""
+    answer = request(web, "POST", "/20180115/zones", body=b"x" * (65536 + 1))
+    assert answer.status == 413
+    assert_secure(answer)

@@ -29,6 +29,7 @@ from secdns.ops.api.body import MAX_BODY
 from secdns.ops.api.context import Api
 from secdns.ops.api.errors import ApiError, error_for
 from secdns.ops.api.routing import Call, Reply, Route, match
+from secdns.ops.console.headers import raw_lines
 
 __all__ = ["ApiResource", "LimitedRequest", "API_VERSION", "SMALL_BODY"]
 
@@ -75,8 +76,8 @@ class LimitedRequest(server.Request):
         body = _json({"code": "PayloadTooLarge", "message": f"the request body is larger than {self.max_body} octets"})
         head = (
             b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-        )
+            b"Content-Length: %d\r\nConnection: close\r\n" % len(body)
+        ) + raw_lines() + b"\r\n"
         transport = self.channel.transport
         if transport is not None:
             transport.write(head + body)

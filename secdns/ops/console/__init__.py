@@ -1,9 +1,6 @@
 """
 The web console: one static document and plain ES modules under
-C{/console/}, every datum fetched from the REST API with the operator's
-bearer token (L{secdns.ops.console.resource}).
+C{/console/} (L{secdns.ops.console.resource}), every datum fetched from the
+REST API with the operator's bearer token; the security headers of every
+answer of the HTTP listener (L{secdns.ops.console.headers}).
 """
-
-from secdns.ops.console.resource import SECURITY_HEADERS, ConsoleResource, secure
-
-__all__ = ["ConsoleResource", "SECURITY_HEADERS", "secure"]

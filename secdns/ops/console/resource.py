@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.unit.test_console_resource -*-
 """
 C{/console/}: the console's static files, shipped in the package, with
-the security headers on every answer (L{SECURITY_HEADERS}).
+the security headers on every answer (L{secdns.ops.console.headers}).
 
 The files hold no data (every datum comes from the API, with the bearer
 token the browser keeps in session storage), so they are served without a
@@ -17,22 +17,9 @@ from typing import Callable
 from twisted.web import resource
 
 from secdns.ops.api.auth import is_loopback
+from secdns.ops.console.headers import SECURITY_HEADERS, secure
 
 __all__ = ["CONTENT_TYPES", "SECURITY_HEADERS", "ConsoleResource", "secure"]
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-#: On every answer of the HTTP listener (console, API, /metrics): none of it may be framed, sniffed or cached.
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"Content-Security-Policy", CSP.encode("ascii")),
-    (b"X-Content-Type-Options", b"nosniff"),
-    (b"Referrer-Policy", b"no-referrer"),
-    (b"X-Frame-Options", b"DENY"),
-    (b"Cache-Control", b"no-store"),
-)
 
 #: The only kinds of file served; anything else is a 404.
 CONTENT_TYPES: dict[str, bytes] = {
@@ -45,12 +32,6 @@ CONTENT_TYPES: dict[str, bytes] = {
 }
 
 _TEXT = b"text/plain; charset=utf-8"
-
-
-def secure(request) -> None:
-    """Set L{SECURITY_HEADERS} on C{request} (later headers of the same name replace them)."""
-    for name, value in SECURITY_HEADERS:
-        request.setHeader(name, value)
 
 
 class ConsoleResource(resource.Resource):
