@@ -108,6 +108,8 @@ def test_key_made_with_a_generated_secret_is_shown_once(browser, console_applian
     row = browser.wait_for('#keys-table tr[data-name="console-key"]')
     assert "hmac-sha256" in row.text and "API" in row.text
     assert secret not in browser.driver.page_source
+    held = "return [...document.querySelectorAll('input, textarea')].some((e) => e.value.includes(arguments[0]))"
+    assert not browser.driver.execute_script(held, secret), "no field holds the secret once the dialog is closed"
     browser.reload()
     browser.wait_for('#keys-table tr[data-name="console-key"]')
     assert secret not in browser.driver.page_source
@@ -115,6 +117,27 @@ def test_key_made_with_a_generated_secret_is_shown_once(browser, console_applian
     assert listed.status == 200 and secret.encode() not in listed.raw
     assert "console-key" in [k["name"] for k in listed.json]
     assert not script_problems(browser)
+
+
+def test_key_with_a_pasted_secret_by_keyboard(browser, console_appliance):
+    """A pasted hmac-sha512 secret: the dialog shows that secret, has the focus, and Escape closes it."""
+    from selenium.webdriver.common.keys import Keys
+
+    pasted = base64.b64encode(bytes(range(64))).decode()
+    goto(browser, "keys")
+    form = browser.wait_for("#key-form")
+    browser.fill("name", "pasted-key", within=form)
+    browser.fill("algorithm", "hmac-sha512", within=form)
+    browser.fill("secret", pasted, within=form).send_keys(Keys.ENTER)
+    browser.wait_visible("#secret-dialog")
+    assert browser.find("#secret-value").get_attribute("value") == pasted
+    assert "algorithm hmac-sha512;" in browser.find("#secret-bind").get_attribute("value")
+    assert browser.driver.switch_to.active_element.get_attribute("id") == "secret-done"
+    browser.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    browser.wait_gone("#secret-dialog")
+    row = browser.wait_for('#keys-table tr[data-name="pasted-key"]')
+    assert "hmac-sha512" in row.text
+    assert pasted.encode() not in console_appliance.api("GET", "/tsigKeys/pasted-key").raw
 
 
 def test_secret_sizes_and_snippets_are_pure_functions(browser):
