@@ -63,7 +63,8 @@ export function describeEvent(e) {
         `${records} records, ${Number(e.seconds).toFixed(2)} s`;
     }
     case "TransferFailed":
-      return `from ${e.master || "its masters"}: ${e.reason} (${e.failures} so far)` +
+      // The reason often names the master already ("192.0.2.1#53: no answer ..."): say it once.
+      return `${e.master && !String(e.reason).startsWith(e.master) ? `from ${e.master}: ` : ""}${e.reason} (${e.failures} so far)` +
         (e.retryAt ? `; next try ${duration((Date.parse(e.retryAt) - Date.parse(e.time)) / 1000)} later` : "");
     case "NotifyFailed":
       return `NOTIFY of serial ${e.serial} to ${e.downstream} failed: ${e.reason}`;
