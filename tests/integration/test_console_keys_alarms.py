@@ -22,7 +22,7 @@ import re
 
 import pytest
 
-from tests.browser_support import ConsoleAppliance, browser  # noqa: F401 (a fixture: Chromium signed in to console_appliance)
+from tests.browser_support import TOKEN, Browser, ConsoleAppliance
 from tests.receivers import HttpReceiver
 from tests.support import LOOPBACK, free_port
 
@@ -51,6 +51,18 @@ def console_appliance(tmp_path_factory):
         yield appliance
     finally:
         appliance.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(console_appliance, tmp_path_factory):
+    """
+    One headless Chromium for the module, signed in through the login form
+    as an operator does (it waits for the form to show: putting the token in
+    session storage could race the first page's refused probe, which clears it).
+    """
+    with Browser(tmp_path_factory.mktemp("chromium"), console_appliance.base) as chromium:
+        chromium.login(TOKEN, via_form=True)
+        yield chromium
 
 
 def script_problems(browser) -> list[str]:
@@ -341,3 +353,49 @@ def test_pages_fit_at_200_percent_zoom_in_the_dark(browser):
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     assert not script_problems(browser)
+
+
+def test_alarm_made_in_the_console_fires_to_its_topic(browser, console_appliance):
+    """
+    An alarm made with the form on the config zone's serial, sent to a topic
+    with a webhook: FIRING on its page, its notification among the topic's
+    recent ones and at the receiver; deleted from its page.
+    """
+    api = console_appliance.api
+    receiver = HttpReceiver().start()
+    try:
+        topic = api("POST", "/topics", {"name": "fire-team", "description": "fired by the console test"}).json
+        assert api("POST", f"/topics/{topic['topicId']}/subscriptions",
+                   {"protocol": "CUSTOM_HTTPS", "endpoint": f"{receiver.url}/fire"}).status == 201
+        goto(browser, "alarms/new")
+        form = browser.wait_for("#alarm-form")
+        browser.fill("displayName", "serial-watch", within=form)
+        browser.fill("metric", "ZoneSerial", within=form)
+        browser.fill("interval", "1m", within=form)
+        browser.fill("statistic", "max()", within=form)
+        browser.fill("operator", ">", within=form)
+        browser.fill("threshold", "0", within=form)
+        browser.choose("zoneScope", "one", within=form)
+        browser.fill("zone", ZONE, within=form)
+        browser.click(browser.find(f'input[name="destinations"][value="{topic["topicId"]}"]', form))
+        browser.wait_text("#alarm-query-preview", f'ZoneSerial[1m]{{resourceName = "{ZONE}"}}.max() > 0')
+        browser.submit(form)
+        row = browser.wait_for(f'#alarm-zones-table tr[data-name="{ZONE}"]')
+        browser.until(lambda d: browser.find_all(f'#alarm-zones-table tr[data-name="{ZONE}"] [data-state="FIRING"]'),
+                      timeout=40, what="the zone's state to be FIRING")
+        assert api("GET", "/alarms/serial-watch").json["destinations"] == [topic["topicId"]]
+
+        goto(browser, f"topics/{topic['topicId']}")
+        browser.wait_text("#notifications-table", "serial-watch")
+        assert ZONE in browser.text("#notifications-table") and "FIRING" in browser.text("#notifications-table")
+        browser.until(lambda d: receiver.bodies("/fire"), what="the webhook's notification")
+
+        goto(browser, "alarms/serial-watch")
+        browser.click(browser.wait_visible("#alarm-delete"))
+        browser.click(browser.wait_visible("dialog.confirm button[value=confirm]"))
+        browser.wait_for('#alarms-table')
+        browser.wait_gone('#alarms-table tr[data-name="serial-watch"]')
+        assert api("GET", "/alarms/serial-watch").status == 404
+        assert not script_problems(browser)
+    finally:
+        receiver.stop()
