@@ -205,6 +205,7 @@ export async function render(view) {
       notice(`Zone ${data.name} created.`, "ok");
       location.hash = `#/zones/${encodeURIComponent(data.name)}`;
     } catch (e) {
+      if (e.status === 409 && !e.field) e.field = "name"; // "zone example.com exists already"
       if (e.status !== 401) showErrors(form, e);
     } finally {
       submit.disabled = false;
