@@ -107,7 +107,8 @@ export async function render(view) {
     const shown = rows.filter(matches);
     grid.update(shown);
     const filtered = shown.length !== rows.length ? ` Showing ${shown.length}.` : "";
-    counts.textContent = summary(rows) + filtered;
+    const said = summary(rows) + filtered;
+    if (counts.textContent !== said) counts.textContent = said; // aria-live: only news is announced
     if (!rows.length) {
       grid.querySelector("tr.empty td").replaceChildren("No zones yet: ", h("a", { href: "#/create" }, "create one"), ".");
     }
