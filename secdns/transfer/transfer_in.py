@@ -93,6 +93,8 @@ RRSIG = dns.rdatatype.RRSIG
 AXFR = "AXFR"
 IXFR = "IXFR"
 UP_TO_DATE = "up to date"
+#: Records a transfer reads between two freezes of what it made (L{secdns.heap}).
+SETTLE_EVERY = 100_000
 
 _COUNTS = struct.Struct("!HHHH")
 
@@ -185,7 +187,21 @@ class Inbound:
         self.touched: dict[OwnerKey, dict[tuple[int, int], dns.rdataset.Rdataset]] = {}
         self.touched_before = 0
         self.cased: dict[OwnerKey, dns.name.Name] = {}
+        self.settled = 0  # records read when L{secdns.heap} last froze what was made
         self._origin_key = key_of(origin)
+
+    def discard(self) -> None:
+        """
+        Let go of what the transfer has read so far, when it ends without a
+        version: whatever still refers to this state machine afterwards (a
+        failure's traceback, a reference cycle the collector may not reach
+        before L{secdns.heap} freezes it) then holds no zone's worth of records.
+        """
+        self.whole = {}
+        self.touched = {}
+        self.cased = {}
+        self.current = None
+        self.state = _DONE
 
     # -- messages in
 
@@ -539,11 +555,21 @@ class MasterClient:
             message_timeout=config.message_timeout,
             total_timeout=config.transfer_timeout,
         )
-        return d.addCallback(lambda _: self.worker(self._finish, inbound))
+        return d.addCallback(lambda _: self.worker(self._finish, inbound)).addErrback(self._failed, inbound)
+
+    def _failed(self, failure, inbound: Inbound):
+        inbound.discard()
+        return failure
 
     def _process(self, inbound: Inbound, wire: bytes) -> bool:
         done = inbound.process(wire)
-        self._settle()
+        if self.freeze and inbound.records >= inbound.settled + SETTLE_EVERY:
+            # A big transfer's records, out of the collector's sight now and
+            # then.  Not after every message: a freeze also keeps whatever
+            # cyclic garbage-to-be is alive at that moment (the connection,
+            # its Deferreds) from ever being collected.
+            inbound.settled = inbound.records
+            heap.settle(1)
         return done
 
     def _finish(self, inbound: Inbound) -> TransferResult:
@@ -553,9 +579,6 @@ class MasterClient:
         # collector on, its full collections would rescan them as they come.
         return heap.built(inbound.finish)
 
-    def _settle(self) -> None:
-        if self.freeze:
-            heap.settle(1)
 
 
 def _rrset(name: dns.name.Name, rds: dns.rdataset.Rdataset) -> dns.rrset.RRset:
