@@ -106,7 +106,10 @@ class SecdnsService(service.MultiService):
             ZoneCollector(lambda: self.handler.zonedb),
             TransferCollector(lambda: [] if self.registry is None else self.registry.zones(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
-            ServerCollector(lambda: sum(p.lost for p in self.datagram_protocols)),
+            ServerCollector(
+                lambda: sum(p.lost for p in self.datagram_protocols),
+                lambda: 0 if self.streams is None else self.streams.stalled,
+            ),
             UpdateCollector(lambda: self.updates.counts),
             AlarmCollector(
                 lambda: [] if self.alarms is None else self.alarms.firing(),
@@ -116,6 +119,7 @@ class SecdnsService(service.MultiService):
         )
         self._previous_sighup = None
         self.datagram_protocols: list[DNSDatagramProtocol] = []
+        self.streams: DNSStreamFactory | None = None
         self._add_listeners(config)
 
     @property
@@ -123,7 +127,7 @@ class SecdnsService(service.MultiService):
         return self.handler.zonedb
 
     def _add_listeners(self, config: Config) -> None:
-        streams = DNSStreamFactory(self.handler, config.server.tcp_idle_timeout, self.reactor)
+        streams = self.streams = DNSStreamFactory(self.handler, config.server.tcp_idle_timeout, self.reactor)
         for endpoint in config.server.listen:
             datagrams = DNSDatagramProtocol(self.handler)  # a protocol has one transport
             self.datagram_protocols.append(datagrams)

@@ -170,10 +170,14 @@ class EgressCollector:
 
 
 class ServerCollector:
-    """What the server as a whole lost: UDP responses the socket would not take."""
+    """
+    What the server as a whole lost: UDP responses the socket would not
+    take, and TCP connections closed because their client never read.
+    """
 
-    def __init__(self, lost: Callable[[], int]) -> None:
+    def __init__(self, lost: Callable[[], int], stalled: Callable[[], int] = lambda: 0) -> None:
         self._lost = lost
+        self._stalled = stalled
 
     def collect(self) -> Iterator[Metric]:
         lost = CounterMetricFamily(
@@ -181,6 +185,13 @@ class ServerCollector:
         )
         lost.add_metric([], self._lost())
         yield lost
+        stalled = CounterMetricFamily(
+            "secdns_tcp_connections_stalled",
+            "TCP connections closed at the idle timeout with answers their client never read "
+            "(no more requests are read from such a connection meanwhile).",
+        )
+        stalled.add_metric([], self._stalled())
+        yield stalled
 
 
 class UpdateCollector:

@@ -18,7 +18,7 @@ import socket
 from collections import deque
 
 from twisted.internet import defer, protocol
-from twisted.internet.interfaces import IPullProducer, IReactorTime
+from twisted.internet.interfaces import IPullProducer, IPushProducer, IReactorTime
 from twisted.logger import Logger
 from twisted.protocols.basic import Int16StringReceiver
 from twisted.protocols.policies import TimeoutMixin
@@ -101,12 +101,26 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
         self._sendto = self._write
 
 
+#: Requests read and held while a transfer is sent on the same connection;
+#: past it, no more are read until the transfer ends.
+MAX_WAITING = 100
+
+
+@implementer(IPushProducer)
 class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
     """
     DNS over TCP (RFC 7766): many requests per connection, answered in
     order, and the connection closed after C{idle_timeout} seconds without
     a complete request (a byte at a time does not keep it open).  A request
     that makes the handler fail closes this connection only.
+
+    A client that sends requests but does not read the answers gets no
+    more read from it once the answers waiting to go out pass the
+    transport's bound (the protocol is the transport's streaming producer:
+    Twisted pauses it then), nor once L{MAX_WAITING} requests wait behind a
+    transfer; so it cannot make secdns buffer without bound, and the idle
+    timeout closes it if it does not drain them (counted: the factory's
+    C{stalled}).
     """
 
     def __init__(self, handler: QueryHandler, idle_timeout: float) -> None:
@@ -114,16 +128,42 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
         self.idle_timeout = idle_timeout
         self._stream: _ResponseStream | None = None
         self._waiting: deque[bytes] = deque()
+        self._full = False  # the transport's buffer is past its bound
 
     def connectionMade(self) -> None:
         peer = self.transport.getPeer()
         self.request = Request(peer.host, peer.port, True)
         self.setTimeout(self.idle_timeout)
+        self.transport.registerProducer(self, True)
+
+    # IPushProducer: the transport's word on its buffer
+
+    def pauseProducing(self) -> None:
+        self._full = True
+        self._hold()
+
+    def resumeProducing(self) -> None:
+        self._full = False
+        self._release()
+
+    def _hold(self) -> None:
+        """Read no more requests (and answer none of those read) for now."""
+        if not self.paused:
+            self.paused = True
+            self.transport.pauseProducing()
+
+    def _release(self) -> None:
+        if self.paused and not self._full and len(self._waiting) < MAX_WAITING and not self.transport.disconnecting:
+            self.paused = False
+            self.transport.resumeProducing()
+            self.dataReceived(b"")  # the requests read before the pause
 
     def stringReceived(self, message: bytes) -> None:
         self.resetTimeout()
         if self._stream is not None:
             self._waiting.append(message)  # answered in order, after the transfer
+            if len(self._waiting) >= MAX_WAITING:
+                self._hold()
             return
         self._answer(message)
 
@@ -162,16 +202,26 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
             return
         # A transfer: messages are made as the client reads them.
         self._stream = _ResponseStream(self, iter(response))
+        self.transport.unregisterProducer()
         self.transport.registerProducer(self._stream, False)
 
     def _stream_finished(self) -> None:
         if self._stream is not None:
             self.transport.unregisterProducer()
+            self._full = False
+            self.transport.registerProducer(self, True)
         self._stream = None
-        while self._waiting and self._stream is None and self.transport.connected:
+        while self._waiting and self._stream is None and not self._full and self.transport.connected:
             self._answer(self._waiting.popleft())
+        self._release()
 
     def timeoutConnection(self) -> None:
+        if self._full:
+            # It sent requests and never read the answers: closing politely
+            # would wait for them to be read.  Drop them, with the connection.
+            self.factory.stalled += 1
+            self.transport.abortConnection()
+            return
         self.transport.loseConnection()
 
     def connectionLost(self, reason=protocol.connectionDone) -> None:
@@ -221,8 +271,10 @@ class DNSStreamFactory(protocol.ServerFactory):
         self.handler = handler
         self.idle_timeout = idle_timeout
         self.clock = clock
+        self.stalled = 0  # connections closed with answers they never read
 
     def buildProtocol(self, addr) -> DNSStreamProtocol:
         stream = DNSStreamProtocol(self.handler, self.idle_timeout)
+        stream.factory = self
         stream.callLater = self.clock.callLater  # TimeoutMixin's seam for its clock
         return stream

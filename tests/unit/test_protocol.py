@@ -282,3 +282,52 @@ class TestResponsesMadeElsewhere:
         deferring.fire()
         ((wire, addr),) = transport.written
         assert dns.message.from_wire(wire).id == 0xD0 and addr == ("127.0.0.1", 5353)
+
+
+class TestBackpressure:
+    """A client that sends requests but does not read the answers cannot make secdns buffer without bound."""
+
+    def test_full_transport_stops_reading_and_answering(self, factory):
+        """Once the transport says its buffer is full, no more requests are read or answered until it drains."""
+        connection = Connection(factory)
+        assert connection.transport.producer is connection.protocol and connection.transport.streaming
+        connection.transport.producer.pauseProducing()  # what the transport does past its bound
+        assert connection.transport.producerState == "paused"  # the socket is not read meanwhile
+        connection.send(framed("www.example.org", id=1) + framed("mail.example.org", id=2))
+        assert connection.responses() == []
+        connection.transport.producer.resumeProducing()  # drained
+        assert connection.transport.producerState == "producing"
+        assert [r.id for r in connection.responses()] == [1, 2]
+
+    def test_pause_in_the_middle_of_pipelined_requests(self, factory):
+        """A pause while answering a segment of pipelined requests leaves the rest read but unanswered, in order."""
+        connection = Connection(factory)
+        protocol = connection.protocol
+        answer = protocol._answer
+        answered = []
+
+        def answer_then_fill(message):
+            answer(message)
+            answered.append(message)
+            if len(answered) == 2:
+                connection.transport.producer.pauseProducing()
+
+        protocol._answer = answer_then_fill
+        connection.send(b"".join(framed("www.example.org", id=i) for i in range(1, 6)))
+        assert [r.id for r in connection.responses()] == [1, 2]
+        connection.transport.producer.resumeProducing()
+        assert [r.id for r in connection.responses()] == [3, 4, 5]
+
+    def test_stalled_connection_closed_at_idle_timeout_and_counted(self, factory, clock):
+        connection = Connection(factory)
+        connection.send(framed("www.example.org", id=1))
+        connection.transport.producer.pauseProducing()
+        clock.advance(IDLE + 1)
+        assert connection.closed
+        assert factory.stalled == 1
+
+    def test_idle_connection_closed_but_not_counted_as_stalled(self, factory, clock):
+        connection = Connection(factory)
+        clock.advance(IDLE + 1)
+        assert connection.closed
+        assert factory.stalled == 0

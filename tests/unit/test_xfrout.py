@@ -199,11 +199,12 @@ def test_tcp_stream_pulled_by_transport():
     transport = StringTransport(peerAddress=type("A", (), {"host": "127.0.0.1", "port": 4})())
     protocol.makeConnection(transport)
     query = dns.message.make_query(ORIGIN, "AXFR").to_wire()
+    assert transport.producer is protocol and transport.streaming  # the connection's own flow control
     protocol.dataReceived(struct.pack("!H", len(query)) + query)
-    assert transport.producer is not None
+    assert transport.producer is not protocol and not transport.streaming  # the transfer, pulled
     sent = []
     for _ in range(100):
-        if transport.producer is None:
+        if transport.producer is protocol:
             break
         data = transport.value()
         transport.clear()
@@ -218,7 +219,7 @@ def test_tcp_stream_pulled_by_transport():
         stream = stream[2 + length :]
         count += 1
     assert count > 1
-    assert transport.producer is None
+    assert transport.producer is protocol and transport.streaming  # back to the connection's own
 
 
 def test_key_changed_mid_transfer():
