@@ -324,12 +324,12 @@ class Browser:
         else:
             form.submit()
 
-    def link(self, text: str, timeout: float = WAIT):
-        """The displayed link whose text is C{text} (a <nav> entry: Zones, Create zone ...)."""
+    def link(self, text: str, timeout: float = WAIT, within: str = "body"):
+        """The displayed link whose text is C{text} (a <nav> entry: Zones, Create zone ...), first under C{within} (CSS)."""
         from selenium.webdriver.common.by import By
 
         def found(driver):
-            links = [a for a in driver.find_elements(By.CSS_SELECTOR, "a") if a.is_displayed()]
+            links = [a for a in driver.find_elements(By.CSS_SELECTOR, f"{within} a") if a.is_displayed()]
             return ([a for a in links if a.text.strip() == text] or [a for a in links if text in a.text] or [None])[0]
 
         return self.until(found, timeout, f"a link {text!r}")
