@@ -150,6 +150,8 @@ class QueryHandler:
     _answers: PerVersion[dict] = attrs.field(factory=lambda: PerVersion(dict), init=False, repr=False)
     #: by version: the wire form of its RRsets (L{secdns.wire.writer.rrset_wire})
     _rrset_wire: PerVersion[dict] = attrs.field(factory=lambda: PerVersion(dict), init=False, repr=False)
+    #: EDNS options' bytes to whether dnspython reads them (L{_options_read})
+    _options_seen: dict[bytes, bool] = attrs.field(factory=dict, init=False, repr=False)
 
     # -- entry points
 
@@ -200,8 +202,14 @@ class QueryHandler:
         return self._answer_slowly(wire, Request(addr[0], addr[1], False), fast)
 
     def _remembered(self, wire: bytes, fast):
-        """C{(response, zone, version)} from the zone version's memo, or L{None}."""
+        """
+        C{(response, zone, version)} from the zone version's memo, or
+        L{None}.  The memo is keyed without the EDNS options: a query with
+        options the slow path would reject (FORMERR) is never answered from it.
+        """
         key, name_end, question_end, _ = fast
+        if len(wire) > question_end + OPT_SIZE and not self._options_valid(wire, fast):
+            return None
         zone = self._zone_of(key, name_end)
         if zone is None or zone.expired:
             return None
@@ -217,6 +225,16 @@ class QueryHandler:
         heads, tail = entry
         response = wire[:2] + heads[(wire[2] & 0x01) | ((wire[3] >> 3) & 0x02)] + wire[12:question_end] + tail
         return response, zone, data
+
+    def _options_valid(self, wire: bytes, fast) -> bool:
+        """L{_options_read}, remembered by the options' bytes (a client sends the same ones, its cookie, again and again)."""
+        options = wire[fast[2] + OPT_SIZE :]
+        known = self._options_seen.get(options)
+        if known is None:
+            if len(self._options_seen) >= MEMO_LIMIT:
+                self._options_seen.clear()
+            known = self._options_seen[options] = _options_read(wire, fast)
+        return known
 
     def _zone_of(self, key: bytes, name_end: int) -> Zone | None:
         """The zone of the (lowercase, wire-form) name at the start of C{key}: longest suffix first."""
@@ -234,7 +252,7 @@ class QueryHandler:
     # -- the slow path
 
     def _answer_slowly(self, wire: bytes, request: Request, fast) -> bytes | None:
-        if fast is not None and _qtype(wire, fast) not in TRANSFER_TYPES and _options_read(wire, fast):
+        if fast is not None and _qtype(wire, fast) not in TRANSFER_TYPES and self._options_valid(wire, fast):
             return self._answer_plain(wire, request, fast)
         if len(wire) < 12 or wire[2] & 0x80:
             return None  # no header to answer, or a response: never answer those

@@ -24,6 +24,8 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.zone
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.internet.testing import FakeDatagramTransport
@@ -575,3 +577,43 @@ def test_unknown_opcodes_get_notimp_whatever_the_sections(handler, opcode, quest
     response = handler.answer(wire, UDP)
     assert (response[2] >> 3) & 0xF == opcode
     assert response[3] & 0xF == dns.rcode.NOTIMP
+
+
+# -- the memo never answers what the slow path rejects (issue 13)
+
+_OPTION_CODES = st.sampled_from([dns.edns.NSID, dns.edns.ECS, dns.edns.COOKIE, dns.edns.EDE, 12, 65001])
+
+
+@st.composite
+def _options(draw) -> bytes:
+    """EDNS options, well formed or not: any code, any length, data cut short or left over."""
+    out = b""
+    for _ in range(draw(st.integers(1, 3))):
+        code = draw(_OPTION_CODES)
+        data = draw(st.binary(max_size=44))
+        length = draw(st.one_of(st.just(len(data)), st.integers(0, 60)))
+        out += code.to_bytes(2, "big") + length.to_bytes(2, "big") + data
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")  # the handler fixture's long repr
+@hypothesis.settings(max_examples=300, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(options=_options(), twin=st.sampled_from(["none", "cookie"]), do=st.booleans(), datagram=st.booleans())
+def test_memo_rejects_what_the_slow_path_rejects(handler, options, twin, do, datagram):
+    """
+    A query's EDNS options, sent after their valid twin (the same question
+    and EDNS, with no options or a good cookie) put the answer in the memo:
+    the answer is still the slow path's (FORMERR when dnspython cannot read
+    the options).  Before, a malformed cookie got FORMERR the first time and
+    the remembered answer once its twin had been asked.
+    """
+    twin_options = [] if twin == "none" else [dns.edns.GenericOption(dns.edns.COOKIE, b"\x01" * 8)]
+    valid = wire_of("web.example.org", "A", use_edns=0, payload=1232, want_dnssec=do, options=twin_options)
+    for _ in range(2):
+        (handler.answer_datagram(valid, ADDR) if datagram else handler.answer(valid, UDP))
+    head = bytearray(wire_of("web.example.org", "A", use_edns=0, payload=1232, want_dnssec=do))
+    head[-2:] = len(options).to_bytes(2, "big")
+    wire = bytes(head) + options
+    expected = reference(handler, wire)
+    got = handler.answer_datagram(wire, ADDR) if datagram else handler.answer(wire, UDP)
+    assert got == expected
