@@ -37,7 +37,7 @@ from secdns.zones import acl
 from secdns.zones.journal import Changeset, changes_since
 from secdns.zones.lookup import RRsetRef
 from secdns.wire.compact import RECORD, name_wire
-from secdns.server.render import Question, render_error
+from secdns.server.render import Edns, Question, render_error
 from secdns.zones.serial import serial_gt
 from secdns.zones.status import Outcome
 from secdns.zones.zone import Zone
@@ -121,7 +121,7 @@ class TransferServer:
         ours = (data.origin, data.soa)
         soa_only = list(_wire(data.origin, [ours]))
         if not serial_gt(data.serial, client_serial):
-            return _render_all(message, q, soa_only, MAX_MESSAGE - reserve)[0]
+            return _render_all(message, q, soa_only, MAX_MESSAGE - reserve, opt=self._opt(message))[0]
         if self.worker is None:
             changes = self._changes(zone, client_serial, data.serial)
             return self._ixfr_answer(changes, message, request, zone, data, q, reserve, client_serial, soa_only)
@@ -147,9 +147,10 @@ class TransferServer:
         if request.tcp:
             return self._stream(message, request, zone, data, q, reserve, style, chunks)
         limit = self._udp_limit(message) - reserve
-        messages = _render_all(message, q, chunks, limit, single=True)
+        opt = self._opt(message)
+        messages = _render_all(message, q, chunks, limit, single=True, opt=opt)
         if messages is None:  # does not fit: our SOA tells the client to use TCP
-            return _render_all(message, q, soa_only, limit)[0]
+            return _render_all(message, q, soa_only, limit, opt=opt)[0]
         return messages[0]
 
     def _stream(self, message, request, zone, data, q, reserve, style, chunks) -> Iterator[bytes]:
@@ -158,7 +159,8 @@ class TransferServer:
             "{style} of {zone} serial {serial} to {address} started",
             style=style, zone=zone.label, serial=data.serial, address=request.address,
         )
-        return self._counted(_render(message, q, chunks, MAX_MESSAGE - reserve), zone, style, request, data)
+        messages = _render(message, q, chunks, MAX_MESSAGE - reserve, self._opt(message))
+        return self._counted(messages, zone, style, request, data)
 
     def _counted(self, messages: Iterator[bytes], zone, style, request, data) -> Iterator[bytes]:
         sent = 0
@@ -184,7 +186,11 @@ class TransferServer:
         return 512 if message.edns < 0 else max(512, min(message.payload, self.max_udp_size))
 
     def _error(self, message, q: Question, rcode: int) -> bytes:
-        return render_error(message.id, message.flags, q, rcode)
+        edns = None if message.edns < 0 else Edns(self.max_udp_size, bool(message.ednsflags & dns.flags.DO))
+        return render_error(message.id, message.flags, q, rcode, edns)
+
+    def _opt(self, message: dns.message.Message) -> bytes:
+        return opt_record(message, self.max_udp_size)
 
 
 def _client_serial(message: dns.message.Message, zone: Zone) -> int | None:
@@ -324,28 +330,40 @@ def _zone_wire(data: ZoneData) -> Iterator[Chunk]:
     keep_transfer_blocks(data, made)
 
 
-def _render(message, q: Question, chunks: Iterable[Chunk], limit: int) -> Iterator[bytes]:
-    """Pack wire chunks into as many messages as they need (RFC 5936 section 2.2)."""
+def _render(message, q: Question, chunks: Iterable[Chunk], limit: int, opt: bytes = b"") -> Iterator[bytes]:
+    """
+    Pack wire chunks into as many messages as they need (RFC 5936 section
+    2.2), each with C{opt} (our OPT record, when the request had one: RFC
+    6891 section 7) at its end.
+    """
     flags = dns.flags.QR | dns.flags.AA | (message.flags & dns.flags.RD)
     question = q.name.to_wire() + struct.pack("!HH", q.rdtype, q.rdclass)
-    room = limit - _HEADER.size - len(question)
+    room = limit - _HEADER.size - len(question) - len(opt)
+    additional = 1 if opt else 0
     parts: list[bytes] = []
     size = count = 0
     for chunk, n in chunks:
         if size + len(chunk) > room and count:
-            yield _HEADER.pack(message.id, flags, 1, count, 0, 0) + question + b"".join(parts)
+            yield _HEADER.pack(message.id, flags, 1, count, 0, additional) + question + b"".join(parts) + opt
             parts, size, count = [], 0, 0
         if len(chunk) > room:
             raise dns.exception.TooBig("a record larger than a message")
         parts.append(chunk)
         size += len(chunk)
         count += n
-    yield _HEADER.pack(message.id, flags, 1, count, 0, 0) + question + b"".join(parts)
+    yield _HEADER.pack(message.id, flags, 1, count, 0, additional) + question + b"".join(parts) + opt
 
 
-def _render_all(message, q, chunks, limit, single=False) -> list[bytes] | None:
+def opt_record(message: dns.message.Message, payload: int) -> bytes:
+    """Our OPT record for a response to C{message}: none when it had none; DO echoed (RFC 3225)."""
+    if message.edns < 0:
+        return b""
+    return b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, message.ednsflags & dns.flags.DO, 0)
+
+
+def _render_all(message, q, chunks, limit, single=False, opt: bytes = b"") -> list[bytes] | None:
     try:
-        messages = list(_render(message, q, chunks, limit))
+        messages = list(_render(message, q, chunks, limit, opt))
     except dns.exception.TooBig:
         return None
     if single and len(messages) > 1:

@@ -14,6 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
+import pytest
 import dns.zone
 from twisted.internet import defer
 from twisted.internet.task import Clock
@@ -322,3 +323,34 @@ def test_signed_ixfr_made_in_the_worker_is_signed():
         verifier.verify(w, handler.clock.seconds())
     verifier.finish()
     assert wires
+
+
+@pytest.mark.parametrize("do", [False, True])
+def test_opt_in_every_message_to_an_edns_request(do):
+    """
+    A transfer asked with EDNS gets our OPT in every message (RFC 6891
+    section 7), DO echoed, signed ones too; errors and the IXFR answers as
+    well; a request without EDNS gets none.
+    """
+    handler, _ = make_handler(make_zone(version(1, names=2000), key=True))
+    query = dns.message.make_query(ORIGIN, "AXFR", use_edns=0, payload=4096, want_dnssec=do)
+    query.use_tsig(dns.tsig.Key(KEY.name, KEY.secret, KEY.algorithm))
+    wire = query.to_wire()
+    handler.clock = Clock()
+    handler.clock.advance(tsig.split_tsig(wire).record.time_signed)
+    wires = list(handler.answer(wire, TCP))
+    verifier = tsig.StreamVerifier(KEY, query.mac, 0)
+    for w in wires:
+        verifier.verify(w, handler.clock.seconds())
+    verifier.finish()
+    messages = [dns.message.from_wire(w, keyring=False, xfr=True, origin=ORIGIN) for w in wires]
+    assert len(messages) > 1
+    assert all(m.edns == 0 and bool(m.ednsflags & dns.flags.DO) == do for m in messages)
+    unsigned, _ = make_handler(make_zone(version(1)))
+    for asked in (ixfr_query(1), ixfr_query(0), dns.message.make_query(ORIGIN, "AXFR")):
+        asked.use_edns(0, dns.flags.DO if do else 0, 1232)
+        for request in (TCP, UDP, Request("192.0.2.99", 40000, True)):
+            for m in messages_of(unsigned.answer(asked.to_wire(), request)):
+                assert m.edns == 0 and bool(m.ednsflags & dns.flags.DO) == do, (asked.question, request, m)
+    plain = messages_of(unsigned.answer(dns.message.make_query(ORIGIN, "AXFR").to_wire(), TCP))
+    assert all(m.edns < 0 for m in plain)
