@@ -129,6 +129,8 @@ class TransferConfig:
     @ivar transfer_timeout: a whole transfer (BIND's max-transfer-time-in).
     @ivar max_records: records a transfer may carry, and a zone may hold.
     @ivar max_bytes: octets of DNS messages a transfer may carry.
+    @ivar max_file_bytes: octets a primary zone's file, with the files it
+        includes, may hold (a huge or endless file is refused as it is read).
     """
 
     soa_timeout: float = 5.0
@@ -137,6 +139,7 @@ class TransferConfig:
     transfer_timeout: float = 7200.0
     max_records: int = 10_000_000
     max_bytes: int = 2**30
+    max_file_bytes: int = 2**30
 
 
 @attrs.frozen
@@ -231,6 +234,8 @@ class ZoneConfig:
         C{increment} serves it with the old serial plus one, C{unixtime}
         with the current time as serial (or the old plus one, if greater).
     @ivar allow_update: the TSIG keys whose DNS UPDATEs a dynamic zone takes.
+    @ivar include_dirs: directories (absolute) besides the zone file's own
+        whose files its C{$INCLUDE}s may read.
     """
 
     name: dns.name.Name
@@ -241,6 +246,7 @@ class ZoneConfig:
     serial_policy: str = "keep"
     allow_update: tuple[dns.name.Name, ...] = ()
     allow_transfer: tuple[TransferAllow, ...] = ()
+    include_dirs: tuple[str, ...] = ()
 
     @property
     def dynamic(self) -> bool:
@@ -544,7 +550,7 @@ class _Parser:
         key = f'zone "{_label(name)}"'
         allowed = (
             "name", "type", "file", "external_masters", "external_downstreams", "serial_policy", "allow_update",
-            "allow_transfer",
+            "allow_transfer", "include_dirs",
         )
         self.reject_unknown(key, table, allowed)
         kind = self.require(table, key, "type", str).lower()
@@ -572,6 +578,11 @@ class _Parser:
                 raise self.error(f"{key}.file", "is required for a primary zone")
             if masters:
                 raise self.error(f"{key}.external_masters", "is for secondary zones; a primary zone's data comes from its file")
+        include_dirs = self.get(table, key, "include_dirs", list, [])
+        if not all(isinstance(d, str) and d for d in include_dirs):
+            raise self.error(f"{key}.include_dirs", f'expected a list of directories such as ["common"], got {_describe(include_dirs)}')
+        if include_dirs and file is None:
+            raise self.error(f"{key}.include_dirs", "is for zones read from a file")
         policy = self.get(table, key, "serial_policy", str, "keep")
         if policy not in SERIAL_POLICIES:
             raise self.error(f"{key}.serial_policy", f'must be one of {", ".join(SERIAL_POLICIES)}, not "{policy}"')
@@ -586,6 +597,7 @@ class _Parser:
             serial_policy=policy,
             allow_update=allow_update,
             allow_transfer=allow_transfer,
+            include_dirs=tuple(self.path(d) for d in include_dirs),
         )
 
     # -- alarms, topics, the SMTP relay (secdns.alarms)

@@ -19,6 +19,8 @@ L{secdns.ops.logoutput}; what it shows, L{secdns.ops.logfilter}.
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 
 import dns.rdata
@@ -128,9 +130,13 @@ def check_zone_files(config: config_module.Config) -> None:
     for zone in config.zones:
         if zone.file is None:
             continue
+        label = zone.name.to_text(omit_final_dot=True) or "."
         try:
-            with open(zone.file, "rb"):
-                pass
+            # Not blocking on a FIFO: one would hang the start for ever.
+            fd = os.open(zone.file, os.O_RDONLY | os.O_NONBLOCK)
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            os.close(fd)
         except OSError as e:
-            label = zone.name.to_text(omit_final_dot=True) or "."
             raise ConfigError(config.source, f'zone "{label}".file', f"{zone.file}: cannot read: {e.strerror}") from None
+        if not regular:
+            raise ConfigError(config.source, f'zone "{label}".file', f"{zone.file}: not a regular file")

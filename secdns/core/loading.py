@@ -47,7 +47,7 @@ from secdns.errors import ZoneLoadError
 from secdns.zones.serial import serial_add, serial_gt
 from secdns.zones.version import ZoneData, with_serial
 from secdns.zones.zone import Zone, zone_label
-from secdns.zones.zonefile import FileStamp, ZoneFile, load_zone_file
+from secdns.zones.zonefile import MAX_FILE_BYTES, FileStamp, ZoneFile, load_zone_file
 
 __all__ = ["PrimaryZone", "next_serial", "edit_serial", "file_version", "unchanged"]
 
@@ -108,11 +108,11 @@ def file_version(config: ZoneConfig, previous: ZoneData | None, fresh: ZoneData,
     return None
 
 
-def _read_if_changed(name, file: str, stamp: FileStamp | None) -> ZoneFile | None:
+def _read_if_changed(config: ZoneConfig, stamp: FileStamp | None, max_bytes: int) -> ZoneFile | None:
     """In a worker: the zone file read, unless it is what C{stamp} was taken of (L{None})."""
-    if unchanged(file, stamp):
+    if unchanged(config.file, stamp):
         return None
-    return load_zone_file(name, file)
+    return load_zone_file(config.name, config.file, max_bytes=max_bytes, include_dirs=config.include_dirs)
 
 
 @attrs.define(eq=False)
@@ -134,6 +134,7 @@ class PrimaryZone:
     publish: Callable[[object], None] = lambda event: None
     left_out: Callable[[Zone], None] = lambda zone: None
     read_stored: Callable[[dns.name.Name], object] = lambda name: None
+    max_file_bytes: Callable[[], int] = lambda: MAX_FILE_BYTES
     last_outcome: tuple[float, bool, str] | None = None
     _loads: defer.DeferredLock = attrs.Factory(defer.DeferredLock)
     _stopped: bool = False
@@ -199,7 +200,7 @@ class PrimaryZone:
         started = self.now()
         stamp = None if self.zone.data is None else self.zone.source_stamp
         try:
-            loaded: ZoneFile | None = await self.worker(heap.built, _read_if_changed, config.name, config.file, stamp)
+            loaded: ZoneFile | None = await self.worker(heap.built, _read_if_changed, config, stamp, self.max_file_bytes())
         except ZoneLoadError as e:
             self._failed(config, str(e))
             return

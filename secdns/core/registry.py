@@ -365,6 +365,7 @@ class ZoneRegistry:
                 publish=self.bus.publish,
                 left_out=self._left_out,
                 read_stored=self.store.load_zone,
+                max_file_bytes=lambda: self.config.transfer.max_file_bytes,
             )
             self._controllers[zone.name] = controller
             return controller.load()

@@ -16,12 +16,19 @@ fast, with the same outcome.  Two things are ours:
     what it includes) with a digest of its contents, so that a reload reads
     again only a zone whose files changed, and sees an edit however quickly
     it follows the last read (an mtime can miss that).
+  - What may be read is bounded: regular files only (a FIFO would block a
+    worker for ever), at most C{max_bytes} octets in all, and C{$INCLUDE}
+    only of files in the zone file's directory tree or the zone's
+    C{include_dirs} (secdns may start as root: a zone file must not be a
+    way to read any file on the host).  An error never quotes more than
+    the first few octets of what failed to parse (L{redact}).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 
 import attrs
 import dns.exception
@@ -35,18 +42,32 @@ from secdns.wire import zonefile_parser as zonefast
 from secdns.errors import ZoneLoadError
 from secdns.zones.version import ZoneData, from_owners, from_zone
 
-__all__ = ["FileStamp", "ZoneFile", "load_zone_file", "read_zone_file", "MAX_INCLUDE_DEPTH"]
+__all__ = ["FileStamp", "ZoneFile", "load_zone_file", "read_zone_file", "redact", "MAX_INCLUDE_DEPTH", "MAX_FILE_BYTES"]
 
 #: How deep $INCLUDE may nest (BIND allows about as much); deeper is a loop.
 MAX_INCLUDE_DEPTH = 16
 
+#: Octets a zone file with what it includes may hold, unless the config says
+#: otherwise (C{[transfer] max_file_bytes}).
+MAX_FILE_BYTES = 2**30
+
+#: Octets of a token that failed to parse quoted in an error.
+QUOTED = 8
+
 
 def _digest(path: str) -> str | None:
+    """The SHA-256 of a regular file's bytes; L{None} for one that cannot be read or is not a regular file."""
     try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            return None
 
 
 @attrs.frozen
@@ -78,23 +99,53 @@ class ZoneFile:
     stamp: FileStamp
 
 
-def read_zone_file(origin: dns.name.Name, path: str) -> ZoneData:
+def read_zone_file(origin: dns.name.Name, path: str, **limits) -> ZoneData:
     """The version a zone file holds; see L{load_zone_file}."""
-    return load_zone_file(origin, path).data
+    return load_zone_file(origin, path, **limits).data
 
 
-def load_zone_file(origin: dns.name.Name, path: str) -> ZoneFile:
+@attrs.frozen
+class _Bounds:
+    """What a zone's files may be: where (C{roots}, real paths) and how big in all."""
+
+    roots: tuple[str, ...]
+    max_bytes: int
+
+    def check_include(self, value: str, path: str) -> None:
+        """@raise _Refused: C{path} (from C{$INCLUDE value}) is outside every root."""
+        real = os.path.realpath(path)
+        if not any(os.path.commonpath((real, root)) == root for root in self.roots):
+            raise _Refused(
+                f"$INCLUDE {value}: {path} is outside {self.roots[0]}; "
+                "list its directory in the zone's include_dirs to allow it"
+            )
+
+
+class _Refused(Exception):
+    """A file the zone may not read, or one too big; the message says which and why."""
+
+
+def load_zone_file(
+    origin: dns.name.Name, path: str, max_bytes: int = MAX_FILE_BYTES, include_dirs: tuple[str, ...] = ()
+) -> ZoneFile:
     """
     Read and check a zone file and the files it includes.
 
-    @raise ZoneLoadError: a file cannot be read, does not parse, or holds an
-        invalid zone; the message names the file (and line) and the problem.
+    @param max_bytes: octets the zone file and what it includes may hold in all.
+    @param include_dirs: directories besides the zone file's own whose
+        files C{$INCLUDE} may read.
+    @raise ZoneLoadError: a file cannot be read, is not a regular file, is
+        too big or out of bounds, does not parse, or holds an invalid zone;
+        the message names the file (and line) and the problem.
     """
     label = origin.to_text(omit_final_dot=True) or "."
     path = os.path.abspath(path)
+    roots = (os.path.realpath(os.path.dirname(path)), *(os.path.realpath(d) for d in include_dirs))
+    bounds = _Bounds(roots, max_bytes)
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = _read_regular(path, max_bytes)
+    except _Refused as e:
+        raise ZoneLoadError(label, path, str(e)) from None
     except OSError as e:
         raise ZoneLoadError(label, path, f"cannot read: {e.strerror}") from None
     try:
@@ -103,30 +154,58 @@ def load_zone_file(origin: dns.name.Name, path: str) -> ZoneFile:
         raise ZoneLoadError(label, path, f"not UTF-8 text (byte {e.start})") from None
 
     files = [(path, hashlib.sha256(raw).hexdigest())]
-    return ZoneFile(_version(label, origin, path, text, files), FileStamp(tuple(files)))
+    return ZoneFile(_version(label, origin, path, text, files, bounds), FileStamp(tuple(files)))
 
 
-def _version(label: str, origin: dns.name.Name, path: str, text: str, files: list) -> ZoneData:
+def _read_regular(path: str, max_bytes: int) -> bytes:
+    """
+    A regular file's bytes, read without blocking on a FIFO or device.
+
+    @raise _Refused: not a regular file, or more than C{max_bytes} octets
+        (checked as it is read too: a file may grow meanwhile).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(os.fstat(fd), max_bytes, max_bytes)
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise _Refused(_too_big(max_bytes))
+    return raw
+
+
+def _check_regular(status: os.stat_result, room: int, max_bytes: int) -> None:
+    """@raise _Refused: not a regular file, or more than the C{room} left of C{max_bytes}."""
+    if not stat.S_ISREG(status.st_mode):
+        raise _Refused("is not a regular file (a FIFO, socket or device is never read)")
+    if status.st_size > room:
+        raise _Refused(_too_big(max_bytes))
+
+
+def _too_big(max_bytes: int) -> str:
+    return f"more than {max_bytes:,} octets with what it includes (transfer.max_file_bytes)"
+
+
+def _version(label: str, origin: dns.name.Name, path: str, text: str, files: list, bounds: _Bounds) -> ZoneData:
     """
     The version a zone file's text holds, checked: read by L{zonefast} if
     it can, else by dnspython (which adds the files it includes to C{files}).
     """
     fast = zonefast.read(origin, text)
-    zone = None if fast is not None else _parse(label, origin, path, text, files)
+    zone = None if fast is not None else _parse(label, origin, path, text, files, bounds)
     try:
         return from_owners(origin, *fast) if zone is None else from_zone(zone)
     except ZoneLoadError as e:
         raise ZoneLoadError(label, path, e.problem) from None
 
 
-def _parse(label: str, origin: dns.name.Name, path: str, text: str, files: list) -> dns.zone.Zone:
-    """A zone file's text read by dnspython, its errors told with the file and line."""
+def _parse(label: str, origin: dns.name.Name, path: str, text: str, files: list, bounds: _Bounds) -> dns.zone.Zone:
+    """A zone file's text read by dnspython, its errors told with the file and line, redacted."""
     zone = dns.zone.Zone(origin, dns.rdataclass.IN, relativize=False)
     reader = None
     try:
         with zone.writer(True) as txn:
             reader = _Reader(
-                dns.tokenizer.Tokenizer(text, path), dns.rdataclass.IN, txn, files
+                dns.tokenizer.Tokenizer(text, path), dns.rdataclass.IN, txn, files, bounds, len(text.encode())
             )
             reader.read()
     except _IncludeTooDeep:
@@ -135,11 +214,13 @@ def _parse(label: str, origin: dns.name.Name, path: str, text: str, files: list)
             reader.include_where,
             f"$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)",
         ) from None
+    except _Refused as e:
+        raise ZoneLoadError(label, reader.include_where, str(e)) from None
     except dns.exception.SyntaxError as e:
         where, problem = _located(str(e), reader)
-        raise ZoneLoadError(label, where, problem) from None
+        raise ZoneLoadError(label, where, _redacted(problem, reader)) from None
     except dns.exception.DNSException as e:
-        raise ZoneLoadError(label, _where(reader, path), str(e) or type(e).__name__) from None
+        raise ZoneLoadError(label, _where(reader, path), _redacted(str(e) or type(e).__name__, reader)) from None
     except OSError as e:  # an included file that cannot be read
         where = reader.include_where if reader is not None else path
         raise ZoneLoadError(label, where, f"cannot read {e.filename}: {e.strerror}") from None
@@ -148,8 +229,38 @@ def _parse(label: str, origin: dns.name.Name, path: str, text: str, files: list)
     except (KeyError, ValueError) as e:
         # dnspython refuses a name outside the zone with a KeyError.
         problem = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
-        raise ZoneLoadError(label, _where(reader, path), problem) from None
+        raise ZoneLoadError(label, _where(reader, path), _redacted(problem, reader)) from None
     return zone
+
+
+def redact(problem: str, lines: list[str]) -> str:
+    """
+    C{problem} with each word of C{lines} (where the parse failed) longer
+    than L{QUOTED} octets cut to its first few: an error must not be a way
+    to read a file (say an C{$INCLUDE}d one) a line at a time.
+    """
+    for word in sorted({w for line in lines for w in line.split()}, key=len, reverse=True):
+        if len(word) > QUOTED and word in problem:
+            problem = problem.replace(word, word[:QUOTED] + "...")
+    return problem
+
+
+def _redacted(problem: str, reader: "_Reader | None") -> str:
+    """L{redact} with the lines around where C{reader} stopped (dnspython counts the newline it read)."""
+    if reader is None:
+        return problem
+    filename, number = reader.tok.where()
+    lines: list[str] = []
+    try:
+        with open(filename, "rb") as f:
+            for i, raw in enumerate(f, 1):
+                if i >= number - 1:
+                    lines.append(raw[:4096].decode("utf-8", "replace"))
+                if i >= number:
+                    break
+    except OSError:
+        return problem
+    return redact(problem, lines)
 
 
 def _where(reader: "_Reader | None", default: str) -> str:
@@ -197,17 +308,34 @@ class _IncludeTokenizer(dns.tokenizer.Tokenizer):
         return token
 
     def _resolve(self, value: str) -> str:
+        """The path C{$INCLUDE value} names, once it is known to be one the zone may read."""
         base = os.path.dirname(os.path.abspath(self.filename))
         path = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
-        self._reader.files.append((path, _digest(path)))
+        reader = self._reader
+        reader.bounds.check_include(value, path)
+        try:
+            status = os.stat(path)
+        except OSError:
+            status = None  # dnspython's open says why, with the file's name
+        if status is not None:
+            _check_regular(status, reader.bounds.max_bytes - reader.read_bytes, reader.bounds.max_bytes)
+            reader.read_bytes += status.st_size
+        reader.files.append((path, _digest(path)))
         return path
 
 
 class _Reader(dns.zonefile.Reader):
-    """dnspython's zone file reader with $INCLUDE allowed and resolved by L{_IncludeTokenizer}."""
+    """
+    dnspython's zone file reader with $INCLUDE allowed, resolved and
+    bounded by L{_IncludeTokenizer}.
 
-    def __init__(self, tok, rdclass, txn, files: list) -> None:
+    @ivar read_bytes: octets of the zone file and the files included so far.
+    """
+
+    def __init__(self, tok, rdclass, txn, files: list, bounds: _Bounds, read_bytes: int) -> None:
         self.files = files
+        self.bounds = bounds
+        self.read_bytes = read_bytes
         self.include_where = ""  # file:line of the last $INCLUDE, for errors
         super().__init__(tok, rdclass, txn, allow_include=True)
 

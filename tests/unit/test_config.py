@@ -231,7 +231,7 @@ ERRORS = [
         "[transfer]\ntimeout = 1",
         "transfer.timeout",
         "unknown key (expected one of: soa_timeout, connect_timeout, message_timeout, "
-        "transfer_timeout, max_records, max_bytes)",
+        "transfer_timeout, max_records, max_bytes, max_file_bytes)",
     ),
     (
         "[timers]\nmin_expire = 100\nmax_expire = 10",
@@ -282,7 +282,7 @@ ERRORS = [
         '[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nmasters = []',
         'zone "a.com".masters',
         "unknown key (expected one of: name, type, file, external_masters, external_downstreams, serial_policy, allow_update, "
-        "allow_transfer)",
+        "allow_transfer, include_dirs)",
     ),
     ('[[zone]]\nname = "a.com"\ntype = "primary"', 'zone "a.com".file', "is required for a primary zone"),
     (

@@ -85,10 +85,11 @@ class TestDirectives:
         assert texts(read_zone_file(ORIGIN, str(zone)), "www", "A") == {"192.0.2.80"}
 
     def test_include_absolute_path(self, tmp_path):
-        """An absolute $INCLUDE path is used as it is."""
+        """An absolute $INCLUDE path is used as it is, in a directory the zone's include_dirs allows."""
         included = write(tmp_path / "elsewhere" / "hosts.inc", "www IN A 192.0.2.80\n")
         zone = write(tmp_path / "zones" / "z.zone", HEAD + f"$INCLUDE {included}\n")
-        assert texts(read_zone_file(ORIGIN, str(zone)), "www", "A") == {"192.0.2.80"}
+        data = read_zone_file(ORIGIN, str(zone), include_dirs=(str(tmp_path / "elsewhere"),))
+        assert texts(data, "www", "A") == {"192.0.2.80"}
 
     def test_nested_include_relative_to_including_file(self, tmp_path):
         """An $INCLUDE inside an included file is relative to that file's directory."""
@@ -213,3 +214,65 @@ class TestStamp:
         stamp = load_zone_file(ORIGIN, str(zone)).stamp
         zone.unlink()
         assert stamp.changed()
+
+
+class TestBounds:
+    """What a zone file may make secdns read (issue 13): it may run as root, and a file may be hostile."""
+
+    def test_include_outside_the_zone_files_directory_refused(self, tmp_path):
+        secret = write(tmp_path / "etc" / "shadow", "root:$6$abcdefghijklmnop:19000:0:99999:7:::\n")
+        zone = write(tmp_path / "zones" / "z.zone", HEAD + f"$INCLUDE {secret}\n")
+        with pytest.raises(ZoneLoadError) as e:
+            read_zone_file(ORIGIN, str(zone))
+        assert str(e.value) == (
+            f"zone example.org: {zone}:6: $INCLUDE {secret}: {secret} is outside {tmp_path / 'zones'}; "
+            "list its directory in the zone's include_dirs to allow it"
+        )
+
+    def test_include_escaping_by_dots_or_symlink_refused(self, tmp_path):
+        write(tmp_path / "outside.inc", "www IN A 192.0.2.80\n")
+        (tmp_path / "zones").mkdir()
+        os.symlink(tmp_path / "outside.inc", tmp_path / "zones" / "link.inc")
+        for include in ("../outside.inc", "link.inc"):
+            zone = write(tmp_path / "zones" / "z.zone", HEAD + f"$INCLUDE {include}\n")
+            with pytest.raises(ZoneLoadError, match="is outside"):
+                read_zone_file(ORIGIN, str(zone))
+
+    def test_include_in_a_subdirectory_allowed(self, tmp_path):
+        write(tmp_path / "zones" / "inc" / "hosts.inc", "www IN A 192.0.2.80\n")
+        zone = write(tmp_path / "zones" / "z.zone", HEAD + "$INCLUDE inc/hosts.inc\n")
+        assert texts(read_zone_file(ORIGIN, str(zone)), "www", "A") == {"192.0.2.80"}
+
+    def test_error_quotes_only_the_first_octets_of_what_failed(self, tmp_path):
+        """A line that does not parse is never echoed whole: an error must not read a file for the operator."""
+        write(tmp_path / "inc" / "data.inc", "www IN TXT-secret-Pa55w0rd-do-not-print 1.2.3.4\n")
+        zone = write(tmp_path / "z.zone", HEAD + "$INCLUDE inc/data.inc\n")
+        with pytest.raises(ZoneLoadError) as e:
+            read_zone_file(ORIGIN, str(zone))
+        assert "Pa55w0rd" not in str(e.value)
+        assert "TXT-secr..." in str(e.value)
+
+    def test_file_over_the_size_limit_refused(self, tmp_path):
+        zone = write(tmp_path / "z.zone", HEAD + "".join(f"h{i} IN A 192.0.2.1\n" for i in range(100)))
+        with pytest.raises(ZoneLoadError) as e:
+            read_zone_file(ORIGIN, str(zone), max_bytes=1000)
+        assert str(e.value) == f"zone example.org: {zone}: more than 1,000 octets with what it includes (transfer.max_file_bytes)"
+        assert read_zone_file(ORIGIN, str(zone), max_bytes=10_000) is not None
+
+    def test_includes_count_toward_the_size_limit(self, tmp_path):
+        write(tmp_path / "big.inc", "".join(f"h{i} IN A 192.0.2.1\n" for i in range(100)))
+        zone = write(tmp_path / "z.zone", HEAD + "$INCLUDE big.inc\n")
+        with pytest.raises(ZoneLoadError, match=r"z.zone:6: more than 1,000 octets"):
+            read_zone_file(ORIGIN, str(zone), max_bytes=1000)
+
+    def test_fifo_and_directory_refused_without_blocking(self, tmp_path):
+        os.mkfifo(tmp_path / "fifo.zone")
+        with pytest.raises(ZoneLoadError, match="not a regular file"):
+            read_zone_file(ORIGIN, str(tmp_path / "fifo.zone"))
+        os.mkfifo(tmp_path / "fifo.inc")
+        zone = write(tmp_path / "z.zone", HEAD + "$INCLUDE fifo.inc\n")
+        with pytest.raises(ZoneLoadError, match=r"z.zone:6: is not a regular file"):
+            read_zone_file(ORIGIN, str(zone))
+        (tmp_path / "dir.zone").mkdir()
+        with pytest.raises(ZoneLoadError, match="cannot read: Is a directory"):
+            read_zone_file(ORIGIN, str(tmp_path / "dir.zone"))
