@@ -318,6 +318,10 @@ def test_no_page_breaks_the_content_security_policy(appliance, chromium):
         assert not [e for e in chromium.find_all("#view .form-error") if e.text.strip()], (route, chromium.text("#view"))
         assert chromium.csp_violations(mark) == [], route
         assert chromium.problems(allow_401=False, since=mark) == [], route
+        # Every request the page made went to the appliance itself, and none carried the token in its URL.
+        fetched = chromium.driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+        assert fetched and all(url.startswith(appliance.base + "/") for url in fetched), (route, fetched)
+        assert not [url for url in fetched if TOKEN in url], route
     mark = chromium.mark()
     ran = chromium.driver.execute_script(
         "const s = document.createElement('script'); s.textContent = 'window.inlineRan = true';"
