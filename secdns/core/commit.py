@@ -23,6 +23,7 @@ secondary without downstreams or C{allow_transfer}) keeps no journal.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Callable
 
 import attrs
@@ -34,7 +35,7 @@ from twisted.logger import Logger
 from secdns import heap
 from secdns.errors import SecdnsError
 from secdns.server.transfer_out import keep_transfer_blocks, transfer_blocks
-from secdns.store.database import Store, ZoneTimers
+from secdns.store.database import Store, ZoneTimers, storage_failure
 from secdns.zones.acl import transferable
 from secdns.zones.journal import diff
 from secdns.zones.serial import serial_gt
@@ -134,6 +135,9 @@ class Committer:
             written = await self.worker(heap.built, self._write, zone.name, previous, data, self.clock.seconds(), timers, journal, render)
         except defer.CancelledError:
             raise
+        except (sqlite3.Error, OSError) as e:
+            reason = storage_failure(e, self.store.directory)
+            raise CommitError(f"serial {data.serial} not applied: cannot store it: {reason}") from None
         except Exception as e:
             log.failure("zone {zone}: cannot store serial {serial}", zone=zone.label, serial=data.serial)
             raise CommitError(f"serial {data.serial} not applied: cannot store it ({e})") from None

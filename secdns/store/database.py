@@ -14,6 +14,7 @@ row or the new one, never a mix.  The schema is in numbered files
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -35,7 +36,7 @@ from secdns.zones.journal import Changeset, condense
 from secdns.store.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
 from secdns.zones.version import ZoneData, from_owners, from_zone
 
-__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE"]
+__all__ = ["Store", "StoreError", "ZoneTimers", "StoredZone", "STORE_FILE", "storage_failure"]
 
 STORE_FILE = "secdns.sqlite"
 SCHEMA_VERSIONS = (1, 2, 3, 4)
@@ -88,6 +89,7 @@ class Store:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.directory = os.path.dirname(os.path.abspath(path)) if path != ":memory:" else "."
         try:
             # Used from the reactor's thread and, for a big zone's save,
             # from a worker thread: one at a time, under _lock.
@@ -449,9 +451,51 @@ class _Transaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
-            self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
+            if kind is None:
+                try:
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            else:
+                self._rollback()
         finally:
             self._lock.release()
+
+    def _rollback(self) -> None:
+        """
+        Undo what the transaction did, if SQLite has not already: on some
+        errors (a full disk) it rolls back by itself, and a ROLLBACK then
+        fails with "no transaction is active", which would hide the reason.
+        """
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error that brought us here says why
+
+
+def storage_failure(error: BaseException, directory: str) -> str:
+    """
+    Why writing to the store in C{directory} failed, in the system's words
+    ("No space left on device", "Read-only file system", "Permission
+    denied") rather than SQLite's ("database or disk is full", "attempt to
+    write a readonly database").
+    """
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error)
+    try:
+        status = os.statvfs(directory)
+    except OSError:
+        return text
+    if status.f_flag & os.ST_RDONLY:
+        return f"{os.strerror(errno.EROFS)} ({text})"
+    if "full" in text or status.f_bavail == 0:
+        return f"{os.strerror(errno.ENOSPC)} ({text})"
+    if "readonly" in text or not os.access(directory, os.W_OK):
+        return f"{os.strerror(errno.EACCES)} ({text})"
+    return text
 
 
 def _changeset(row) -> Changeset:

@@ -51,6 +51,7 @@ make one more only if they announced a serial newer than what it brought.
 from __future__ import annotations
 
 import random
+import sqlite3
 from typing import Callable
 
 import attrs
@@ -66,7 +67,7 @@ from secdns.zones.events import RefreshRecovered, TransferFailed, TransferSuccee
 from secdns.transfer.schedule import Event, ZoneEvents
 from secdns.transfer.requestor import Target
 from secdns.zones.serial import serial_gt
-from secdns.store.database import Store, ZoneTimers
+from secdns.store.database import Store, ZoneTimers, storage_failure
 from secdns.transfer.transfer_in import AXFR, IXFR, UP_TO_DATE, IMasterClient, IxfrUnusable, TransferResult
 from secdns.zones.zone import Zone
 
@@ -438,6 +439,11 @@ class SecondaryZone:
     def _save_timers(self) -> None:
         try:
             self.store.save_timers(self.name, self.timers)
+        except (sqlite3.Error, OSError) as e:
+            log.error(
+                "zone {zone}: cannot save its timers: {reason}",
+                zone=self.label, reason=storage_failure(e, self.store.directory),
+            )
         except Exception:
             log.failure("zone {zone}: cannot save its timers", zone=self.label)
 

@@ -35,6 +35,7 @@ it has seen (see L{secdns.alarms.evaluate}).
 from __future__ import annotations
 
 import heapq
+import sqlite3
 import time
 from typing import Callable, Iterable
 
@@ -56,6 +57,7 @@ from secdns.ops.alarms.errors import (
     AlarmExists, InvalidRequest, NoSuchAlarm, NoSuchTopic, ReadOnly, TopicExists, TopicInUse,
 )
 from secdns.store.alarms import StoredAlarm, StoredTopic
+from secdns.store.database import storage_failure
 from secdns.zones.events import (
     NotifyFailed, RefreshRecovered, TransferFailed, TransferSucceeded, ZoneAdded, ZoneRemoved, ZoneUnexpired,
 )
@@ -554,10 +556,12 @@ class AlarmEngine:
         if writes or failing or sent:
             keep = [(name, state) for (name, _), state in writes.items() if state is not None]
             forget = [(name, zone) for (name, zone), state in writes.items() if state is None]
+            # Better told twice after a restart than not at all: deliver anyway.
             try:
                 self.store.save_alarm_states(keep, forget, list(failing.items()), sent)
+            except (sqlite3.Error, OSError) as e:
+                log.error("alarms: cannot write their state to the store: {reason}", reason=storage_failure(e, self.store.directory))
             except Exception:
-                # Better told twice after a restart than not at all: deliver anyway.
                 log.failure("alarms: cannot write their state to the store")
         for _, topics, message in sent:
             log.debug(

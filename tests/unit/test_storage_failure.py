@@ -1,0 +1,41 @@
+"""secdns.store.database.storage_failure: why the store could not be written, in the system's words."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+import subprocess
+
+import pytest
+
+from secdns.store.database import storage_failure
+from tests.support import in_ci
+
+
+def test_os_errors_say_their_own_words(tmp_path):
+    assert storage_failure(OSError(errno.ENOSPC, "No space left on device"), str(tmp_path)) == "No space left on device"
+
+
+def test_sqlite_full_is_no_space(tmp_path):
+    """SQLite says "database or disk is full"; the operator reads the system's word first."""
+    words = storage_failure(sqlite3.OperationalError("database or disk is full"), str(tmp_path))
+    assert words == "No space left on device (database or disk is full)"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if result.returncode != 0:
+        message = f"cannot mount a tmpfs (needs root): {result.stderr.strip()}"
+        pytest.fail(message) if in_ci() else pytest.skip(message)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_read_only_file_system(read_only_dir):
+    words = storage_failure(sqlite3.OperationalError("attempt to write a readonly database"), str(read_only_dir))
+    assert words == "Read-only file system (attempt to write a readonly database)"
