@@ -193,6 +193,12 @@ class SecdnsService(service.MultiService):
                 f"{e.strerror} (it must be writable by the user secdns runs as)"
             ) from None
         self.store = Store.open(state_dir)
+        for zone, count in sorted(self.store.repaired.items()):
+            log.warn(
+                "zone {zone}: dropped {count} journal changesets that did not lead to its stored serial "
+                "(an IXFR from before them gets the whole zone)",
+                zone=zone.rstrip(".") or ".", count=count,
+            )
         client = MasterClient(self.requestor, lambda: self.config.transfer, self._in_thread, freeze=True)
         self.registry = ZoneRegistry(
             self.config, self.store, self.reactor, client, self.notifier, worker=self._in_thread, transfers=self.transfers

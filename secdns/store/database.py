@@ -32,7 +32,7 @@ from secdns.store.catalog import StoredKey, StoredZoneConfig, zone_config, zone_
 from secdns.store import alarms as stored_alarms
 from secdns.store.alarms import StoredAlarm, StoredTopic
 from secdns.alarms.state import SentNotification
-from secdns.zones.journal import Changeset, condense
+from secdns.zones.journal import Changeset, condense, leading_to
 from secdns.store.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
 from secdns.zones.version import ZoneData, from_owners, from_zone
 
@@ -98,6 +98,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            self.repaired = self._repair_journals()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{path}: {e}") from None
 
@@ -121,6 +122,34 @@ class Store:
 
     def _transaction(self):
         return _Transaction(self._db, self._lock)
+
+    def _repair_journals(self) -> dict[str, int]:
+        """
+        At open: drop each zone's changesets that do not chain up to its
+        stored serial (L{leading_to}), and the journals of zones no longer
+        stored, so that an IXFR is answered from a whole chain or not at
+        all.  One transaction writes a version and its changeset, so only a
+        store written otherwise (an older secdns, a copy taken mid-write)
+        has any.
+
+        @return: changesets dropped, by zone (lowercase, with the final dot).
+        """
+        dropped: dict[str, int] = {}
+        with self._transaction() as db:
+            serials = dict(db.execute("SELECT name, serial FROM zone").fetchall())
+            rows: dict[str, list[tuple[int, int, int]]] = {}
+            for name, seq, serial_from, serial_to in db.execute(
+                "SELECT name, seq, serial_from, serial_to FROM journal ORDER BY name, seq"
+            ):
+                rows.setdefault(name, []).append((seq, serial_from, serial_to))
+            for name, steps in rows.items():
+                current = serials.get(name)
+                kept = 0 if current is None else leading_to([(f, t) for _, f, t in steps], current)
+                stale = [seq for seq, _, _ in steps[: len(steps) - kept]]
+                if stale:
+                    db.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in stale])
+                    dropped[name] = len(stale)
+        return dropped
 
     # -- zones
 

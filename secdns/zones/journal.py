@@ -18,7 +18,7 @@ from secdns.zones.lookup import RRsetRef
 from secdns.wire.compact import decode
 from secdns.zones.version import ZoneData
 
-__all__ = ["Changeset", "diff", "condense", "changes_since"]
+__all__ = ["Changeset", "diff", "condense", "changes_since", "leading_to"]
 
 
 @attrs.frozen
@@ -111,23 +111,35 @@ def condense(changesets: list[Changeset]) -> Changeset:
     )
 
 
+def leading_to(steps: list[tuple[int, int]], current: int) -> int:
+    """
+    How many of the last C{(serial_from, serial_to)} C{steps} chain up to
+    C{current}, read back from the newest: the journal that can serve
+    IXFR.  What comes before them (a changeset written twice, a step that
+    leads elsewhere: the marks of a write interrupted by a crash) cannot.
+    """
+    expected = current
+    kept = 0
+    for serial_from, serial_to in reversed(steps):
+        if serial_to != expected:
+            break
+        kept += 1
+        expected = serial_from
+    return kept
+
+
 def changes_since(journal: list[Changeset], serial: int, current: int) -> Changeset | None:
     """
     The condensed changes from C{serial} to C{current}, or L{None} when the
-    journal does not reach back that far (or its chain is broken).
+    journal's chain up to C{current} (L{leading_to}) does not reach back
+    that far.
     """
-    for start, changeset in enumerate(journal):
+    kept = leading_to([(c.serial_from, c.serial_to) for c in journal], current)
+    chain = journal[len(journal) - kept :]
+    for start, changeset in enumerate(chain):
         if changeset.serial_from == serial:
-            break
-    else:
-        return None
-    chain = journal[start:]
-    for previous, following in zip(chain, chain[1:]):
-        if previous.serial_to != following.serial_from:
-            return None
-    if chain[-1].serial_to != current:
-        return None
-    return condense(chain)
+            return condense(chain[start:])
+    return None
 
 
 def _rdatasets(blob: bytes | None, apex: bool) -> dict[tuple[int, int], dns.rdataset.Rdataset]:

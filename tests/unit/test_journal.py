@@ -88,3 +88,26 @@ def test_changes_since_not_covered():
     assert changes_since([diff(v[1], v[2])], 1, 3) is None
     assert changes_since([diff(v[0], v[1]), diff(v[2], v[3])], 1, 4) is None
     assert changes_since([diff(v[0], v[1])], 1, 3) is None
+
+
+def test_leading_to_reads_back_from_the_newest():
+    from secdns.zones.journal import leading_to
+
+    assert leading_to([(1, 2), (2, 3), (3, 4)], 4) == 3
+    assert leading_to([(1, 2), (1, 2)], 2) == 1  # a changeset written twice: the older copy cannot chain
+    assert leading_to([(1, 2), (5, 6), (6, 7)], 7) == 2  # a gap: what is before it is unreachable
+    assert leading_to([(1, 2), (2, 3)], 9) == 0  # leads elsewhere than the version served
+    assert leading_to([], 1) == 0
+
+
+def test_changes_since_despite_a_duplicated_changeset():
+    """
+    A changeset written twice (a crash between two writes, in an older
+    store) used to break the chain: an IXFR from its serial got the whole
+    zone.  The chain is read back from the newest, so it gets the change.
+    """
+    v = [version(s) for s in (1, 2, 3)]
+    journal = [diff(v[0], v[1]), diff(v[0], v[1]), diff(v[1], v[2])]
+    changes = changes_since(journal, 1, 3)
+    assert (changes.serial_from, changes.serial_to) == (1, 3)
+    assert changes_since(journal, 2, 3).serial_from == 2

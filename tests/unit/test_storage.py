@@ -186,3 +186,29 @@ def test_kill_9_leaves_a_whole_version(tmp_path):
     assert stored is not None
     assert stored.data.serial == stored.saved_at
     assert stored.data.record_count == 3002
+
+
+def test_journal_repaired_at_open(tmp_path):
+    """
+    Opening the store drops each zone's changesets that do not chain up to
+    its stored serial, and the journals of zones not stored; the rest serve IXFR.
+    """
+    from secdns.zones.journal import changes_since, diff
+
+    path = str(tmp_path / "secdns.sqlite")
+    store = Store(path)
+    zones, changes = versions(3)  # serials 1..4
+    store.save_zone(zones[-1], now=1)
+    for changeset in [changes[0], changes[0], changes[1], changes[2]]:  # 1->2 written twice
+        store.append_journal(ORIGIN, changeset)
+    orphan = dns.name.from_text("gone.example.")
+    store.append_journal(orphan, changes[0])
+    store.close()
+    reopened = Store(path)
+    assert reopened.repaired == {"example.org.": 1, "gone.example.": 1}
+    journal = reopened.journal(ORIGIN)
+    assert [(c.serial_from, c.serial_to) for c in journal] == [(1, 2), (2, 3), (3, 4)]
+    assert changes_since(journal, 1, 4) is not None
+    assert reopened.journal(orphan) == []
+    reopened.close()
+    assert Store(path).repaired == {}
