@@ -28,7 +28,7 @@ import dns.opcode
 import dns.rdatatype
 
 from twisted.application import internet, service
-from twisted.internet import defer, threads
+from twisted.internet import defer, task, threads
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
@@ -45,6 +45,7 @@ from secdns.ops.metrics import (
     AlarmCollector, BuildInfoCollector, EgressCollector, NotificationCollector, ServerCollector, TransferCollector, UpdateCollector,
     ZoneCollector, registry_for,
 )
+from secdns.server import loglimit
 from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
@@ -109,6 +110,7 @@ class SecdnsService(service.MultiService):
             ServerCollector(
                 lambda: sum(p.lost for p in self.datagram_protocols),
                 lambda: 0 if self.streams is None else self.streams.stalled,
+                lambda: loglimit.LIMITER.suppressed,
             ),
             UpdateCollector(lambda: self.updates.counts),
             AlarmCollector(
@@ -219,6 +221,9 @@ class SecdnsService(service.MultiService):
         except ConfigError as e:
             raise SystemExit(f"secdns: {e}") from None
         started.addCallback(self._started)
+        self._log_summaries = task.LoopingCall(self._summarise_held_lines)
+        self._log_summaries.clock = self.reactor
+        self._log_summaries.start(loglimit.LIMITER.window, now=False)
         self.deliveries = Deliveries(self.reactor, self.config.smtp, state_dir)
         self.alarms = AlarmEngine(self.registry, self.store, self.reactor, self.deliveries, self.config)
         try:
@@ -241,8 +246,15 @@ class SecdnsService(service.MultiService):
             self.handler.zonedb = registry.zonedb  # the one assignment that switches queries over
         self.handler.keyring = registry.keyring
 
+    def _summarise_held_lines(self) -> None:
+        """Once a minute: how many lines about single requests were held back, per kind and network."""
+        for summary in loglimit.LIMITER.summaries():
+            log.info("{summary}", summary=str(summary))
+
     def stopService(self):
         stopping = []
+        if getattr(self, "_log_summaries", None) is not None and self._log_summaries.running:
+            self._log_summaries.stop()
         if self.alarms is not None:
             stopping.append(self.alarms.stop())  # and its deliveries: what waits goes to the stream files
         if self.registry is not None:

@@ -172,12 +172,19 @@ class EgressCollector:
 class ServerCollector:
     """
     What the server as a whole lost: UDP responses the socket would not
-    take, and TCP connections closed because their client never read.
+    take, TCP connections closed because their client never read, and log
+    lines held back (L{secdns.server.loglimit}).
     """
 
-    def __init__(self, lost: Callable[[], int], stalled: Callable[[], int] = lambda: 0) -> None:
+    def __init__(
+        self,
+        lost: Callable[[], int],
+        stalled: Callable[[], int] = lambda: 0,
+        suppressed: Callable[[], Mapping[str, int]] = dict,
+    ) -> None:
         self._lost = lost
         self._stalled = stalled
+        self._suppressed = suppressed
 
     def collect(self) -> Iterator[Metric]:
         lost = CounterMetricFamily(
@@ -192,6 +199,14 @@ class ServerCollector:
         )
         stalled.add_metric([], self._stalled())
         yield stalled
+        suppressed = CounterMetricFamily(
+            "secdns_log_lines_suppressed",
+            "Log lines about single requests held back (past 5 a minute of one kind from one network), by kind.",
+            labels=["kind"],
+        )
+        for kind, count in sorted(self._suppressed().items()):
+            suppressed.add_metric([kind], count)
+        yield suppressed
 
 
 class UpdateCollector:

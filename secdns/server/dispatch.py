@@ -61,6 +61,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from secdns.server.loglimit import LIMITER
 from secdns.wire import tsig
 from secdns.zones.lookup import resolve
 from secdns.wire.compact import name_from_labels
@@ -437,16 +438,18 @@ class QueryHandler:
                 raise tsig.MalformedTsig("a request carries a TSIG error code")
             mac = tsig.verify(signed, self.keyring.get(signed.key_name), now)
         except tsig.MalformedTsig as e:
-            log.info("FORMERR to {address}: {reason}", address=request.address, reason=e.reason)
+            if LIMITER.allow("FORMERR", request.address):
+                log.info("FORMERR to {address}: {reason}", address=request.address, reason=e.reason)
             return self._error(message, dns.rcode.FORMERR, edns)
         except tsig.TsigError as e:
-            log.info(
-                "TSIG {error} from {address} for {qname}: {reason}",
-                error=e.rcode_text,
-                address=request.address,
-                qname=message.question[0].name if message.question else "-",
-                reason=e.reason,
-            )
+            if LIMITER.allow("TSIG refused", request.address):
+                log.info(
+                    "TSIG {error} from {address} for {qname}: {reason}",
+                    error=e.rcode_text,
+                    address=request.address,
+                    qname=message.question[0].name if message.question else "-",
+                    reason=e.reason,
+                )
             response = self._error(message, dns.rcode.NOTAUTH, edns)
             key = self.keyring.get(signed.key_name)
             if isinstance(e, (tsig.BadKey, tsig.BadSig)) or key is None:

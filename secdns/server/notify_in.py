@@ -21,6 +21,7 @@ import dns.rcode
 import dns.rdatatype
 from twisted.logger import Logger
 
+from secdns.server.loglimit import LIMITER
 from secdns.server.render import Edns, Question, render_error
 from secdns.zones import acl
 from secdns.zones.zone import Zone, zone_label
@@ -50,17 +51,20 @@ class NotifyHandler:
         question = Question(rrset.name, rrset.rdtype, rrset.rdclass)
         who = request.address if request.key_name is None else f"{request.address} (key {zone_label(request.key_name)})"
         if question.rdtype != dns.rdatatype.SOA:
-            log.info("NOTIFY from {address} for {qname} asks type {qtype}, not SOA: FORMERR", address=who, qname=question.name, qtype=dns.rdatatype.to_text(question.rdtype))
+            if LIMITER.allow("NOTIFY refused", request.address):
+                log.info("NOTIFY from {address} for {qname} asks type {qtype}, not SOA: FORMERR", address=who, qname=question.name, qtype=dns.rdatatype.to_text(question.rdtype))
             return self._respond(message, question, dns.rcode.FORMERR)
         if zone is None or zone.name != question.name:
-            log.warn("NOTIFY from {address} for {qname}, a zone we do not have: NOTAUTH", address=who, qname=question.name)
+            if LIMITER.allow("NOTIFY refused", request.address):
+                log.warn("NOTIFY from {address} for {qname}, a zone we do not have: NOTAUTH", address=who, qname=question.name)
             return self._respond(message, question, dns.rcode.NOTAUTH)
         decision = acl.check(zone.config, acl.Action.NOTIFY, request.address, request.key_name)
         serial = _serial_of(message, question.name)
         scheduled = self.notified(zone.name, serial, request.address) if decision else None
         if scheduled is None:
             reason = decision.reason or "the zone is not being refreshed"
-            log.warn("NOTIFY for zone {zone} from {address} refused: {reason}", zone=zone.label, address=who, reason=reason)
+            if LIMITER.allow("NOTIFY refused", request.address):
+                log.warn("NOTIFY for zone {zone} from {address} refused: {reason}", zone=zone.label, address=who, reason=reason)
             return self._respond(message, question, dns.rcode.REFUSED)
         log.info(
             "zone {zone}: NOTIFY from {address}, serial {serial}: {what}",

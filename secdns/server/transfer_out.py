@@ -32,6 +32,7 @@ import dns.rdataclass
 import dns.rdatatype
 from twisted.logger import Logger
 
+from secdns.server.loglimit import LIMITER
 from secdns.wire import tsig
 from secdns.zones import acl
 from secdns.zones.journal import Changeset, changes_since
@@ -95,19 +96,21 @@ class TransferServer:
             return self._error(message, q, dns.rcode.FORMERR)
         decision = acl.check(zone.config, acl.Action.TRANSFER, request.address, request.key_name)
         if not decision:
-            log.warn(
-                "{kind} of {zone} refused to {address}: {reason}",
-                kind=kind, zone=zone.label, address=request.address, reason=decision.reason,
-            )
+            if LIMITER.allow("transfer refused", request.address):
+                log.warn(
+                    "{kind} of {zone} refused to {address}: {reason}",
+                    kind=kind, zone=zone.label, address=request.address, reason=decision.reason,
+                )
             return self._error(message, q, dns.rcode.REFUSED)
         data = zone.data
         if data is None or zone.expired:
             return self._error(message, q, dns.rcode.SERVFAIL)
         if self.active >= self.max_transfers:
-            log.warn(
-                "{kind} of {zone} refused to {address}: {active} transfers out already",
-                kind=kind, zone=zone.label, address=request.address, active=self.active,
-            )
+            if LIMITER.allow("transfer refused", request.address):
+                log.warn(
+                    "{kind} of {zone} refused to {address}: {active} transfers out already",
+                    kind=kind, zone=zone.label, address=request.address, active=self.active,
+                )
             return self._error(message, q, dns.rcode.REFUSED)
         reserve = 0 if request.signature is None else tsig.record_size(request.signature.key)
         if question.rdtype == IXFR:

@@ -44,6 +44,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from secdns.server.loglimit import LIMITER
 from secdns.server.render import Edns, Question, render_error
 from secdns.wire.update import UpdateRequest, read_update
 from secdns.zones.edit import Change, EditRefused
@@ -98,7 +99,8 @@ class UpdateHandler:
         try:
             update = read_update(message.wire)
         except dns.exception.FormError as e:
-            log.info("UPDATE from {address}: FORMERR: {error}", address=request.address, error=e)
+            if LIMITER.allow("UPDATE refused", request.address):
+                log.info("UPDATE from {address}: FORMERR: {error}", address=request.address, error=e)
             self.counts[("", "FORMERR")] += 1
             return self._render(message, None, dns.rcode.FORMERR)
         zone = self.zones().get(update.zone)
@@ -158,7 +160,9 @@ class UpdateHandler:
         label = zone.label if ours else ""
         text = dns.rcode.to_text(rcode)
         self.counts[(label, text)] += 1
-        if rcode != NOERROR or reason == "nothing to change":
+        if (rcode != NOERROR or reason == "nothing to change") and (
+            rcode == NOERROR or LIMITER.allow("UPDATE refused", request.address)
+        ):
             emit = log.warn if rcode in _WARN else log.info
             emit(
                 "UPDATE from {who} for {zone}: {rcode}: {reason}",
