@@ -21,7 +21,9 @@ from typing import Callable
 
 from twisted.logger import FilteringLogObserver, ILogObserver, LogLevel, PredicateResult, formatEvent
 
-__all__ = ["LEVELS", "NOISE", "is_noise", "predicate", "filtered"]
+from secdns.server.loglimit import LIMITER, LogLimiter
+
+__all__ = ["LEVELS", "NOISE", "FLOODS", "is_noise", "is_flood", "predicate", "filtered"]
 
 LEVELS = ("debug", "info", "warn", "error")
 
@@ -36,6 +38,26 @@ NOISE = tuple(
         r"Main loop terminated\.$",  # the reactor at stop: "Server Shut Down." follows
     )
 )
+
+
+#: Twisted's lines that come once per connection when file descriptors run
+#: out (EMFILE): rate-limited as secdns's own lines about single requests
+#: are (L{secdns.server.loglimit}), by their kind and the client's network.
+FLOODS = {
+    "Could not accept new connection ({acceptError})": "accept failed",
+    "EMFILE recovery: Closed socket from {address}": "EMFILE",
+    "Re-reserving EMFILE recovery file descriptor.": "EMFILE",
+}
+
+
+def is_flood(event: dict, limiter: LogLimiter = LIMITER) -> bool:
+    """Whether C{event} is one of L{FLOODS} past its limit (then counted, not shown)."""
+    kind = FLOODS.get(event.get("log_format"))
+    if kind is None:
+        return False
+    address = event.get("address")
+    host = getattr(address, "host", None) or (address[0] if isinstance(address, tuple) and address else "local")
+    return not limiter.allow(kind, str(host))
 
 
 def _wording(event: dict) -> str:
@@ -71,7 +93,7 @@ def predicate(level: str = "info") -> Callable[[dict], PredicateResult]:
     threshold = LogLevel.levelWithName(level)
 
     def wanted(event: dict) -> PredicateResult:
-        if event.get("log_level", LogLevel.info) < threshold or is_noise(event):
+        if event.get("log_level", LogLevel.info) < threshold or is_noise(event) or is_flood(event):
             return PredicateResult.no
         return PredicateResult.maybe
 

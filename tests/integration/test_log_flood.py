@@ -15,7 +15,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 
-from tests.support import LOOPBACK, Secdns, free_port, wait_until
+from tests.support import LOOPBACK, Daemon, Secdns, free_port, require, secdns_env, twistd_argv, wait_for_dns, wait_until
 
 ZONE = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.1\n"
 
@@ -50,4 +50,42 @@ def test_refused_requests_flood_the_log_no_more(tmp_path):
         assert log.count("NOTIFY for zone example.org from 127.0.0.1 refused") == 5
         assert log.count("AXFR of example.org refused to 127.0.0.1") == 5
     finally:
+        secdns.stop()
+
+
+def test_out_of_descriptors_floods_the_log_no_more(tmp_path):
+    """
+    secdns limited to 64 file descriptors, and 300 TCP connections opened
+    to it: Twisted closes what it cannot keep (EMFILE recovery) and says so
+    once per connection; at most 5 such lines a minute reach the log, and
+    UDP is answered throughout.
+    """
+    (tmp_path / "zone").write_text(ZONE)
+    port = free_port()
+    config = tmp_path / "secdns.toml"
+    config.write_text(
+        f'[server]\nlisten = ["{LOOPBACK}:{port}"]\nstate_dir = "var"\n'
+        '[[zone]]\nname = "example.org"\ntype = "primary"\nfile = "zone"\n'
+    )
+    argv = [require("prlimit"), "--nofile=64:64", *twistd_argv(config)]
+    secdns = Daemon(argv, tmp_path / "secdns.log", cwd=tmp_path, env=secdns_env())
+    clients = []
+    try:
+        wait_for_dns(port, process=secdns)
+        for _ in range(300):
+            client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            client.settimeout(5)
+            try:
+                client.connect((LOOPBACK, port))
+            except OSError:
+                client.close()
+                continue
+            clients.append(client)
+        wait_until(lambda: "EMFILE" in secdns.log(), timeout=10, what="secdns to run out of descriptors")
+        assert dns.query.udp(dns.message.make_query("example.org", "SOA"), LOOPBACK, port=port, timeout=5).answer
+        lines = [line for line in secdns.log().splitlines() if "EMFILE recovery: Closed socket" in line]
+        assert 1 <= len(lines) <= 5, "\n".join(lines[:20])
+    finally:
+        for client in clients:
+            client.close()
         secdns.stop()

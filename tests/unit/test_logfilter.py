@@ -118,3 +118,25 @@ def test_filtered_observer_passes_what_the_predicate_keeps():
         observer(event)
     assert [e.get("log_format") for e in seen] == ["kept"]
     assert LogLevel.info is seen[0]["log_level"]
+
+
+def test_emfile_lines_rate_limited_per_network():
+    """Twisted's line per connection when descriptors run out: 5 a minute per kind and network, the rest counted."""
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.task import Clock
+
+    from secdns.ops.logfilter import is_flood
+    from secdns.server.loglimit import LogLimiter
+
+    clock = Clock()
+    limiter = LogLimiter(clock.seconds)
+    closed = {"log_format": "EMFILE recovery: Closed socket from {address}", "log_level": LogLevel.info}
+    shown = [
+        not is_flood({**closed, "address": IPv4Address("TCP", f"192.0.2.{i}", 4000 + i)}, limiter) for i in range(50)
+    ]
+    assert shown == [True] * 5 + [False] * 45
+    assert not is_flood({**closed, "address": IPv4Address("TCP", "198.51.100.1", 4000)}, limiter)
+    accept = {"log_format": "Could not accept new connection ({acceptError})", "acceptError": "EMFILE"}
+    assert [is_flood(accept, limiter) for _ in range(7)] == [False] * 5 + [True] * 2
+    assert limiter.suppressed == {"EMFILE": 45, "accept failed": 2}
+    assert not is_flood({"log_format": "secdns answering on {listen}"}, limiter)
