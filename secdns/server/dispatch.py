@@ -83,10 +83,18 @@ IN = dns.rdataclass.IN
 #: so a flood of random names cannot grow it without bound.
 MEMO_LIMIT = 100_000
 
-#: Types a question may not ask for (RFC 6895 section 3.1: meta-types).
+#: RFC 9824's NXNAME, the meta-type of compact denial of existence.
+NXNAME = 128
+
+#: Types a question may not ask for (RFC 6895 section 3.1: meta-types):
+#: FORMERR, with the Extended DNS Error "Invalid Query Type" (RFC 9824
+#: section 3.5) to EDNS clients.
 META_TYPES = frozenset(
-    {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY}
+    {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY, NXNAME}
 )
+
+#: Extended DNS Error "Invalid Query Type" (RFC 9824 section 9).
+INVALID_QUERY_TYPE = 30
 TRANSFER_TYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 UNSUPPORTED_TYPES = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB})
 
@@ -354,6 +362,8 @@ class QueryHandler:
             L{None} when it was read from its bytes, never a transfer.
         """
         if question.rdtype in META_TYPES:
+            if edns is not None:
+                edns = attrs.evolve(edns, options=(dns.edns.EDEOption(INVALID_QUERY_TYPE),))
             return render_error(query_id, query_flags, question, dns.rcode.FORMERR, edns)
         if question.rdtype in UNSUPPORTED_TYPES:
             return render_error(query_id, query_flags, question, dns.rcode.NOTIMP, edns)

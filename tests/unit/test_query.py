@@ -617,3 +617,19 @@ def test_memo_rejects_what_the_slow_path_rejects(handler, options, twin, do, dat
     expected = reference(handler, wire)
     got = handler.answer_datagram(wire, ADDR) if datagram else handler.answer(wire, UDP)
     assert got == expected
+
+
+@pytest.mark.parametrize("rdtype", ["TYPE128", "OPT", "TSIG", "TKEY"])
+def test_meta_types_get_formerr_with_invalid_query_type(handler, rdtype):
+    """
+    A question for a meta-type, RFC 9824's NXNAME (128) among them, is
+    FORMERR (RFC 9824 section 3.5 says MUST for NXNAME), with the Extended
+    DNS Error 30 "Invalid Query Type" to an EDNS client, from the memo too.
+    """
+    plain = dns.message.from_wire(handler.answer(wire_of("web.example.org", rdtype), UDP))
+    assert plain.rcode() == dns.rcode.FORMERR and plain.edns < 0
+    wire = wire_of("web.example.org", rdtype, use_edns=0, payload=1232)
+    for _ in range(2):
+        response = dns.message.from_wire(handler.answer(wire, UDP))
+        assert response.rcode() == dns.rcode.FORMERR
+        assert [(o.otype, o.code) for o in response.options] == [(dns.edns.EDE, 30)]
