@@ -135,11 +135,20 @@ class TestChains:
         assert section(answer.answer) == [("dn", "DNAME"), ("a.dn", "CNAME")]
         assert answer.authority == ()
 
-    def test_dname_synthesis_answers_any_queries(self):
-        """An ANY query below a DNAME stops at the synthesised CNAME, even when its target does not exist."""
-        answer = ask("nx.dn", "ANY")
+    def test_dname_synthesis_followed_for_any_queries(self):
+        """
+        An ANY query below a DNAME follows the synthesised CNAME (RFC 6672
+        section 3.2, as Knot and NSD answer; BIND stops at it): what the
+        target has (a CNAME, not followed for ANY), or NXDOMAIN with the
+        SOA when it does not exist.
+        """
+        answer = ask("a.dn", "ANY")
         assert answer.rcode == dns.rcode.NOERROR
-        assert section(answer.answer) == [("dn", "DNAME"), ("nx.dn", "CNAME")]
+        assert section(answer.answer) == [("dn", "DNAME"), ("a.dn", "CNAME"), ("a.target", "CNAME")]
+        missing = ask("nx.dn", "ANY")
+        assert missing.rcode == dns.rcode.NXDOMAIN
+        assert section(missing.answer) == [("dn", "DNAME"), ("nx.dn", "CNAME")]
+        assert section(missing.authority) == [("@", "SOA")]
 
     def test_dname_synthesis_followed_for_other_types(self):
         """For other types, the synthesised CNAME is followed, through CNAMEs at the target."""
