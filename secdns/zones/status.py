@@ -141,24 +141,26 @@ def health(status: ZoneStatus) -> str:
     The zone's health, one of L{HEALTHS}, so every surface says the same word:
 
       - C{expired}: a secondary past its SOA expire: answers SERVFAIL.
-      - C{loading}: its first version is being read or transferred.
-      - C{refreshing}: a secondary asking its masters now, serving meanwhile.
       - C{failing}: the last load or refresh failed (C{failure_reason} says
         why); the zone serves the version it had, or nothing if it never
         had one -- a zone whose first transfer fails is C{failing}, not
-        C{never-loaded}, so that its error is shown.
+        C{never-loaded}, so that its error is shown; and it stays
+        C{failing} while it tries again, so the reason does not blink away
+        at each retry.
+      - C{loading}: its first version is being read or transferred.
+      - C{refreshing}: a secondary asking its masters now, serving meanwhile.
       - C{never-loaded}: no version yet, none being loaded, no failure
         (a secondary waiting for its first refresh).
       - C{serving}: answers from a current version.
     """
     if status.state == "expired":
         return "expired"
+    if _last_attempt_failed(status):
+        return "failing"
     if status.state == "loading" or (status.state == "refreshing" and status.serial is None):
         return "loading"
     if status.state == "refreshing":
         return "refreshing"
-    if _last_attempt_failed(status):
-        return "failing"
     if status.serial is None:
         return "never-loaded"
     return "serving"

@@ -26,7 +26,8 @@ CASES = {
     # secondary zones
     "secondary serving": (status(last_load=OK), "serving", None),
     "secondary refreshing": (status(state="refreshing", last_load=OK), "refreshing", None),
-    "secondary refreshing again after a failure": (status(state="refreshing", last_load=FAILED, failure_reason="timed out"), "refreshing", None),
+    # still failing while it tries again: the reason stays on the console and in the API during each retry
+    "secondary refreshing again after a failure": (status(state="refreshing", last_load=FAILED, failure_reason="timed out"), "failing", "timed out"),
     "secondary whose last refresh failed": (status(last_load=FAILED, failure_reason="timed out"), "failing", "timed out"),
     "secondary recovered (the old reason is kept by the core)": (status(last_load=Outcome(T + 120, True, ""), failure_reason="timed out"), "serving", None),
     "secondary expired after failures": (status(state="expired", last_load=FAILED, failure_reason="timed out"), "expired", "timed out"),
