@@ -14,7 +14,7 @@ from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from twisted.application import internet
 from twisted.logger import Logger
-from twisted.web import resource, server
+from twisted.web import pages, resource, server
 
 from secdns.config import Config, HttpConfig
 from secdns.errors import ConfigError
@@ -44,10 +44,17 @@ class MetricsResource(resource.Resource):
         return exposition(self.registry)
 
 
+class _Root(resource.Resource):
+    """The HTTP root: its children, and a plain 404 for anything else (C{/} included)."""
+
+    def getChild(self, path: bytes, request) -> resource.IResource:
+        return pages.notFound()
+
+
 def root_resource(
     registry: CollectorRegistry, api: resource.Resource | None = None, console: resource.Resource | None = None
 ) -> resource.Resource:
-    root = resource.Resource()
+    root = _Root()
     root.putChild(b"metrics", MetricsResource(registry))
     if api is not None:
         root.putChild(API_VERSION.encode("ascii"), api)
