@@ -5,6 +5,7 @@ stopped by PID, and the rule that in CI a missing peer fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -192,3 +193,31 @@ def query(qname: str, rdtype: str, port: int, tcp: bool = False, **kw) -> dns.me
 
 def rcode_of(response: dns.message.Message) -> str:
     return dns.rcode.to_text(response.rcode())
+
+
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory now (VmRSS) or at its peak (VmHWM), KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+@contextlib.contextmanager
+def tmpfs(mount: Path, options: str = "size=3m"):
+    """
+    A tmpfs mounted at C{mount} (made if missing) with C{options}, unmounted
+    afterwards.  Needs root: a failure in CI, a skip elsewhere.
+    """
+    mount.mkdir(exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], capture_output=True, text=True)
+    if result.returncode != 0:
+        message = f"cannot mount a tmpfs (needs root): {result.stderr.strip()}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

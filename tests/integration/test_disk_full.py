@@ -9,15 +9,13 @@ serves it.  (A read-only one: tests/unit/test_storage_failure.py.)
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.api_client import ApiClient
 from tests.peers import Bind, PeerZone
-from tests.support import LOOPBACK, Secdns, free_port, in_ci, query, wait_until
+from tests.support import LOOPBACK, Secdns, free_port, query, tmpfs, wait_until
 
 ZONE = "big.test"
 
@@ -30,18 +28,10 @@ def zone_text(serial: int, hosts: int) -> str:
 
 
 @pytest.fixture
-def tmpfs(tmp_path):
-    """A 3 MB tmpfs at tmp_path/state, unmounted afterwards."""
-    mount = tmp_path / "state"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if result.returncode != 0:
-        message = f"cannot mount a tmpfs (needs root): {result.stderr.strip()}"
-        pytest.fail(message) if in_ci() else pytest.skip(message)
-    try:
+def state(tmp_path):
+    """A 3 MB tmpfs for the state_dir."""
+    with tmpfs(tmp_path / "state") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(path: Path) -> None:
@@ -61,14 +51,14 @@ def serial(port: int) -> int | None:
     return answer[0][0].serial if answer else None
 
 
-def test_full_state_dir(tmp_path, tmpfs):
+def test_full_state_dir(tmp_path, state):
     bind_port, port, http = free_port(), free_port(), free_port()
     zone_file = tmp_path / "big.zone"
     zone_file.write_text(zone_text(1, 10))
     bind = Bind(tmp_path, bind_port, zones=[PeerZone(ZONE, file=zone_file, downstreams=((LOOPBACK, port),))]).start()
     config = tmp_path / "secdns.toml"
     config.write_text(
-        f'[server]\nlisten = ["{LOOPBACK}:{port}"]\nstate_dir = "{tmpfs}"\ntransfer_source = "{LOOPBACK}"\n'
+        f'[server]\nlisten = ["{LOOPBACK}:{port}"]\nstate_dir = "{state}"\ntransfer_source = "{LOOPBACK}"\n'
         f'[http]\nlisten = "{LOOPBACK}:{http}"\n'
         "[timers]\nmin_refresh = 3600\nmin_retry = 3600\n"
         f'[[zone]]\nname = "{ZONE}"\ntype = "secondary"\n'
@@ -80,7 +70,7 @@ def test_full_state_dir(tmp_path, tmpfs):
         wait_until(lambda: serial(port) == 1, timeout=20, what="the first transfer")
 
         # Full: a version that does not fit is not served; the reason is the system's.
-        fill(tmpfs / "filler")
+        fill(state / "filler")
         zone_file.write_text(zone_text(2, 2_000))
         bind.reload()
         assert api("POST", f"/zones/{ZONE}/actions/refresh").status == 202
@@ -91,7 +81,7 @@ def test_full_state_dir(tmp_path, tmpfs):
         assert serial(port) == 1
 
         # Room again: the next refresh stores and serves it.
-        (tmpfs / "filler").unlink()
+        (state / "filler").unlink()
         assert api("POST", f"/zones/{ZONE}/actions/refresh").status == 202
         wait_until(lambda: serial(port) == 2, timeout=60, what="serial 2 served once there is room")
 

@@ -14,16 +14,11 @@ import urllib.request
 
 import dns.message
 
-from tests.support import LOOPBACK, Secdns, free_port, query, rcode_of, wait_until
+from tests.support import LOOPBACK, Secdns, free_port, memory_kib, query, rcode_of, wait_until
 
 QUERIES = 40_000  # 40,000 answers of 4.5 KB: 180 MB, were they all kept
 IDLE = 3
 
-
-def memory_kib(pid: int, field: str = "VmRSS") -> int:
-    """Resident memory now (VmRSS), or at its peak (VmHWM)."""
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
 def test_client_that_never_reads(tmp_path):

@@ -15,19 +15,12 @@ import pytest
 
 from tests.api_client import ApiClient
 from tests.hostile import EndlessPrimary
-from tests.support import LOOPBACK, Secdns, free_port, wait_until
+from tests.support import LOOPBACK, Secdns, free_port, memory_kib, wait_until
 
 ZONE = "endless.test"
 MAX_RECORDS = 20_000
 ATTEMPTS = int(os.environ.get("SECDNS_FAILED_TRANSFERS", "50"))  # more in a soak
 
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
 
 
 @pytest.fixture
@@ -78,7 +71,7 @@ def test_failed_transfers_free_what_they_parsed(appliance):
         assert api("POST", f"/zones/{ZONE}/actions/retransfer").status == 202
         wait_until(lambda: failures(api) >= attempt, timeout=30, what=f"failure {attempt}")
         if attempt == 5 or attempt % 10 == 0:
-            figures.append((attempt, rss_kib(secdns.pid)))
+            figures.append((attempt, memory_kib(secdns.pid)))
     reason = api("GET", f"/zones/{ZONE}/status").json["failureReason"]
     assert str(MAX_RECORDS) in reason or "records" in reason, reason
     print(f"\nRSS (KiB) after n failed transfers: {figures}; {time.monotonic() - started:.1f} s")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-import subprocess
 
 import pytest
 
 from secdns.store.database import storage_failure
-from tests.support import in_ci
+from tests.support import tmpfs
 
 
 def test_os_errors_say_their_own_words(tmp_path):
@@ -24,16 +23,8 @@ def test_sqlite_full_is_no_space(tmp_path):
 
 @pytest.fixture
 def read_only_dir(tmp_path):
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if result.returncode != 0:
-        message = f"cannot mount a tmpfs (needs root): {result.stderr.strip()}"
-        pytest.fail(message) if in_ci() else pytest.skip(message)
-    try:
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_read_only_file_system(read_only_dir):
