@@ -89,6 +89,10 @@ class ServerConfig:
     @ivar max_udp_size: the largest UDP response sent, whatever EDNS asks (BIND's default).
     @ivar tcp_idle_timeout: seconds an idle TCP connection is kept (RFC 7766).
     @ivar transfers_out: zone transfers served at once; more are refused.
+    @ivar tcp_clients: TCP connections open at once; a new one past it
+        closes the one idle the longest.
+    @ivar tcp_clients_per_address: TCP connections open at once from one
+        address; one more is closed at once.
     @ivar journal_entries: changesets kept per primary zone (older ones are merged).
     @ivar journal_bytes: octets of changesets kept per primary zone (older ones are dropped).
     """
@@ -99,6 +103,8 @@ class ServerConfig:
     max_udp_size: int = 1232
     tcp_idle_timeout: float = 30.0
     transfers_out: int = 10
+    tcp_clients: int = 1000
+    tcp_clients_per_address: int = 100
     journal_entries: int = 100
     journal_bytes: int = 64 * 2**20
 
@@ -422,7 +428,7 @@ class _Parser:
         if idle <= 0:
             raise self.error("server.tcp_idle_timeout", f"must be more than 0 seconds, not {idle}")
         counts = {}
-        for key in ("transfers_out", "journal_entries", "journal_bytes"):
+        for key in ("transfers_out", "tcp_clients", "tcp_clients_per_address", "journal_entries", "journal_bytes"):
             counts[key] = self.get(table, "server", key, int, getattr(defaults, key))
             if counts[key] < 1:
                 raise self.error(f"server.{key}", f"must be at least 1, not {counts[key]}")

@@ -111,6 +111,7 @@ class SecdnsService(service.MultiService):
                 lambda: sum(p.lost for p in self.datagram_protocols),
                 lambda: 0 if self.streams is None else self.streams.stalled,
                 lambda: loglimit.LIMITER.suppressed,
+                lambda: {} if self.streams is None else self.streams.limited,
             ),
             UpdateCollector(lambda: self.updates.counts),
             AlarmCollector(
@@ -129,7 +130,13 @@ class SecdnsService(service.MultiService):
         return self.handler.zonedb
 
     def _add_listeners(self, config: Config) -> None:
-        streams = self.streams = DNSStreamFactory(self.handler, config.server.tcp_idle_timeout, self.reactor)
+        streams = self.streams = DNSStreamFactory(
+            self.handler,
+            config.server.tcp_idle_timeout,
+            self.reactor,
+            max_clients=config.server.tcp_clients,
+            max_per_address=config.server.tcp_clients_per_address,
+        )
         for endpoint in config.server.listen:
             datagrams = DNSDatagramProtocol(self.handler)  # a protocol has one transport
             self.datagram_protocols.append(datagrams)
@@ -344,6 +351,9 @@ class SecdnsService(service.MultiService):
         self.transfers.max_transfers = server.transfers_out
         self.transfers.max_udp_size = server.max_udp_size
         self.requestor.source = server.transfer_source  # read for each request sent
+        if self.streams is not None:
+            self.streams.max_clients = server.tcp_clients
+            self.streams.max_per_address = server.tcp_clients_per_address
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config

@@ -181,10 +181,12 @@ class ServerCollector:
         lost: Callable[[], int],
         stalled: Callable[[], int] = lambda: 0,
         suppressed: Callable[[], Mapping[str, int]] = dict,
+        limited: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._lost = lost
         self._stalled = stalled
         self._suppressed = suppressed
+        self._limited = limited
 
     def collect(self) -> Iterator[Metric]:
         lost = CounterMetricFamily(
@@ -207,6 +209,16 @@ class ServerCollector:
         for kind, count in sorted(self._suppressed().items()):
             suppressed.add_metric([kind], count)
         yield suppressed
+        limited = CounterMetricFamily(
+            "secdns_tcp_connections_limited",
+            "TCP connections closed by a limit: limit=address, one past tcp_clients_per_address from one "
+            "address; limit=total, the one idle the longest, for a new one past tcp_clients.",
+            labels=["limit"],
+        )
+        counts = self._limited()
+        for limit in ("address", "total"):
+            limited.add_metric([limit], counts.get(limit, 0))
+        yield limited
 
 
 class UpdateCollector:

@@ -13,6 +13,7 @@ answer is the handler's.
 
 from __future__ import annotations
 
+import collections
 import errno
 import socket
 from collections import deque
@@ -135,6 +136,7 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
         self.request = Request(peer.host, peer.port, True)
         self.setTimeout(self.idle_timeout)
         self.transport.registerProducer(self, True)
+        self.factory.opened(self)
 
     # IPushProducer: the transport's word on its buffer
 
@@ -160,6 +162,7 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
 
     def stringReceived(self, message: bytes) -> None:
         self.resetTimeout()
+        self.factory.active(self)
         if self._stream is not None:
             self._waiting.append(message)  # answered in order, after the transfer
             if len(self._waiting) >= MAX_WAITING:
@@ -226,6 +229,7 @@ class DNSStreamProtocol(Int16StringReceiver, TimeoutMixin):
 
     def connectionLost(self, reason=protocol.connectionDone) -> None:
         self.setTimeout(None)
+        self.factory.closed(self)
         if self._stream is not None and self._stream is not _PENDING:
             self._stream.stopProducing()
             self._stream = None
@@ -263,18 +267,68 @@ class _ResponseStream:
 
 
 class DNSStreamFactory(protocol.ServerFactory):
-    """Makes a L{DNSStreamProtocol} per TCP connection."""
+    """
+    Makes a L{DNSStreamProtocol} per TCP connection, within two limits (as
+    BIND's C{tcp-clients} and Knot's C{tcp-max-clients}): at most
+    C{max_per_address} connections from one address (one more is closed
+    at once), and at most C{max_clients} in all, where a new connection
+    closes the one that has been idle the longest, so that idle or slow
+    clients cannot keep new ones out.  Both counted in C{limited}.
+    """
 
     noisy = False  # no "Starting factory" lines: the port logs where it listens
 
-    def __init__(self, handler: QueryHandler, idle_timeout: float, clock: IReactorTime) -> None:
+    def __init__(
+        self,
+        handler: QueryHandler,
+        idle_timeout: float,
+        clock: IReactorTime,
+        max_clients: int = 1000,
+        max_per_address: int = 100,
+    ) -> None:
         self.handler = handler
         self.idle_timeout = idle_timeout
         self.clock = clock
+        self.max_clients = max_clients
+        self.max_per_address = max_per_address
         self.stalled = 0  # connections closed with answers they never read
+        self.limited: collections.Counter = collections.Counter()  # by which limit
+        self._open: dict[DNSStreamProtocol, None] = {}  # least recently active first
+        self._per_address: collections.Counter = collections.Counter()
 
-    def buildProtocol(self, addr) -> DNSStreamProtocol:
+    def buildProtocol(self, addr) -> DNSStreamProtocol | None:
+        host = getattr(addr, "host", None)
+        if host is not None and self._per_address[host] >= self.max_per_address:
+            self.limited["address"] += 1
+            return None  # Twisted closes the connection
+        while len(self._open) >= self.max_clients:
+            oldest = next(iter(self._open))
+            self.closed(oldest)
+            self.limited["total"] += 1
+            oldest.transport.abortConnection()
         stream = DNSStreamProtocol(self.handler, self.idle_timeout)
         stream.factory = self
         stream.callLater = self.clock.callLater  # TimeoutMixin's seam for its clock
         return stream
+
+    def opened(self, stream: DNSStreamProtocol) -> None:
+        self._open[stream] = None
+        self._per_address[stream.request.address] += 1
+
+    def active(self, stream: DNSStreamProtocol) -> None:
+        """A request came on C{stream}: it is the most recently active now."""
+        if stream in self._open:
+            del self._open[stream]
+            self._open[stream] = None
+
+    def closed(self, stream: DNSStreamProtocol) -> None:
+        if stream in self._open:
+            del self._open[stream]
+            address = stream.request.address
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+
+    @property
+    def connections(self) -> int:
+        return len(self._open)

@@ -331,3 +331,37 @@ class TestBackpressure:
         clock.advance(IDLE + 1)
         assert connection.closed
         assert factory.stalled == 0
+
+
+class TestConnectionLimits:
+    """At most tcp_clients_per_address from one address; past tcp_clients, the longest idle one makes room."""
+
+    def connect(self, factory, host: str, port: int):
+        address = IPv4Address("TCP", host, port)
+        stream = factory.buildProtocol(address)
+        if stream is None:
+            return None
+        transport = StringTransport(peerAddress=address)
+        stream.makeConnection(transport)
+        return stream
+
+    def test_per_address_limit(self, handler, clock):
+        factory = DNSStreamFactory(handler, IDLE, clock, max_clients=100, max_per_address=3)
+        streams = [self.connect(factory, "192.0.2.1", 40000 + i) for i in range(4)]
+        assert streams[3] is None and factory.limited == {"address": 1}
+        assert self.connect(factory, "192.0.2.2", 41000) is not None  # another address
+        streams[0].transport.loseConnection()
+        streams[0].connectionLost()
+        assert self.connect(factory, "192.0.2.1", 40009) is not None  # room again
+        assert factory.connections == 4
+
+    def test_past_the_total_the_longest_idle_makes_room(self, handler, clock):
+        factory = DNSStreamFactory(handler, IDLE, clock, max_clients=3, max_per_address=100)
+        a, b, c = (self.connect(factory, f"192.0.2.{i}", 40000) for i in (1, 2, 3))
+        a.dataReceived(framed("www.example.org"))  # a is active: b is now the longest idle
+        d = self.connect(factory, "192.0.2.4", 40000)
+        assert d is not None and factory.limited == {"total": 1}
+        assert b.transport.disconnecting and not a.transport.disconnecting and not c.transport.disconnecting
+        assert factory.connections == 3
+        b.connectionLost()  # the closed one's loss, when it comes, changes no count
+        assert factory.connections == 3
