@@ -210,6 +210,38 @@ def test_overlapping_reloads_end_with_the_last_file(site):
     assert not wrong, wrong[:10]
 
 
+def test_sighup_storm_during_a_big_load_loses_no_query(site):
+    """
+    Twenty SIGHUPs in two seconds while the big zone's new file loads
+    (issue 13): every query to the small zone is answered within
+    L{LOST_AFTER}, secdns keeps running, and it ends serving the new file.
+    """
+    site.write(0)
+    site.start().wait_ready()
+    site.wait_for_serial(serial_of_version(0))
+    deadline = time.monotonic() + 90
+    small = Poller(site.port, f"www.{SMALL}", timeout=LOST_AFTER, deadline=deadline)
+    small.start()
+    try:
+        wait_until(lambda: len(small.answers) >= 10, what="the small zone's first answers")
+        site.write(1)
+        storm = time.monotonic()
+        for _ in range(20):
+            site.secdns.reload()
+            time.sleep(0.1)
+        site.wait_for_serial(serial_of_version(1))
+        count = len(small.answers)
+        wait_until(lambda: len(small.answers) >= count + 10, timeout=60, what="ten more queries")
+    finally:
+        small.stop()
+    assert site.secdns.running()
+    during = [a for a in small.answers if a.sent >= storm]
+    assert during, "no query to the small zone was asked during the storm"
+    assert not small.lost(), f"{len(small.lost())} queries got no answer within {LOST_AFTER} s"
+    assert {a.rcode for a in small.answers} == {"NOERROR"}
+    assert not site.wrong_records(1, [0, 1])
+
+
 # -- c: the start
 
 
