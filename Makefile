@@ -13,7 +13,7 @@ PEER_COMMANDS += chromium chromedriver
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration bench bench-reload docs peers venv clean
+.PHONY: run test unit integration bench bench-reload docs fuzz peers venv clean
 
 venv: $(VENV)/.installed
 
@@ -58,6 +58,18 @@ RELOAD_HOSTS ?= 450000
 RELOAD_RUNS  ?= 3
 bench-reload: venv
 	$(BIN)/python bench/reload_bench.py --hosts $(RELOAD_HOSTS) --runs $(RELOAD_RUNS)
+
+# Coverage-guided fuzzing of the parsers anyone can reach (tests/fuzz): each
+# target for FUZZ_SECONDS, its corpus kept in var/fuzz/TARGET; an input that
+# makes one fail is written to var/fuzz/crash-TARGET-*: keep it in
+# tests/fuzz/corpus/TARGET/ with the fix.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := query tsig transfer zone_file config
+fuzz: venv
+	@mkdir -p var/fuzz
+	@for t in $(FUZZ_TARGETS); do echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	    $(BIN)/python -m tests.fuzz $$t var/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -verbosity=0 \
+	        -artifact_prefix=var/fuzz/crash-$$t- || exit 1; done
 
 # The documentation (docs/), as HTML in build/docs; every warning is an error.
 docs: venv

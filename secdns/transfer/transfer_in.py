@@ -254,7 +254,7 @@ class Inbound:
                 if self.state == _DONE:
                     raise BadTransfer("records after the final SOA")
                 self._record(owner, rdtype, rdclass, ttl, rdata)
-        except WireError as e:
+        except (WireError, dns.exception.DNSException) as e:  # a label too long, say (found by fuzzing)
             raise BadTransfer(f"message {self.messages} does not parse: {e}") from None
         if self.state == _SECOND and self.serial == self.current.serial:
             self.state = _DONE  # a lone SOA with our serial: nothing to do

@@ -254,6 +254,8 @@ def split_tsig(wire: bytes) -> Signed | None:
         return None
     if last_start is None:
         return None
+    if counts[3] == 0:
+        raise MalformedTsig("TSIG record is not in the additional section")
     try:
         key_name, used = dns.name.from_wire(wire, last_start)
         rdata_start = last_start + used + 10
