@@ -110,6 +110,26 @@ class ServerConfig:
 
 
 @attrs.frozen
+class RateLimitConfig:
+    """
+    The C{[rate_limit]} table: response rate limiting over UDP
+    (L{secdns.server.rrl}), off while C{responses_per_second} is 0.
+
+    @ivar responses_per_second: identical responses one network gets a second.
+    @ivar window: seconds of debt a bucket may run up.
+    @ivar slip: every slip-th limited response is sent truncated (0: none).
+    @ivar ipv4_prefix: the length of the IPv4 networks counted together.
+    @ivar ipv6_prefix: the length of the IPv6 networks counted together.
+    """
+
+    responses_per_second: int = 0
+    window: int = 15
+    slip: int = 2
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 56
+
+
+@attrs.frozen
 class TimersConfig:
     """The C{[timers]} table: clamps, in seconds, on the SOA refresh, retry and expire."""
 
@@ -275,6 +295,7 @@ class Config:
     topics: tuple[Topic, ...] = ()
     smtp: SmtpConfig = SmtpConfig()
     manhole: ManholeConfig | None = None
+    rate_limit: RateLimitConfig = RateLimitConfig()
 
     def zone(self, name: dns.name.Name) -> ZoneConfig | None:
         """The zone of that name, or L{None}."""
@@ -344,7 +365,7 @@ def parse(
     return _Parser(source, base_dir, read_text).config(document)
 
 
-_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp", "manhole")
+_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp", "manhole", "rate_limit")
 
 
 @attrs.define
@@ -399,7 +420,22 @@ class _Parser:
             topics=topics,
             smtp=smtp,
             manhole=manhole,
+            rate_limit=self.rate_limit(self.table(document, "rate_limit")),
         )
+
+    def rate_limit(self, table: dict[str, Any]) -> RateLimitConfig:
+        fields = {f.name: f.default for f in attrs.fields(RateLimitConfig)}
+        self.reject_unknown("rate_limit", table, fields)
+        bounds = {"responses_per_second": (0, 1_000_000), "window": (1, 3600), "slip": (0, 10),
+                  "ipv4_prefix": (8, 32), "ipv6_prefix": (16, 128)}
+        values = {}
+        for name, default in fields.items():
+            value = self.get(table, "rate_limit", name, int, default)
+            low, high = bounds[name]
+            if not low <= value <= high:
+                raise self.error(f"rate_limit.{name}", f"must be between {low} and {high}, not {value}")
+            values[name] = value
+        return RateLimitConfig(**values)
 
     # -- tables
 

@@ -49,6 +49,7 @@ from secdns.server import loglimit
 from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
+from secdns.server.rrl import RateLimiter
 from secdns.server.transfer_out import TransferServer
 from secdns.server.update import UpdateHandler
 from secdns.store.database import Store
@@ -112,6 +113,7 @@ class SecdnsService(service.MultiService):
                 lambda: 0 if self.streams is None else self.streams.stalled,
                 lambda: loglimit.LIMITER.suppressed,
                 lambda: {} if self.streams is None else self.streams.limited,
+                lambda: {} if self.rrl is None else self.rrl.counts,
             ),
             UpdateCollector(lambda: self.updates.counts),
             AlarmCollector(
@@ -123,6 +125,7 @@ class SecdnsService(service.MultiService):
         self._previous_sighup = None
         self.datagram_protocols: list[DNSDatagramProtocol] = []
         self.streams: DNSStreamFactory | None = None
+        self.rrl = _rate_limiter(config.rate_limit)
         self._add_listeners(config)
 
     @property
@@ -138,7 +141,7 @@ class SecdnsService(service.MultiService):
             max_per_address=config.server.tcp_clients_per_address,
         )
         for endpoint in config.server.listen:
-            datagrams = DNSDatagramProtocol(self.handler)  # a protocol has one transport
+            datagrams = DNSDatagramProtocol(self.handler, self.rrl)  # a protocol has one transport
             self.datagram_protocols.append(datagrams)
             udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
             tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
@@ -354,6 +357,10 @@ class SecdnsService(service.MultiService):
         if self.streams is not None:
             self.streams.max_clients = server.tcp_clients
             self.streams.max_per_address = server.tcp_clients_per_address
+        if new.rate_limit != self.config.rate_limit:
+            self.rrl = _rate_limiter(new.rate_limit)
+            for datagrams in self.datagram_protocols:
+                datagrams.rrl = self.rrl
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config
@@ -366,3 +373,12 @@ class SecdnsService(service.MultiService):
             old.manhole, authorized_keys=new.manhole.authorized_keys) != new.manhole):
             # authorized_keys is read at each login: a new path counts at the next one.
             log.warn("manhole changed; it takes effect at the next restart (authorized_keys is read at each login)")
+
+
+def _rate_limiter(config) -> RateLimiter | None:
+    """The response rate limiter C{[rate_limit]} asks for, or none (off)."""
+    if config.responses_per_second == 0:
+        return None
+    return RateLimiter(
+        config.responses_per_second, config.window, config.slip, config.ipv4_prefix, config.ipv6_prefix
+    )

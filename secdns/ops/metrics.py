@@ -182,7 +182,9 @@ class ServerCollector:
         stalled: Callable[[], int] = lambda: 0,
         suppressed: Callable[[], Mapping[str, int]] = dict,
         limited: Callable[[], Mapping[str, int]] = dict,
+        rate_limited: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
+        self._rate_limited = rate_limited
         self._lost = lost
         self._stalled = stalled
         self._suppressed = suppressed
@@ -219,6 +221,15 @@ class ServerCollector:
         for limit in ("address", "total"):
             limited.add_metric([limit], counts.get(limit, 0))
         yield limited
+        rated = CounterMetricFamily(
+            "secdns_rate_limited_responses",
+            "UDP responses past [rate_limit]: action=dropped, or slipped (sent empty and truncated).",
+            labels=["action"],
+        )
+        counts = self._rate_limited()
+        rated.add_metric(["dropped"], counts.get("drop", 0))
+        rated.add_metric(["slipped"], counts.get("slip", 0))
+        yield rated
 
 
 class UpdateCollector:

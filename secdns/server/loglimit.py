@@ -18,6 +18,7 @@ the service logs once a minute.
 from __future__ import annotations
 
 import collections
+import functools
 import ipaddress
 import time
 from typing import Callable
@@ -27,7 +28,8 @@ import attrs
 __all__ = ["LogLimiter", "Summary", "LIMITER", "network_of"]
 
 
-def network_of(address: str) -> str:
+@functools.lru_cache(maxsize=65536)
+def network_of(address: str, ipv4_prefix: int = 24, ipv6_prefix: int = 56) -> str:
     """The network a source is counted in: its /24 (IPv4) or /56 (IPv6)."""
     try:
         ip = ipaddress.ip_address(address)
@@ -35,7 +37,7 @@ def network_of(address: str) -> str:
         return address
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    prefix = 24 if ip.version == 4 else 56
+    prefix = ipv4_prefix if ip.version == 4 else ipv6_prefix
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 

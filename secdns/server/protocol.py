@@ -26,6 +26,7 @@ from twisted.protocols.policies import TimeoutMixin
 from zope.interface import implementer
 
 from secdns.server.dispatch import QueryHandler, Request
+from secdns.server.rrl import RateLimiter, Verdict, truncated
 
 __all__ = ["DNSDatagramProtocol", "DNSStreamProtocol", "DNSStreamFactory"]
 
@@ -56,10 +57,21 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
 
     noisy = False  # no "Starting protocol" lines: the port logs where it listens
 
-    def __init__(self, handler: QueryHandler) -> None:
+    def __init__(self, handler: QueryHandler, rrl: RateLimiter | None = None) -> None:
         self.handler = handler
         self.lost = 0
         self._sendto = self._write
+        self.rrl = rrl
+
+    @property
+    def rrl(self) -> RateLimiter | None:
+        """Response rate limiting (L{secdns.server.rrl}), or L{None}: off, and no cost per datagram."""
+        return self._rrl
+
+    @rrl.setter
+    def rrl(self, rrl: RateLimiter | None) -> None:
+        self._rrl = rrl
+        self._send = self._send_all if rrl is None else self._send_limited
 
     def _write(self, response: bytes, addr) -> None:
         self.transport.write(response, addr)
@@ -88,7 +100,16 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
             return
         self._send(response, addr)
 
-    def _send(self, response: bytes | None, addr) -> None:
+    def _send_limited(self, response: bytes | None, addr) -> None:
+        if response is not None:
+            verdict = self._rrl.judge(addr[0], response)
+            if verdict is Verdict.DROP:
+                return
+            if verdict is Verdict.SLIP:
+                response = truncated(response)
+        self._send_all(response, addr)
+
+    def _send_all(self, response: bytes | None, addr) -> None:
         if response is not None:
             try:
                 self._sendto(response, addr)

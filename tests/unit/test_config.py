@@ -194,7 +194,7 @@ class TestExample:
 # (config text, key path, problem): each error an operator can make, and the
 # one line that tells them.
 ERRORS = [
-    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, transfer, http, tsig_key, zone, alarm, topic, smtp, manhole)"),
+    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, transfer, http, tsig_key, zone, alarm, topic, smtp, manhole, rate_limit)"),
     (
         "[server]\nlistn = []",
         "server.listn",

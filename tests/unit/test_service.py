@@ -30,3 +30,19 @@ def test_reload_applies_server_limits(tmp_path):
     assert service.handler.max_udp_size == 1400
     assert service.transfers.max_transfers == 3
     assert service.requestor.source == "127.0.0.2"
+
+
+def test_reload_turns_rate_limiting_on_and_off(tmp_path):
+    """[rate_limit] is taken at once: the UDP protocols judge with the new limiter, or none."""
+    (tmp_path / "zone.db").write_text(ZONE)
+    path = tmp_path / "secdns.toml"
+    write_config(path)
+    service = SecdnsService(config_module.load(str(path)), MemoryReactorClock(), handle_signals=False)
+    assert service.rrl is None and all(p.rrl is None for p in service.datagram_protocols)
+    path.write_text(path.read_text() + "[rate_limit]\nresponses_per_second = 7\n")
+    assert service.reload()
+    assert service.rrl.responses_per_second == 7
+    assert all(p.rrl is service.rrl for p in service.datagram_protocols)
+    write_config(path)
+    assert service.reload()
+    assert service.rrl is None and all(p.rrl is None for p in service.datagram_protocols)
