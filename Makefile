@@ -13,7 +13,7 @@ PEER_COMMANDS += chromium chromedriver
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration bench bench-reload docs fuzz peers venv clean
+.PHONY: run test unit integration bench bench-reload docs fuzz soak peers venv clean
 
 venv: $(VENV)/.installed
 
@@ -70,6 +70,13 @@ fuzz: venv
 	@for t in $(FUZZ_TARGETS); do echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	    $(BIN)/python -m tests.fuzz $$t var/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -verbosity=0 \
 	        -artifact_prefix=var/fuzz/crash-$$t- || exit 1; done
+
+# An hour of mixed work on one secdns (queries, transfers in and out, NOTIFY,
+# SIGHUP, API calls): memory, descriptors and error lines over time, in
+# bench/out/soak.json (SOAK_SECONDS= to change).
+SOAK_SECONDS ?= 3600
+soak: venv peers
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
 
 # The documentation (docs/), as HTML in build/docs; every warning is an error.
 docs: venv
