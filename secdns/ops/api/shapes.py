@@ -18,7 +18,7 @@ import base64
 import binascii
 import datetime
 import ipaddress
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import attrs
 import dns.exception
@@ -331,9 +331,7 @@ def _peers(fields: Fields, field: str, keys: KeyIds) -> tuple[PeerConfig, ...] |
     if items is None:
         return None
     peers = []
-    for i, item in enumerate(items):
-        where = fields.item_name(field, i)
-        entry = Fields(item, where)
+    for where, entry in _entries(fields, field, items):
         address = entry.string("address", required=True, max_length=64)
         try:
             address = str(ipaddress.ip_address(address))
@@ -342,7 +340,7 @@ def _peers(fields: Fields, field: str, keys: KeyIds) -> tuple[PeerConfig, ...] |
         port = entry.integer("port", 1, 65535)
         key_text = entry.string("tsigKeyId", max_length=300)
         entry.done()
-        peer = PeerConfig(address, 53 if port is None else port, None if key_text is None else _key_name(key_text, f"{where}.tsigKeyId", keys))
+        peer = PeerConfig(address, 53 if port is None else port, _optional_key(key_text, where, keys))
         if peer in peers:
             raise bad(f"{where}: {address} port {peer.port} is listed twice", f"{where}.address")
         peers.append(peer)
@@ -355,20 +353,30 @@ def _transfer_acl(fields: Fields, field: str, keys: KeyIds) -> tuple[TransferAll
     if items is None:
         return None
     entries = []
-    for i, item in enumerate(items):
-        where = fields.item_name(field, i)
-        entry = Fields(item, where)
+    for where, entry in _entries(fields, field, items):
         address = entry.string("address", required=True, max_length=64)
         key_text = entry.string("tsigKeyId", max_length=300)
         entry.done()
         problem = network_problem(address)
         if problem is not None:
             raise bad(f"{where}.address: {problem}", f"{where}.address")
-        allow = TransferAllow(normal_network(address), None if key_text is None else _key_name(key_text, f"{where}.tsigKeyId", keys))
+        allow = TransferAllow(normal_network(address), _optional_key(key_text, where, keys))
         if allow in entries:
             raise bad(f"{where}: {allow.address} is listed twice", f"{where}.address")
         entries.append(allow)
     return tuple(entries)
+
+
+def _entries(fields: Fields, field: str, items: list) -> Iterator[tuple[str, Fields]]:
+    """The objects of an array such as C{externalMasters}, each with where it is."""
+    for i, item in enumerate(items):
+        where = fields.item_name(field, i)
+        yield where, Fields(item, where)
+
+
+def _optional_key(key_text: str | None, where: str, keys: KeyIds) -> dns.name.Name | None:
+    """An entry's C{tsigKeyId}, if it has one, as the key's name."""
+    return None if key_text is None else _key_name(key_text, f"{where}.tsigKeyId", keys)
 
 
 def _key_names(fields: Fields, field: str, keys: KeyIds) -> tuple[dns.name.Name, ...] | None:
