@@ -475,15 +475,18 @@ class ConsoleAppliance:
     def stop(self) -> None:
         self.secdns.stop()
 
+    def __enter__(self) -> "ConsoleAppliance":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 @pytest.fixture(scope="module")
 def console_appliance(tmp_path_factory) -> Iterator[ConsoleAppliance]:
     """A running appliance with a token file, for one test module."""
-    appliance = ConsoleAppliance(tmp_path_factory.mktemp("console"))
-    try:
+    with ConsoleAppliance(tmp_path_factory.mktemp("console")) as appliance:
         yield appliance
-    finally:
-        appliance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -46,11 +46,8 @@ ZONE_TEXT = "$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A
 @pytest.fixture(scope="module")
 def console_appliance(tmp_path_factory):
     """The appliance with a config-declared key and zone (the browser fixture takes this one)."""
-    appliance = ConsoleAppliance(tmp_path_factory.mktemp("console-keys"), EXTRA, {f"{ZONE}.zone": ZONE_TEXT})
-    try:
+    with ConsoleAppliance(tmp_path_factory.mktemp("console-keys"), EXTRA, {f"{ZONE}.zone": ZONE_TEXT}) as appliance:
         yield appliance
-    finally:
-        appliance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -65,14 +65,11 @@ www A 198.51.100.77
 
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory):
-    appliance = ConsoleAppliance(tmp_path_factory.mktemp("console-security"), EXTRA_CONFIG, {"declared.zone": ZONE_TEXT})
-    api = appliance.api
-    assert api("POST", "/tsigKeys", {"name": API_KEY, "algorithm": "hmac-sha256", "secret": API_SECRET}).status == 201
-    assert api("POST", "/zones", {"name": API_ZONE, "zoneType": "PRIMARY"}).status == 201
-    try:
+    with ConsoleAppliance(tmp_path_factory.mktemp("console-security"), EXTRA_CONFIG, {"declared.zone": ZONE_TEXT}) as appliance:
+        api = appliance.api
+        assert api("POST", "/tsigKeys", {"name": API_KEY, "algorithm": "hmac-sha256", "secret": API_SECRET}).status == 201
+        assert api("POST", "/zones", {"name": API_ZONE, "zoneType": "PRIMARY"}).status == 201
         yield appliance
-    finally:
-        appliance.stop()
     log = appliance.log()
     for secret in (CONFIG_SECRET, API_SECRET, TOKEN):
         assert secret not in log

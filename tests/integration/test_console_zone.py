@@ -48,11 +48,8 @@ def bind_zone(serial: int) -> str:
 
 @pytest.fixture(scope="module")
 def console_appliance(tmp_path_factory):
-    appliance = ConsoleAppliance(tmp_path_factory.mktemp("console-zone"), EXTRA, {f"{DECLARED}.zone": DECLARED_TEXT})
-    try:
+    with ConsoleAppliance(tmp_path_factory.mktemp("console-zone"), EXTRA, {f"{DECLARED}.zone": DECLARED_TEXT}) as appliance:
         yield appliance
-    finally:
-        appliance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,7 @@ file = "declared.zone"
 
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory):
-    made = ConsoleAppliance(tmp_path_factory.mktemp("console-zones"), EXTRA, {"declared.zone": ZONE_FILE})
-    try:
+    with ConsoleAppliance(tmp_path_factory.mktemp("console-zones"), EXTRA, {"declared.zone": ZONE_FILE}) as made:
         for name in ("alpha.example", "beta.example"):
             assert made.api("POST", "/zones", {"name": name, "zoneType": "PRIMARY"}).status == 201
         # a secondary whose master never answers: failing, with its reason
@@ -38,8 +37,6 @@ def appliance(tmp_path_factory):
                                              "externalMasters": [{"address": "127.0.0.1", "port": 9}]})
         assert answer.status == 201, answer
         yield made
-    finally:
-        made.stop()
 
 
 @pytest.fixture(scope="module")
