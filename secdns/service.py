@@ -83,7 +83,7 @@ class SecdnsService(service.MultiService):
         self.alarms: AlarmEngine | None = None  # made in startService, with the store
         self.deliveries: Deliveries | None = None
         self.transfers = TransferServer(
-            self._journal_of,
+            self._history_of,
             max_transfers=config.server.transfers_out,
             max_udp_size=config.server.max_udp_size,
             worker=self._in_thread,
@@ -343,8 +343,9 @@ class SecdnsService(service.MultiService):
         """A DNS UPDATE's changes, through the registry's commit path (zones are served only once it exists)."""
         return self.registry.edit(name, changes, source)
 
-    def _journal_of(self, zone):
-        return [] if self.store is None else self.store.journal(zone.name)
+    def _history_of(self, zone, serial: int, current: int):
+        """A zone's changesets from C{serial} up to C{current}, from the store (L{None}: it has none that far back)."""
+        return None if self.store is None else self.store.journal_since(zone.name, serial, current)
 
     def _apply_limits(self, new: Config) -> None:
         """The [server] settings a reload takes at once."""

@@ -35,7 +35,7 @@ from twisted.logger import Logger
 from secdns.server.loglimit import LIMITER
 from secdns.wire import tsig
 from secdns.zones import acl
-from secdns.zones.journal import Changeset, changes_since
+from secdns.zones.journal import Changeset, condense
 from secdns.zones.lookup import RRsetRef
 from secdns.wire.compact import RECORD, name_wire
 from secdns.server.render import Edns, Question, render_error
@@ -61,18 +61,20 @@ class TransferServer:
     """
     Answers AXFR and IXFR requests for the zones it is given.
 
-    @ivar journal: the zone's journal, oldest changeset first.
+    @ivar history: C{history(zone, serial, current)}: the zone's changesets
+        from C{serial} up to C{current}, oldest first, or L{None} when its
+        journal does not reach back that far.
     @ivar max_transfers: transfers out at once; more are refused.
     @ivar max_udp_size: the largest IXFR response over UDP, whatever EDNS asks.
     @ivar active: transfers in progress now.
     @ivar completed: transfers sent in full, per zone label.
     @ivar now: the wall clock, for when each downstream was last served.
     @ivar worker: runs C{f(*args)} in a thread and returns a Deferred of its
-        result: an IXFR's journal is read and condensed there (it grows with
-        the changes, and is read from the store); L{None}: at once.
+        result: an IXFR's changesets are read and condensed there (they grow
+        with the changes, and are read from the store); L{None}: at once.
     """
 
-    journal: Callable[[Zone], list[Changeset]]
+    history: Callable[[Zone, int, int], list[Changeset] | None]
     max_transfers: int = 10
     max_udp_size: int = 1232
     active: int = 0
@@ -133,7 +135,8 @@ class TransferServer:
 
     def _changes(self, zone: Zone, client_serial: int, serial: int) -> Changeset | None:
         """The journal's changes from the client's serial to ours, condensed (L{None}: it does not reach back)."""
-        return changes_since(self.journal(zone), client_serial, serial)
+        chain = self.history(zone, client_serial, serial)
+        return None if chain is None else condense(chain)
 
     def _ixfr_answer(self, changes, message, request, zone, data, q, reserve, client_serial, soa_only):
         ours = (data.origin, data.soa)

@@ -32,7 +32,7 @@ from secdns.store.catalog import StoredKey, StoredZoneConfig, zone_config, zone_
 from secdns.store import alarms as stored_alarms
 from secdns.store.alarms import StoredAlarm, StoredTopic
 from secdns.alarms.state import SentNotification
-from secdns.zones.journal import Changeset, condense, leading_to
+from secdns.zones.journal import Changeset, chain_from, condense, leading_to
 from secdns.store.snapshot import OWNERS_FORMAT, RRSETS_FORMAT, dump_owners, dump_rrsets, load_owners, load_rrsets
 from secdns.zones.version import ZoneData, from_owners, from_zone
 
@@ -292,6 +292,27 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT serial_from, serial_to, removed, added FROM journal WHERE name = ? ORDER BY seq", (_key(name),)
+            ).fetchall()
+        return [_changeset(row) for row in rows]
+
+    def journal_since(self, name: dns.name.Name, serial: int, current: int) -> list[Changeset] | None:
+        """
+        The changesets from C{serial} up to C{current}, oldest first, read
+        from the store only from where that chain starts (an IXFR from a
+        recent serial reads a few rows, not the whole journal); L{None}
+        when the journal does not reach back to C{serial}.
+        """
+        key = _key(name)
+        with self._lock:
+            steps = self._db.execute(
+                "SELECT seq, serial_from, serial_to FROM journal WHERE name = ? ORDER BY seq", (key,)
+            ).fetchall()
+            start = chain_from([(f, t) for _, f, t in steps], serial, current)
+            if start is None:
+                return None
+            rows = self._db.execute(
+                "SELECT serial_from, serial_to, removed, added FROM journal WHERE name = ? AND seq >= ? ORDER BY seq",
+                (key, steps[start][0]),
             ).fetchall()
         return [_changeset(row) for row in rows]
 

@@ -18,7 +18,7 @@ from secdns.zones.lookup import RRsetRef
 from secdns.wire.compact import decode
 from secdns.zones.version import ZoneData
 
-__all__ = ["Changeset", "diff", "condense", "changes_since", "leading_to"]
+__all__ = ["Changeset", "diff", "condense", "changes_since", "chain_from", "leading_to"]
 
 
 @attrs.frozen
@@ -128,18 +128,28 @@ def leading_to(steps: list[tuple[int, int]], current: int) -> int:
     return kept
 
 
+def chain_from(steps: list[tuple[int, int]], serial: int, current: int) -> int | None:
+    """
+    Where, in the C{(serial_from, serial_to)} C{steps} oldest first, the
+    chain from C{serial} up to C{current} starts; L{None} when the chain
+    that leads to C{current} (L{leading_to}) does not reach back that far.
+    The store reads this from the serials alone, then only the changesets
+    from there on.
+    """
+    kept = leading_to(steps, current)
+    for index in range(len(steps) - kept, len(steps)):
+        if steps[index][0] == serial:
+            return index
+    return None
+
+
 def changes_since(journal: list[Changeset], serial: int, current: int) -> Changeset | None:
     """
     The condensed changes from C{serial} to C{current}, or L{None} when the
-    journal's chain up to C{current} (L{leading_to}) does not reach back
-    that far.
+    journal's chain up to C{current} does not reach back that far.
     """
-    kept = leading_to([(c.serial_from, c.serial_to) for c in journal], current)
-    chain = journal[len(journal) - kept :]
-    for start, changeset in enumerate(chain):
-        if changeset.serial_from == serial:
-            return condense(chain[start:])
-    return None
+    start = chain_from([(c.serial_from, c.serial_to) for c in journal], serial, current)
+    return None if start is None else condense(journal[start:])
 
 
 def _rdatasets(blob: bytes | None, apex: bool) -> dict[tuple[int, int], dns.rdataset.Rdataset]:

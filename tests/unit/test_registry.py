@@ -383,7 +383,7 @@ def test_downstream_status_shows_last_transfer_served(tmp_path):
     site = Site(tmp_path)
     site.write(1)
     site.registry.add_zone(site.primary([PeerConfig("127.0.0.1", 53)]))
-    server = TransferServer(lambda zone: site.store.journal(zone.name), now=site.clock.seconds)
+    server = TransferServer(lambda zone, serial, current: site.store.journal_since(zone.name, serial, current), now=site.clock.seconds)
     site.registry.transfers = server
     query = dns.message.make_query(ORG, "AXFR")
     list(server(query, Request("127.0.0.1", 40000, True), site.registry.zonedb.get(ORG)))

@@ -212,3 +212,26 @@ def test_journal_repaired_at_open(tmp_path):
     assert reopened.journal(orphan) == []
     reopened.close()
     assert Store(path).repaired == {}
+
+
+def test_journal_since_reads_only_the_chain_it_needs(monkeypatch):
+    """
+    An IXFR from a recent serial decodes the changesets from that serial
+    on, not the whole journal (each IXFR out used to read every one of them).
+    """
+    from secdns.store import database
+
+    store = Store(":memory:")
+    _, changes = versions(20)  # serials 1..21
+    for changeset in changes:
+        store.append_journal(ORIGIN, changeset)
+    decoded = []
+    real = database._changeset
+    monkeypatch.setattr(database, "_changeset", lambda row: decoded.append(row[:2]) or real(row))
+    chain = store.journal_since(ORIGIN, 18, 21)
+    assert [(c.serial_from, c.serial_to) for c in chain] == [(18, 19), (19, 20), (20, 21)]
+    assert decoded == [(18, 19), (19, 20), (20, 21)]
+    assert store.journal_since(ORIGIN, 21, 21) is None  # nothing to send: the caller answers with its SOA
+    assert store.journal_since(ORIGIN, 0, 21) is None  # before the journal
+    assert store.journal_since(ORIGIN, 1, 30) is None  # the journal leads elsewhere than the version served
+    assert len(store.journal_since(ORIGIN, 1, 21)) == 20

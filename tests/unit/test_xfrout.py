@@ -22,7 +22,7 @@ from twisted.internet.testing import StringTransport
 
 from secdns.wire import tsig
 from secdns.config import PRIMARY, PeerConfig, TsigKeyConfig, ZoneConfig
-from secdns.zones.journal import diff
+from secdns.zones.journal import Changeset, chain_from, diff
 from secdns.server.protocol import DNSStreamFactory
 from secdns.server.dispatch import QueryHandler, Request
 from secdns.server import transfer_out
@@ -46,8 +46,16 @@ def make_zone(data, key: bool = False) -> Zone:
     return Zone(ZoneConfig(ORIGIN, PRIMARY, file="x", external_downstreams=(downstream,)), data)
 
 
+def history(journal: list[Changeset]):
+    """A TransferServer's history, read from an in-memory journal as the store reads its own."""
+    def since(zone, serial, current):
+        start = chain_from([(c.serial_from, c.serial_to) for c in journal], serial, current)
+        return None if start is None else journal[start:]
+    return since
+
+
 def make_handler(zone: Zone, journal=()) -> tuple[QueryHandler, TransferServer]:
-    server = TransferServer(lambda z: list(journal), max_transfers=2)
+    server = TransferServer(history(list(journal)), max_transfers=2)
     clock = Clock()
     clock.advance(1_000_000)
     handler = QueryHandler(ZoneDB.of([zone]), keyring=tsig.Keyring({KEY.name: KEY}), clock=clock)
@@ -291,7 +299,7 @@ def test_ixfr_journal_read_in_the_worker():
     v1, v2 = version(1), version(2, extra="a 300 A 192.0.2.10\n")
     handler, server = make_handler(make_zone(v2))
     reads = []
-    server.journal = lambda zone: reads.append(zone.label) or [diff(v1, v2)]
+    server.history = lambda zone, serial, current: reads.append((zone.label, serial, current)) or [diff(v1, v2)]
     queued = []
 
     def worker(f, *args):
@@ -303,7 +311,7 @@ def test_ixfr_journal_read_in_the_worker():
     assert isinstance(response, defer.Deferred) and reads == []
     ((f, args),) = queued
     response.callback(f(*args))  # the worker's result arrives on the reactor
-    assert reads == ["example.org"]
+    assert reads == [("example.org", 1, 2)]
     stream = []
     response.addCallback(stream.append)
     rrsets = records_of(messages_of(stream[0]))

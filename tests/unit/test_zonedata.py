@@ -115,7 +115,7 @@ class TestNoCaches:
         downstream = PeerConfig("127.0.0.1")
         zone = Zone(ZoneConfig(ORIGIN, PRIMARY, file="x", external_downstreams=(downstream,)), data)
         handler = QueryHandler(ZoneDB.of([zone]))
-        handler.handlers[dns.rdatatype.AXFR] = TransferServer(lambda z: [])
+        handler.handlers[dns.rdatatype.AXFR] = TransferServer(lambda zone, serial, current: None)
         for qname, rdtype in [("ns1", "A"), ("x.wild", "A"), ("nope", "A"), ("a.b.c", "A"), ("ns1", "A")]:
             query = dns.message.make_query(f"{qname}.example.org.", rdtype).to_wire()
             assert handler.answer_datagram(query, ("192.0.2.9", 53)) is not None
