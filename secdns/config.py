@@ -109,6 +109,10 @@ class ServerConfig:
     journal_bytes: int = 64 * 2**20
 
 
+#: What a rate-limited query with a client cookie gets (L{secdns.server.rrl}).
+COOKIE_POLICIES = ("slip", "badcookie")
+
+
 @attrs.frozen
 class RateLimitConfig:
     """
@@ -120,6 +124,9 @@ class RateLimitConfig:
     @ivar slip: every slip-th limited response is sent truncated (0: none).
     @ivar ipv4_prefix: the length of the IPv4 networks counted together.
     @ivar ipv6_prefix: the length of the IPv6 networks counted together.
+    @ivar cookie_policy: what a limited query with a client cookie gets:
+        C{"slip"}, BADCOOKIE on its slip turn (as BIND), or C{"badcookie"},
+        BADCOOKIE each time (L{secdns.server.rrl}).
     """
 
     responses_per_second: int = 0
@@ -127,6 +134,24 @@ class RateLimitConfig:
     slip: int = 2
     ipv4_prefix: int = 24
     ipv6_prefix: int = 56
+    cookie_policy: str = "slip"
+
+
+@attrs.frozen
+class CookieConfig:
+    """
+    The C{[cookies]} table: DNS Cookies (RFC 7873, RFC 9018;
+    L{secdns.server.cookies}).
+
+    @ivar enabled: answer a client cookie with a server cookie.
+    @ivar secrets: 16-octet keys from C{secret_file}, the first making
+        cookies; empty: a random one, new at each start.
+    @ivar secret_file: where the secrets came from, for messages.
+    """
+
+    enabled: bool = True
+    secrets: tuple[bytes, ...] = attrs.field(default=(), repr=False)
+    secret_file: str | None = None
 
 
 @attrs.frozen
@@ -296,6 +321,7 @@ class Config:
     smtp: SmtpConfig = SmtpConfig()
     manhole: ManholeConfig | None = None
     rate_limit: RateLimitConfig = RateLimitConfig()
+    cookies: CookieConfig = CookieConfig()
 
     def zone(self, name: dns.name.Name) -> ZoneConfig | None:
         """The zone of that name, or L{None}."""
@@ -365,7 +391,7 @@ def parse(
     return _Parser(source, base_dir, read_text).config(document)
 
 
-_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp", "manhole", "rate_limit")
+_TOP_KEYS = ("server", "timers", "transfer", "http", "tsig_key", "zone", "alarm", "topic", "smtp", "manhole", "rate_limit", "cookies")
 
 
 @attrs.define
@@ -421,6 +447,7 @@ class _Parser:
             smtp=smtp,
             manhole=manhole,
             rate_limit=self.rate_limit(self.table(document, "rate_limit")),
+            cookies=self.cookies(self.table(document, "cookies")),
         )
 
     def rate_limit(self, table: dict[str, Any]) -> RateLimitConfig:
@@ -429,6 +456,10 @@ class _Parser:
         bounds = {"responses_per_second": (0, 1_000_000), "window": (1, 3600), "slip": (0, 10),
                   "ipv4_prefix": (8, 32), "ipv6_prefix": (16, 128)}
         values = {}
+        policy = self.get(table, "rate_limit", "cookie_policy", str, fields.pop("cookie_policy"))
+        if policy not in COOKIE_POLICIES:
+            raise self.error("rate_limit.cookie_policy", f'must be one of {", ".join(COOKIE_POLICIES)}, not "{policy}"')
+        values["cookie_policy"] = policy
         for name, default in fields.items():
             value = self.get(table, "rate_limit", name, int, default)
             low, high = bounds[name]
@@ -436,6 +467,36 @@ class _Parser:
                 raise self.error(f"rate_limit.{name}", f"must be between {low} and {high}, not {value}")
             values[name] = value
         return RateLimitConfig(**values)
+
+    def cookies(self, table: dict[str, Any]) -> CookieConfig:
+        self.reject_unknown("cookies", table, ("enabled", "secret_file"))
+        enabled = self.get(table, "cookies", "enabled", bool, True)
+        given = self.get(table, "cookies", "secret_file", str, None)
+        if given is None:
+            return CookieConfig(enabled)
+        path = self.path(given)
+        try:
+            text = self.read_text(path)
+        except OSError as e:
+            raise self.error("cookies.secret_file", f"cannot read {path}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise self.error("cookies.secret_file", f"{path} is not ASCII text") from None
+        secrets = []
+        for number, line in enumerate(text.splitlines(), 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            try:
+                secret = bytes.fromhex(line)
+            except ValueError:
+                secret = b""
+            if len(secret) != 16:
+                # The line is a secret: never quoted.
+                raise self.error("cookies.secret_file", f"{path} line {number}: expected 32 hexadecimal digits (a 128-bit secret)")
+            secrets.append(secret)
+        if not secrets:
+            raise self.error("cookies.secret_file", f"{path} holds no secret (32 hexadecimal digits a line)")
+        return CookieConfig(enabled, tuple(secrets), path)
 
     # -- tables
 

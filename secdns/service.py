@@ -49,6 +49,7 @@ from secdns.server import loglimit
 from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
+from secdns.server.cookies import Cookies
 from secdns.server.rrl import RateLimiter
 from secdns.server.transfer_out import TransferServer
 from secdns.server.update import UpdateHandler
@@ -114,6 +115,7 @@ class SecdnsService(service.MultiService):
                 lambda: loglimit.LIMITER.suppressed,
                 lambda: {} if self.streams is None else self.streams.limited,
                 lambda: {} if self.rrl is None else self.rrl.counts,
+                lambda: {} if self.handler.cookies is None else self.handler.cookies.counts,
             ),
             UpdateCollector(lambda: self.updates.counts),
             AlarmCollector(
@@ -126,6 +128,7 @@ class SecdnsService(service.MultiService):
         self.datagram_protocols: list[DNSDatagramProtocol] = []
         self.streams: DNSStreamFactory | None = None
         self.rrl = _rate_limiter(config.rate_limit)
+        self.handler.cookies = _cookies(config.cookies, None)
         self._add_listeners(config)
 
     @property
@@ -362,6 +365,8 @@ class SecdnsService(service.MultiService):
             self.rrl = _rate_limiter(new.rate_limit)
             for datagrams in self.datagram_protocols:
                 datagrams.rrl = self.rrl
+        if new.cookies != self.config.cookies:
+            self.handler.cookies = _cookies(new.cookies, self.handler.cookies)
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config
@@ -381,5 +386,21 @@ def _rate_limiter(config) -> RateLimiter | None:
     if config.responses_per_second == 0:
         return None
     return RateLimiter(
-        config.responses_per_second, config.window, config.slip, config.ipv4_prefix, config.ipv6_prefix
+        config.responses_per_second, config.window, config.slip, config.ipv4_prefix, config.ipv6_prefix,
+        config.cookie_policy,
     )
+
+
+def _cookies(config, old: Cookies | None) -> Cookies | None:
+    """
+    DNS Cookies as C{[cookies]} asks, or none (off).  Without a
+    secret_file the random secret made at start is kept across reloads,
+    so clients' cookies stay valid.
+    """
+    if not config.enabled:
+        return None
+    if config.secrets:
+        return Cookies(config.secrets)
+    if old is not None and old.generated:
+        return old
+    return Cookies()

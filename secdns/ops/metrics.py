@@ -183,8 +183,10 @@ class ServerCollector:
         suppressed: Callable[[], Mapping[str, int]] = dict,
         limited: Callable[[], Mapping[str, int]] = dict,
         rate_limited: Callable[[], Mapping[str, int]] = dict,
+        cookies: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._rate_limited = rate_limited
+        self._cookies = cookies
         self._lost = lost
         self._stalled = stalled
         self._suppressed = suppressed
@@ -223,13 +225,25 @@ class ServerCollector:
         yield limited
         rated = CounterMetricFamily(
             "secdns_rate_limited_responses",
-            "UDP responses past [rate_limit]: action=dropped, or slipped (sent empty and truncated).",
+            "UDP responses past [rate_limit]: action=dropped; slipped (sent empty and truncated); "
+            "badcookie (BADCOOKIE and a fresh server cookie sent instead, to a query with a client cookie); "
+            "cookie (sent all the same: the query had a valid server cookie).",
             labels=["action"],
         )
         counts = self._rate_limited()
-        rated.add_metric(["dropped"], counts.get("drop", 0))
-        rated.add_metric(["slipped"], counts.get("slip", 0))
+        for action, key in (("dropped", "drop"), ("slipped", "slip"), ("badcookie", "badcookie"), ("cookie", "cookie")):
+            rated.add_metric([action], counts.get(key, 0))
         yield rated
+        cookies = CounterMetricFamily(
+            "secdns_cookie_queries",
+            "Queries with a DNS COOKIE option, by what it held: client (a client cookie only), "
+            "valid (a server cookie of ours), invalid (a server cookie not ours, or too old).",
+            labels=["cookie"],
+        )
+        counts = self._cookies()
+        for state in ("client", "valid", "invalid"):
+            cookies.add_metric([state], counts.get(state, 0))
+        yield cookies
 
 
 class UpdateCollector:

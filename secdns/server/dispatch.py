@@ -42,6 +42,7 @@ and the zone version, never on who asks.
 
 from __future__ import annotations
 
+import struct
 import time
 import weakref
 from typing import Callable
@@ -61,6 +62,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from secdns.server.cookies import COOKIE, Cookies, State
 from secdns.server.loglimit import LIMITER
 from secdns.wire import tsig
 from secdns.zones.lookup import resolve
@@ -97,6 +99,9 @@ META_TYPES = frozenset(
 INVALID_QUERY_TYPE = 30
 TRANSFER_TYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 UNSUPPORTED_TYPES = frozenset({dns.rdatatype.MAILA, dns.rdatatype.MAILB})
+
+#: RFC 7873's BADCOOKIE, an extended RCODE.
+BADCOOKIE = 23
 
 #: Extended DNS Error "Zone Expired" (RFC 8914 section 4.25).
 ZONE_EXPIRED = 24
@@ -146,6 +151,9 @@ class QueryHandler:
     @ivar handlers: opcode to a handler of the parsed message (NOTIFY,
         UPDATE) returning response bytes, or a Deferred of them (an UPDATE
         answered once committed); opcodes missing here get NOTIMP.
+    @ivar cookies: DNS Cookies (L{secdns.server.cookies}): a query with a
+        client cookie is answered with a server cookie; L{None}: off, the
+        option is ignored.
     """
 
     zonedb: ZoneDB = attrs.field(on_setattr=_forget_datagrams)
@@ -153,6 +161,7 @@ class QueryHandler:
     keyring: tsig.Keyring = tsig.Keyring()
     clock: IReactorTime | None = None
     handlers: dict[int, Callable[[dns.message.Message, Request, Zone | None], bytes | defer.Deferred | None]] = attrs.Factory(dict)
+    cookies: Cookies | None = None
     #: datagram but for its ID -> (zone, weak reference to the version, response but for its ID)
     _datagrams: dict = attrs.field(factory=dict, init=False, repr=False)
     #: by version: its rendered answers, memo key -> (headers, tail) (L{_remember})
@@ -171,6 +180,8 @@ class QueryHandler:
             found = self._remembered(wire, fast)
             if found is not None:
                 response = found[0]
+                if self.cookies is not None and len(wire) > fast[2] + OPT_SIZE:
+                    response = _with_cookie(response, self._cookie(wire, fast, request.address))
                 if request.tcp or len(response) <= min(fast[3], self.max_udp_size):
                     return response
         return self._answer_slowly(wire, request, fast)
@@ -198,6 +209,8 @@ class QueryHandler:
             if found is not None:
                 response, zone, data = found
                 key, name_end, question_end, limit = fast
+                if self.cookies is not None and len(wire) > question_end + OPT_SIZE:
+                    response = _with_cookie(response, self._cookie(wire, fast, addr[0]))
                 if len(response) <= min(limit, self.max_udp_size):
                     # Remembered whole only in lowercase and without EDNS
                     # options: a client's random case (0x20) or cookie
@@ -244,6 +257,45 @@ class QueryHandler:
                 self._options_seen.clear()
             known = self._options_seen[options] = _options_read(wire, fast)
         return known
+
+    def _cookie(self, wire: bytes, fast, address: str) -> bytes:
+        """The COOKIE option answering a plain query's, in wire form; C{b""} when it has none (or cookies are off)."""
+        if self.cookies is None:
+            return b""
+        return self.cookies.answer(wire[fast[2] + OPT_SIZE :], address)[1]
+
+    def cookie_state(self, wire: bytes, address: str) -> State:
+        """
+        What the COOKIE option of request C{wire} from C{address} proves
+        (L{State.NONE} when it has none, or is not a plain query, or
+        cookies are off): response rate limiting asks, for the few it limits.
+        """
+        fast = _parse_plain_query(wire)
+        if self.cookies is None or fast is None or not self._options_valid(wire, fast):
+            return State.NONE
+        return self.cookies.answer(wire[fast[2] + OPT_SIZE :], address)[0]
+
+    def bad_cookie(self, wire: bytes, address: str) -> bytes | None:
+        """
+        BADCOOKIE (RFC 7873 section 5.2.3) with a fresh server cookie, for
+        a plain query from C{address} that has a client cookie: its
+        question and an OPT, a few octets more than the query; L{None}
+        for any other request.
+        """
+        fast = _parse_plain_query(wire)
+        if self.cookies is None or fast is None or not self._options_valid(wire, fast):
+            return None
+        cookie = self._cookie(wire, fast, address)
+        if not cookie:
+            return None
+        question_end = fast[2]
+        question = Question(
+            name_from_labels(_labels(wire)),
+            int.from_bytes(wire[question_end - 4 : question_end - 2], "big"),
+            int.from_bytes(wire[question_end - 2 : question_end], "big"),
+        )
+        edns = Edns(self.max_udp_size, fast[0][-1:] == _EDNS_DO, cookie=cookie)
+        return render_error(int.from_bytes(wire[:2], "big"), int.from_bytes(wire[2:4], "big"), question, BADCOOKIE, edns)
 
     def _zone_of(self, key: bytes, name_end: int) -> Zone | None:
         """The zone of the (lowercase, wire-form) name at the start of C{key}: longest suffix first."""
@@ -299,7 +351,7 @@ class QueryHandler:
             int.from_bytes(wire[question_end - 2 : question_end], "big"),
         )
         state = key[-1:]
-        edns = None if state == _NO_EDNS else self._edns(state == _EDNS_DO)
+        edns = None if state == _NO_EDNS else self._edns(state == _EDNS_DO, self._cookie(wire, fast, request.address))
         return self._answer_query(
             wire,
             request,
@@ -314,7 +366,7 @@ class QueryHandler:
 
     def _respond(self, wire: bytes, message: dns.message.Message, request: Request, fast):
         opcode = message.opcode()
-        edns = self._edns_of(message)
+        edns = self._edns_of(message, request.address)
         if message.edns > 0:
             return self._error(message, dns.rcode.BADVERS, edns)
         handler = self.handlers.get(opcode)
@@ -387,9 +439,11 @@ class QueryHandler:
         rrset_wire = self._rrset_wire.of(data)
         if fast is not None:
             key, _, question_end, _ = fast
-            template = render(0, 0, question, answer, edns, cache=rrset_wire)
+            # Remembered without the client's cookie, which is put back for each client.
+            cookie = b"" if edns is None else edns.cookie
+            template = render(0, 0, question, answer, attrs.evolve(edns, cookie=b"") if cookie else edns, cache=rrset_wire)
             _remember(self._answers.of(data), key, template)
-            response = _patch(template, wire, question_end)
+            response = _with_cookie(_patch(template, wire, question_end), cookie)
             if len(response) <= limit:
                 return response
         return render(query_id, query_flags, question, answer, edns, limit, rrset_wire)
@@ -399,10 +453,17 @@ class QueryHandler:
             return 512
         return max(512, min(message.payload, self.max_udp_size))
 
-    def _edns_of(self, message: dns.message.Message) -> Edns | None:
+    def _edns_of(self, message: dns.message.Message, address: str) -> Edns | None:
         if message.edns < 0:
             return None
-        return self._edns(bool(message.ednsflags & DO))
+        cookie = b""
+        if self.cookies is not None:
+            for option in message.options:
+                if option.otype == dns.edns.OptionType.COOKIE:
+                    data = option.client + option.server
+                    cookie = self.cookies.answer(struct.pack("!HH", COOKIE, len(data)) + data, address)[1]
+                    break
+        return self._edns(bool(message.ednsflags & DO), cookie)
 
     def _formerr(self, wire: bytes, query_id: int, query_flags: int, opcode: int) -> bytes:
         """
@@ -416,9 +477,9 @@ class QueryHandler:
         edns = None if salvaged.opt is None else self._edns(salvaged.opt[1])
         return render_error(query_id, query_flags, question, dns.rcode.FORMERR, edns, opcode=opcode)
 
-    def _edns(self, dnssec_ok: bool) -> Edns:
-        """Our OPT (RFC 6891) for a query that has one, DO echoed."""
-        return Edns(self.max_udp_size, dnssec_ok)
+    def _edns(self, dnssec_ok: bool, cookie: bytes = b"") -> Edns:
+        """Our OPT (RFC 6891) for a query that has one, DO echoed, with our answer to its cookie."""
+        return Edns(self.max_udp_size, dnssec_ok, cookie=cookie)
 
     def _error(self, message, rcode, edns, question=True) -> bytes:
         q = None
@@ -438,7 +499,7 @@ class QueryHandler:
 
     def _authenticate(self, wire, message, request) -> tsig.Signature | bytes:
         """The request's verified signature, or the error response to send instead."""
-        edns = self._edns_of(message)
+        edns = self._edns_of(message, request.address)
         now = self._now()
         try:
             signed = tsig.split_tsig(wire)
@@ -578,6 +639,16 @@ def _patch(template: bytes, wire: bytes, question_end: int) -> bytes:
             template[question_end:],
         )
     )
+
+
+def _with_cookie(response: bytes, cookie: bytes) -> bytes:
+    """
+    C{response}, whose last record is a bare OPT (as every remembered
+    response to an EDNS query is), with the COOKIE option C{cookie} in it.
+    """
+    if not cookie:
+        return response
+    return response[:-2] + len(cookie).to_bytes(2, "big") + cookie
 
 
 def _remember(memo: dict, key: bytes, template: bytes) -> None:

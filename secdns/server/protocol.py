@@ -94,22 +94,24 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
             log.failure("unexpected error answering {address}", address=addr[0])
             return
         if isinstance(response, defer.Deferred):  # made in a worker (an IXFR from a long journal)
-            response.addCallback(self._send, addr).addErrback(
+            response.addCallback(self._send, addr, datagram).addErrback(
                 lambda failure: log.failure("unexpected error answering {address}", failure, address=addr[0])
             )
             return
-        self._send(response, addr)
+        self._send(response, addr, datagram)
 
-    def _send_limited(self, response: bytes | None, addr) -> None:
+    def _send_limited(self, response: bytes | None, addr, datagram: bytes) -> None:
         if response is not None:
-            verdict = self._rrl.judge(addr[0], response)
+            verdict = self._rrl.judge(addr[0], response, lambda: self.handler.cookie_state(datagram, addr[0]))
             if verdict is Verdict.DROP:
                 return
             if verdict is Verdict.SLIP:
                 response = truncated(response)
+            elif verdict is Verdict.BADCOOKIE:
+                response = self.handler.bad_cookie(datagram, addr[0])
         self._send_all(response, addr)
 
-    def _send_all(self, response: bytes | None, addr) -> None:
+    def _send_all(self, response: bytes | None, addr, datagram: bytes = b"") -> None:
         if response is not None:
             try:
                 self._sendto(response, addr)

@@ -62,11 +62,15 @@ class Edns:
     @ivar payload: the UDP payload size we advertise.
     @ivar dnssec_ok: the DO bit, echoed from the query (RFC 3225).
     @ivar options: EDNS options, such as Extended DNS Errors (RFC 8914).
+    @ivar cookie: the COOKIE option answering the client's (RFC 7873), in
+        wire form (code, length, data), after the others; kept apart so a
+        response remembered without it can have it put back.
     """
 
     payload: int
     dnssec_ok: bool = False
     options: tuple[dns.edns.Option, ...] = ()
+    cookie: bytes = b""
 
     def size(self) -> int:
         return OPT_SIZE + len(self.options_wire())
@@ -74,11 +78,12 @@ class Edns:
     def options_wire(self) -> bytes:
         """The options as the OPT record's RDATA."""
         if not self.options:
-            return b""
+            return self.cookie
         parts = []
         for option in self.options:
             data = option.to_wire()
             parts.append(struct.pack("!HH", option.otype, len(data)) + data)
+        parts.append(self.cookie)
         return b"".join(parts)
 
 

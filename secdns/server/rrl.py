@@ -14,6 +14,15 @@ them is sent as an empty truncated answer (TC) instead, so a real client
 whose address is being spoofed retries over TCP and is answered there
 (spoofing cannot open a TCP connection).  TCP is never limited.
 
+DNS Cookies (L{secdns.server.cookies}) change this as BIND does: a query
+with a valid server cookie has a real source and is never limited, and a
+limited query that sent a client cookie is answered on its slip turn
+with BADCOOKIE and a fresh server cookie instead of TC, so the client
+gets an answer over UDP at its next try.  C{cookie_policy = "badcookie"}
+answers each limited query that has a client cookie so (as Knot's
+C{mod-cookies}), not only every C{slip}-th: a BADCOOKIE is only a few
+octets larger than the query.
+
 Pure: the clock is given; the datagram protocol asks L{RateLimiter.judge}
 before each send.
 """
@@ -28,6 +37,7 @@ from typing import Callable
 
 import attrs
 
+from secdns.server.cookies import State
 from secdns.server.loglimit import network_of
 
 __all__ = ["RateLimiter", "Verdict", "truncated"]
@@ -40,6 +50,7 @@ class Verdict(enum.Enum):
     SEND = "send"
     DROP = "drop"
     SLIP = "slip"
+    BADCOOKIE = "badcookie"
 
 
 @attrs.define
@@ -48,7 +59,9 @@ class RateLimiter:
     @ivar responses_per_second: identical responses a network gets a second.
     @ivar window: seconds of debt a bucket may run up (BIND's C{window}).
     @ivar slip: every slip-th limited response is sent truncated; 0: none.
-    @ivar counts: responses by verdict, since start.
+    @ivar cookie_policy: C{"slip"} or C{"badcookie"} (L{secdns.config.COOKIE_POLICIES}).
+    @ivar counts: responses by verdict, since start, and C{"cookie"}: the
+        responses past the limit sent for a valid server cookie.
     """
 
     responses_per_second: int
@@ -56,12 +69,17 @@ class RateLimiter:
     slip: int = 2
     ipv4_prefix: int = 24
     ipv6_prefix: int = 56
+    cookie_policy: str = "slip"
     clock: Callable[[], float] = time.monotonic
     counts: collections.Counter = attrs.Factory(collections.Counter)
     _buckets: dict[tuple, list] = attrs.Factory(dict)
 
-    def judge(self, address: str, response: bytes) -> Verdict:
-        """What to do with C{response} to C{address}: send it, drop it, or send it truncated."""
+    def judge(self, address: str, response: bytes, cookie: Callable[[], State] = lambda: State.NONE) -> Verdict:
+        """
+        What to do with C{response} to C{address}: send it, drop it, send
+        it truncated, or send BADCOOKIE instead.  C{cookie} tells what the
+        query's COOKIE option proves; it is asked only past the limit.
+        """
         now = self.clock()
         key = (network_of(address, self.ipv4_prefix, self.ipv6_prefix), _response_class(response))
         bucket = self._buckets.get(key)
@@ -77,8 +95,17 @@ class RateLimiter:
         if bucket[0] >= 0:
             verdict = Verdict.SEND
         else:
+            state = cookie()
+            if state is State.VALID:
+                bucket[0] += 1.0  # not counted: its source is real
+                self.counts["cookie"] += 1
+                return Verdict.SEND
             bucket[2] += 1
-            verdict = Verdict.SLIP if self.slip and bucket[2] % self.slip == 0 else Verdict.DROP
+            slips = self.slip and bucket[2] % self.slip == 0
+            if state is not State.NONE and (slips or self.cookie_policy == "badcookie"):
+                verdict = Verdict.BADCOOKIE
+            else:
+                verdict = Verdict.SLIP if slips else Verdict.DROP
         self.counts[verdict.value] += 1
         return verdict
 

@@ -194,7 +194,7 @@ class TestExample:
 # (config text, key path, problem): each error an operator can make, and the
 # one line that tells them.
 ERRORS = [
-    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, transfer, http, tsig_key, zone, alarm, topic, smtp, manhole, rate_limit)"),
+    ("serverz = 1", "serverz", "unknown key (expected one of: server, timers, transfer, http, tsig_key, zone, alarm, topic, smtp, manhole, rate_limit, cookies)"),
     (
         "[server]\nlistn = []",
         "server.listn",
@@ -526,3 +526,42 @@ def test_allow_transfer_errors(entry, problem):
     message = parse_error(XFR_KEY + f'[[zone]]\nname = "a.com"\ntype = "primary"\nfile = "a"\nallow_transfer = {entry}\n')
     assert problem in message
     assert "\n" not in message
+
+
+class TestCookies:
+    """[cookies] and [rate_limit] cookie_policy (DNS Cookies, RFC 7873 and 9018)."""
+
+    def test_defaults(self):
+        config = parse("", source=SOURCE, base_dir=BASE)
+        assert config.cookies.enabled and config.cookies.secrets == ()
+        assert config.rate_limit.cookie_policy == "slip"
+
+    def test_secret_file_holds_hex_secrets_first_one_first(self):
+        files = {"/etc/secdns/cookie.secret": "# new, then the one being retired\n" + "00" * 16 + "\n\n" + "ab" * 16 + "\n"}
+        config = parse('[cookies]\nsecret_file = "cookie.secret"\n', source=SOURCE, base_dir=BASE, read_text=files.__getitem__)
+        assert config.cookies.secrets == (bytes(16), b"\xab" * 16)
+        assert "ab" * 16 not in repr(config) and "\\xab" not in repr(config)
+
+    @pytest.mark.parametrize(
+        "content, problem",
+        [
+            ("0123456789\n", "line 1: expected 32 hexadecimal digits (a 128-bit secret)"),
+            ("00" * 16 + "\nnot hex at all, a secret typed wrong\n", "line 2: expected 32 hexadecimal digits"),
+            ("# nothing\n", "holds no secret"),
+        ],
+    )
+    def test_a_bad_secret_file_is_named_never_quoted(self, content, problem):
+        files = {"/etc/secdns/cookie.secret": content}
+        error = parse_error('[cookies]\nsecret_file = "cookie.secret"\n', read_text=files.__getitem__)
+        assert error.startswith(f"{SOURCE}: cookies.secret_file: /etc/secdns/cookie.secret") and problem in error
+        assert "0123456789" not in error and "typed wrong" not in error
+
+    def test_errors(self):
+        assert "cookies.secret_file: cannot read /etc/secdns/none: No such file" in parse_error(
+            '[cookies]\nsecret_file = "none"\n', read_text=no_secret_file
+        )
+        assert "cookies.enabled: expected true or false" in parse_error("[cookies]\nenabled = 1\n")
+        assert "cookies.secret: unknown key (expected one of: enabled, secret_file)" in parse_error('[cookies]\nsecret = "x"\n')
+        assert 'rate_limit.cookie_policy: must be one of slip, badcookie, not "always"' in parse_error(
+            '[rate_limit]\ncookie_policy = "always"\n'
+        )
