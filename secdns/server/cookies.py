@@ -147,13 +147,14 @@ class Cookies:
             if len(secret) != 16:
                 raise ValueError("a cookie secret is 16 octets (32 hexadecimal digits)")
 
-    def answer(self, options: bytes, address: str) -> tuple[State, bytes]:
+    def answer(self, options: bytes, address: str, count: bool = True) -> tuple[State, bytes]:
         """
         What the COOKIE option among a query's EDNS C{options} (the OPT
         record's RDATA, which the parser has checked) proves, and the whole
         COOKIE option (code, length, data) to answer it with: the client
         cookie and a server cookie, the one given while it is young, else
         a new one.  C{(State.NONE, b"")} when there is no COOKIE option.
+        C{count}: count the query in L{counts} (the first look at it does).
         """
         key = (address, options)
         known = self._known.get(key)
@@ -162,7 +163,8 @@ class Cookies:
                 self._known.clear()
             state, option, until = self._work_out(find_cookie(options), address, int(self.clock()))
             known = self._known[key] = (state, option, until, state.value)
-        self.counts[known[3]] += 1
+        if count:
+            self.counts[known[3]] += 1
         return known[0], known[1]
 
     def _work_out(self, data: bytes | None, address: str, now: int) -> tuple[State, bytes, float]:

@@ -258,11 +258,11 @@ class QueryHandler:
             known = self._options_seen[options] = _options_read(wire, fast)
         return known
 
-    def _cookie(self, wire: bytes, fast, address: str) -> bytes:
+    def _cookie(self, wire: bytes, fast, address: str, count: bool = True) -> bytes:
         """The COOKIE option answering a plain query's, in wire form; C{b""} when it has none (or cookies are off)."""
         if self.cookies is None:
             return b""
-        return self.cookies.answer(wire[fast[2] + OPT_SIZE :], address)[1]
+        return self.cookies.answer(wire[fast[2] + OPT_SIZE :], address, count)[1]
 
     def cookie_state(self, wire: bytes, address: str) -> State:
         """
@@ -273,7 +273,7 @@ class QueryHandler:
         fast = _parse_plain_query(wire)
         if self.cookies is None or fast is None or not self._options_valid(wire, fast):
             return State.NONE
-        return self.cookies.answer(wire[fast[2] + OPT_SIZE :], address)[0]
+        return self.cookies.answer(wire[fast[2] + OPT_SIZE :], address, count=False)[0]  # counted when answered
 
     def bad_cookie(self, wire: bytes, address: str) -> bytes | None:
         """
@@ -285,7 +285,7 @@ class QueryHandler:
         fast = _parse_plain_query(wire)
         if self.cookies is None or fast is None or not self._options_valid(wire, fast):
             return None
-        cookie = self._cookie(wire, fast, address)
+        cookie = self._cookie(wire, fast, address, count=False)  # counted when answered
         if not cookie:
             return None
         question_end = fast[2]
