@@ -14,6 +14,15 @@ diffing for the journal) runs with the collector held off, and then what
 it made is frozen out of the collector's sight (L{gc.freeze}).  Frozen
 objects are still freed by reference counting when their version goes;
 zone data holds no reference cycles, so nothing is kept for good.
+
+But a freeze takes every object alive at that moment, cyclic garbage
+too (a finished request's Deferreds, a closed connection), and frozen
+garbage is never collected: freezing after each reload leaked a few
+megabytes an hour of garbage that was waiting for a collection.  So each
+freeze comes after a full collection, which is cheap at that point: a
+built version is a few hundred objects the collector tracks (its records
+are bytes, which it does not), and the rest was frozen the time before.
+When builds overlap, the last one to finish collects and freezes for all.
 """
 
 from __future__ import annotations
@@ -48,17 +57,29 @@ def collector_held() -> Iterator[None]:
 
 
 def built(f: Callable[..., T], *args, **kwargs) -> T:
-    """C{f(*args, **kwargs)} with the collector held off, and what it made then frozen."""
-    with collector_held():
-        result = f(*args, **kwargs)
-        gc.freeze()
-    return result
+    """
+    C{f(*args, **kwargs)} with the collector held off; then, once no other
+    build is under way, the garbage collected and what is left frozen.
+    """
+    global _held
+    with _lock:
+        _held += 1
+        gc.disable()
+    try:
+        return f(*args, **kwargs)
+    finally:
+        with _lock:
+            _held -= 1
+            if _held == 0:
+                settle()
+                gc.enable()
 
 
-def settle(generation: int = 2) -> None:
+def settle() -> None:
     """
-    Collect up to C{generation}, then freeze what is left: cheap, for the
-    versions are frozen already and the collector scans only the rest.
+    Collect, then freeze what is left: cheap, for what lived at the last
+    freeze is out of sight, and a full collection first leaves no garbage
+    to freeze for good.
     """
-    gc.collect(generation)
+    gc.collect()
     gc.freeze()

@@ -565,11 +565,9 @@ class MasterClient:
         done = inbound.process(wire)
         if self.freeze and inbound.records >= inbound.settled + SETTLE_EVERY:
             # A big transfer's records, out of the collector's sight now and
-            # then.  Not after every message: a freeze also keeps whatever
-            # cyclic garbage-to-be is alive at that moment (the connection,
-            # its Deferreds) from ever being collected.
+            # then; not after every message, for each settle is a collection.
             inbound.settled = inbound.records
-            heap.settle(1)
+            heap.settle()
         return done
 
     def _finish(self, inbound: Inbound) -> TransferResult:
