@@ -1,34 +1,45 @@
 # -*- test-case-name: tests.unit.test_zonefast -*-
 """
-Simple zone files read without dnspython's zone file parser.
+Zone files read without dnspython's zone file parser.
 
 dnspython's parser costs over 100 us a record (a tokenizer that reads one
 character at a time, an object per record, a transaction step per
-record): a zone file of a million records took minutes to load.  Big zone
-files are mostly simple: one record a line (but for an SOA or another
-record spread over lines in parentheses), no quotes, no escapes.  L{read}
-reads such a text a line at a time straight into the compact form
+record): a zone file of a million records took minutes to load.  L{read}
+reads a zone file's text a line at a time straight into the compact form
 (L{secdns.wire.compact}), over twenty times as fast.
 
 It reads only what it can read exactly as dnspython 2.9's
-C{dns.zonefile.Reader} does: C{$ORIGIN}, C{$TTL}, comments, and records of
-class IN whose owner is a plain name (absolute, relative, C{@}, or left
-out: the previous owner), with a TTL (seconds or BIND units) and the class
-in either order or left out, on one line or on several in parentheses
-(L{_joined}).  A and AAAA addresses in their canonical form, and the plain
-names of NS, CNAME, PTR, DNAME and MX records (L{_SIMPLE}), are packed
-here, as their layouts in L{secdns.wire.rdtypes} say; all other RDATA,
-and any of these this module doubts, is dnspython's own
-(C{dns.rdata.from_text}).  The TTLs a record without one gets, and how
-records make RRsets, are dnspython's rules, restated here
+C{dns.zonefile.Reader} does: C{$ORIGIN}, C{$TTL}, C{$GENERATE}, comments,
+and records of class IN whose owner is a name (absolute, relative, C{@},
+with escapes or not, or left out: the previous owner), with a TTL
+(seconds or BIND units) and the class in either order or left out, on one
+line or on several in parentheses.  Most lines are plain (no quote, no
+backslash): split at whitespace, or joined over their lines first
+(L{_joined}).  A line with a quote or a backslash is read token by token
+as dnspython's tokenizer reads it (L{_scanned}: quoted strings, escapes
+kept as written, comments, parentheses), over lines too.
+
+A and AAAA addresses in their canonical form, the plain names of NS,
+CNAME, PTR, DNAME, MX and SRV records (L{_SIMPLE}), as their layouts in
+L{secdns.wire.rdtypes} say, and the character-strings of TXT and SPF
+records, quoted or not, escapes (C{\\DDD}, C{\\X}) applied
+(L{_strings}), are packed here; all other RDATA (CAA, NAPTR, HINFO ...,
+and any of these with a quoted or escaped name), and any of these this
+module doubts, is dnspython's own (C{dns.rdata.from_text}, of the tokens
+joined again).  C{$GENERATE} is read as dnspython's
+C{Reader._generate_line} reads it, each name and RDATA made by its own
+C{_generate_text} (L{_Reader._generate}).  The TTLs a record without one
+gets, and how records make RRsets, are dnspython's rules, restated here
 (L{_Reader._implicit_ttl}, L{_rrsets}).
 
-Anything else (nested or unbalanced parentheses, quotes, escapes,
-C{$INCLUDE}, C{$GENERATE}, another class, a name outside the zone, any
-error) and it gives up:
-L{read} returns C{None} and the caller reads the text with dnspython, so
-that what a file means, and the message an operator gets for a bad one,
-stay dnspython's.
+Anything else (nested or unbalanced parentheses, a quote not closed on its
+line, a backslash ending a line, a character that is not printable ASCII
+outside a comment, a quoted name, C{$INCLUDE} (nothing but the text given
+is ever read), C{$UNICODE}, another class, a name outside the zone, a
+C{$GENERATE} line with more after its right-hand side, any error) and it
+gives up: L{read} returns C{None} and the caller reads the text with
+dnspython, so that what a file means, and the message an operator gets
+for a bad one, stay dnspython's.
 """
 
 from __future__ import annotations
@@ -38,12 +49,15 @@ import socket
 from typing import Callable, Iterator
 
 import dns.exception
+import dns.grange
+import dns.ipv6
 import dns.name
 import dns.node
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.ttl
+from dns.zonefile import _generate_text
 
 from secdns.wire.compact import RECORD, SINGLETONS, OwnerKey, key_of, name_wire
 from secdns.wire.rdtypes import LAYOUTS, RdataLayout
@@ -55,13 +69,29 @@ SOA = dns.rdatatype.SOA
 RRSIG = dns.rdatatype.RRSIG
 MX = dns.rdatatype.MX
 
-#: A character this reader leaves to dnspython where it is not in a comment:
-#: not printable ASCII (nor a tab), or one that quotes or escapes.
-_UNSAFE = re.compile(r'[^\t -~]|["\\]')
+#: A character that sends a line to L{_scanned} (the line is read token by
+#: token, as dnspython's tokenizer reads it): one that quotes or escapes,
+#: or one that is not printable ASCII nor a tab (which is refused there
+#: but in a comment).
+_CAREFUL = re.compile(r'[^\t -~]|["\\]')
 
-#: L{_UNSAFE} but for line ends, which no line holds: a text without any
-#: of these has no line with an unsafe character.
+#: L{_CAREFUL} but for line ends, which no line holds: a text without any
+#: of these has no line to be read with care.
 _UNSAFE_IN_TEXT = re.compile(r'[^\t\n\r -~]|["\\]')
+
+#: What L{_scanned} refuses outside a comment: not printable ASCII, nor a tab.
+_NOT_PRINTABLE = re.compile(r"[^\t -~]")
+
+#: One token of a line as dnspython's tokenizer reads it: whitespace, a
+#: quoted string (escapes in it kept as written, a quote escaped in it
+#: not ending it), a comment, a parenthesis, or an identifier (escapes kept
+#: as written, so an escaped delimiter is part of it).  A quote that is
+#: not closed, or a backslash at the end of a line, matches nothing.
+_TOKEN = re.compile(r'[ \t]+|"(?:[^"\\]|\\.)*"|;.*|[()]|(?:[^ \t;()"\\]|\\.)+')
+
+#: An escape in a character-string or a name: C{\DDD} (three digits, at
+#: most 255), C{\X} (X not a digit), or a bad one (one or two digits).
+_ESCAPE = re.compile(r"\\([0-9]{3}|[^0-9]|[0-9]{0,2})")
 
 #: How much of a text one search of L{_UNSAFE_IN_TEXT} covers.  A regular
 #: expression holds the interpreter lock until it is done: over a 10 MB
@@ -70,7 +100,7 @@ _UNSAFE_IN_TEXT = re.compile(r'[^\t\n\r -~]|["\\]')
 _SEARCH_CHUNK = 1 << 18
 
 
-def _has_unsafe(text: str) -> bool:
+def _has_careful(text: str) -> bool:
     """Whether C{text} holds an L{_UNSAFE_IN_TEXT} character, searched a chunk at a time."""
     search = _UNSAFE_IN_TEXT.search
     return any(search(text, start, start + _SEARCH_CHUNK) for start in range(0, len(text), _SEARCH_CHUNK))
@@ -174,16 +204,26 @@ def _room(origin: tuple[bytes, ...]) -> int:
 
 def _address(family: int, text: str) -> bytes | None:
     """
-    An address in its canonical text form, packed; C{None} for any other
-    text (a non-canonical form, an IPv6 address with a dotted quad, an
-    invalid one), which is left to dnspython.
+    An address in its canonical text form, packed; an IPv6 address in
+    another form (leading zeros, zeros not shortened, uppercase) packed if
+    dnspython's C{dns.ipv6.inet_aton} (what its AAAA record packs) agrees;
+    C{None} for any other text (a non-canonical IPv4 address, an IPv6
+    address with a dotted quad, an invalid one), which is left to dnspython.
     """
     try:
         packed = socket.inet_pton(family, text)
     except OSError:
         return None
-    if socket.inet_ntop(family, packed) != text or (family == socket.AF_INET6 and "." in text):
+    if family == socket.AF_INET6 and "." in text:
         return None
+    if socket.inet_ntop(family, packed) != text:
+        if family != socket.AF_INET6:
+            return None
+        try:
+            if dns.ipv6.inet_aton(text) != packed:
+                return None
+        except Exception:
+            return None
     return packed
 
 
@@ -208,13 +248,14 @@ def _target(text: str, origin: tuple[bytes, ...], room: int) -> bytes | None:
 def _packer(layout: RdataLayout) -> Callable[[list[str], tuple[bytes, ...], int], bytes | None]:
     """
     The packer of the RDATA of C{layout}'s type if it is one name (NS,
-    CNAME, PTR, DNAME: L{_target}), or a 16-bit number then one name (MX:
-    its preference, ASCII digits as dnspython's C{Tokenizer.as_int} takes
-    them, leading zeros too, up to 65535).
+    CNAME, PTR, DNAME: L{_target}), or 16-bit numbers then one name (MX's
+    preference, SRV's priority, weight and port: ASCII digits as
+    dnspython's C{Tokenizer.as_int} takes them, leading zeros too, up to
+    65535).
     """
     (_,) = layout.names
-    if layout.after or len(layout.before) > 1 or any(number.size != 2 for number in layout.before):
-        raise ValueError(f"not a layout of a name, or of a 16-bit number then a name: {layout}")
+    if layout.after or any(number.size != 2 for number in layout.before):
+        raise ValueError(f"not a layout of a name, or of 16-bit numbers then a name: {layout}")
 
     if not layout.before:
 
@@ -226,20 +267,25 @@ def _packer(layout: RdataLayout) -> Callable[[list[str], tuple[bytes, ...], int]
         return one_name
 
     pack = layout.before_struct.pack
+    count = len(layout.before)
 
-    def number_and_name(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
-        if len(tokens) != 2:
+    def numbers_and_name(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+        if len(tokens) != count + 1:
             return None
-        number, name = tokens
-        if not (number.isdigit() and number.isascii()):
+        values = []
+        for number in tokens[:count]:
+            if not (number.isdigit() and number.isascii()):
+                return None
+            value = int(number)
+            if value > 65535:
+                return None
+            values.append(value)
+        wire = _target(tokens[count], origin, room)
+        if wire is None:
             return None
-        value = int(number)
-        wire = _target(name, origin, room)
-        if value > 65535 or wire is None:
-            return None
-        return pack(value) + wire
+        return pack(*values) + wire
 
-    return number_and_name
+    return numbers_and_name
 
 
 #: The types whose plain RDATA is packed here rather than by dnspython: a
@@ -247,14 +293,145 @@ def _packer(layout: RdataLayout) -> Callable[[list[str], tuple[bytes, ...], int]
 #: gives the wire form or C{None} (then dnspython reads it).
 _SIMPLE: dict[int, Callable[[list[str], tuple[bytes, ...], int], bytes | None]] = {
     rdtype: _packer(LAYOUTS[rdtype])
-    for rdtype in (dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR, dns.rdatatype.DNAME, MX)
+    for rdtype in (
+        dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR, dns.rdatatype.DNAME, MX, dns.rdatatype.SRV
+    )
 }
 
 
-def _joined(code: str, lines: Iterator[str], unsafe: Callable | None) -> str:
+def _unescaped(text: str) -> bytes | None:
     """
-    A record with parentheses (C{code}, its first line, comment cut off)
-    as one line, taking from C{lines} the lines it goes on over.
+    The octets of a character-string's text (quotes taken off), its
+    escapes applied as dnspython's C{Token.unescape_to_bytes} applies them:
+    C{\\DDD} is the octet DDD (at most 255), C{\\X} is X.  C{None} for a bad
+    escape (dnspython's error).  The text is printable ASCII (L{_scanned}),
+    so each other character is its own octet.
+    """
+    bad = False
+
+    def octet(match: re.Match) -> str:
+        nonlocal bad
+        escaped = match.group(1)
+        if len(escaped) == 3:
+            value = int(escaped)
+            if value <= 255:
+                return chr(value)
+        elif len(escaped) == 1 and not escaped.isdigit():
+            return escaped
+        bad = True
+        return ""
+
+    unescaped = _ESCAPE.sub(octet, text)
+    return None if bad else unescaped.encode("latin-1")
+
+
+def _strings(tokens: list[str], origin: tuple[bytes, ...], room: int) -> bytes | None:
+    """
+    The RDATA of a TXT or SPF record: one character-string a token, quoted
+    or not, escapes applied (L{_unescaped}), as dnspython's C{TXTBase}
+    reads them; C{None} for none, a bad escape or one longer than 255
+    octets (dnspython's errors), or RDATA in RFC 3597's generic form
+    (C{\\#} first, unquoted), which dnspython reads.
+    """
+    if not tokens or tokens[0] == "\\#":
+        return None
+    parts = []
+    for token in tokens:
+        if token[0] == '"':
+            token = token[1:-1]
+        if "\\" in token:
+            octets = _unescaped(token)
+            if octets is None:
+                return None
+        else:
+            octets = token.encode()
+        if len(octets) > 255:
+            return None
+        parts.append(bytes((len(octets),)))
+        parts.append(octets)
+    return b"".join(parts)
+
+
+#: The types whose RDATA is character-strings only, packed by L{_strings}.
+_STRINGS = frozenset((dns.rdatatype.TXT, dns.rdatatype.SPF))
+
+#: Types whose canonical form is their wire form (no names in them): a
+#: record of these is told apart from another by its RDATA (L{_identity}).
+_NAMELESS = frozenset((dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.CAA, *_STRINGS))
+
+
+def _plain(token: str) -> bool:
+    """Whether a token is neither quoted nor holds an escape: what the packers here take."""
+    return '"' not in token and "\\" not in token
+
+
+def _scan(line: str, depth: int, tokens: list[str]) -> tuple[int, int]:
+    """
+    The tokens of one line (L{_TOKEN}) added to C{tokens}, as dnspython's
+    tokenizer reads them: quoted strings with their quotes (no identifier
+    starts with an unescaped quote, so the quote tells them apart),
+    identifiers as written, comments and whitespace left out, parentheses
+    counted.  C{depth} is how many parentheses are open before the line.
+
+    @return: how many are open after it, and how many the line holds.
+    @raise _Refused: a quote not closed on its line, a backslash at the end
+        of a line, a character not printable ASCII outside a comment, or
+        parentheses unbalanced or nested (as L{_joined}).
+    """
+    match = _TOKEN.match
+    position, end = 0, len(line)
+    parentheses = 0
+    while position < end:
+        found = match(line, position)
+        if found is None:
+            raise _Refused()
+        token = found.group()
+        first = token[0]
+        if first == ";":
+            end = position
+            break
+        if first == "(" or first == ")":
+            parentheses += 1
+            depth += 1 if first == "(" else -1
+            if depth not in (0, 1):
+                raise _Refused()
+        elif first != " " and first != "\t":
+            tokens.append(token)
+        position = found.end()
+    if _NOT_PRINTABLE.search(line, 0, end):
+        raise _Refused()
+    return depth, parentheses
+
+
+def _scanned(line: str, lines: Iterator[str], tokens: list[str] | None = None, depth: int = 0) -> list[str]:
+    """
+    The tokens of a record or directive (L{_scan}) that starts on C{line},
+    or goes on over it (C{tokens} so far and C{depth} open), taking from
+    C{lines} the lines it goes on over while parentheses are open.  What
+    L{_joined} refuses is refused here too.
+    """
+    if tokens is None:
+        tokens = []
+        if line[:1] in ("(", ")"):
+            raise _Refused()
+        depth, parentheses = _scan(line, depth, tokens)
+        if parentheses and line[0] == "$":
+            raise _Refused()
+    else:
+        depth, _ = _scan(line, depth, tokens)
+    while depth:
+        line = next(lines, None)
+        if line is None:
+            raise _Refused()  # dnspython: unbalanced parentheses
+        depth, _ = _scan(line, depth, tokens)
+    return tokens
+
+
+def _joined(code: str, lines: Iterator[str], careful: Callable | None) -> list[str]:
+    """
+    The fields of a record with parentheses (C{code}, its first line,
+    comment cut off), taking from C{lines} the lines it goes on over; from
+    a line that must be read with care (L{_CAREFUL}) on, by L{_scanned}.
 
     dnspython's tokenizer takes a parenthesis as a delimiter that it only
     counts, and a line end while one is open as whitespace (a comment
@@ -276,13 +453,13 @@ def _joined(code: str, lines: Iterator[str], unsafe: Callable | None) -> str:
                 raise _Refused()
         parts.append(code)
         if not depth:
-            return " ".join(parts).translate(_UNPARENTHESISE)
+            return " ".join(parts).translate(_UNPARENTHESISE).split()
         line = next(lines, None)
         if line is None:
             raise _Refused()  # dnspython: unbalanced parentheses
+        if careful is not None and careful(line):
+            return _scanned(line, lines, " ".join(parts).translate(_UNPARENTHESISE).split(), depth)
         code = line.partition(";")[0]
-        if unsafe is not None and unsafe(code):
-            raise _Refused()
 
 
 def _word(token: str) -> tuple[int | None, int | None, int | None]:
@@ -342,34 +519,44 @@ class _Reader:
         Read C{text} a line at a time (a line's comment cut off first):
         a directive, a record naming its owner, or one of the last owner;
         a record in parentheses is joined from its lines first
-        (L{_joined}).  Lines are searched for L{_UNSAFE} characters, and
-        for parentheses, only if the text holds any (in comments, most
-        likely, or one multi-line SOA).
+        (L{_joined}).  A line with a quote, a backslash or a character not
+        printable ASCII (L{_CAREFUL}) is read token by token instead
+        (L{_scanned}).  Lines are searched for those characters, and for
+        parentheses, only if the text holds any.
         """
-        unsafe = _UNSAFE.search if _has_unsafe(text) else None
+        careful = _CAREFUL.search if _has_careful(text) else None
         parenthesised = "(" in text or ")" in text
         lines = _lines(text)
         for line in lines:
-            code = line.partition(";")[0]
-            if unsafe is not None and unsafe(code):
-                raise _Refused()
-            if parenthesised and ("(" in code or ")" in code):
-                code = _joined(code, lines, unsafe)
-            fields = code.split()
+            if careful is not None and careful(line):
+                fields = _scanned(line, lines)
+                plain = False
+            else:
+                code = line.partition(";")[0]
+                if parenthesised and ("(" in code or ")" in code):
+                    fields = _joined(code, lines, careful)
+                    plain = careful is None  # else a line it took may have been careful
+                else:
+                    fields = code.split()
+                    plain = True
             if not fields:
                 continue
-            if code[0] == " " or code[0] == "\t":
-                self._record(fields, 0)
-            elif code[0] == "$":
+            first = line[0]
+            if first == " " or first == "\t":
+                self._record(fields, 0, plain)
+            elif first == "$":
                 self._directive(fields)
             else:
                 self._owner(fields[0])
-                self._record(fields, 1)
+                self._record(fields, 1, plain)
         return self._finish()
 
     def _directive(self, fields: list[str]) -> None:
-        """C{$TTL} and C{$ORIGIN}; any other directive is dnspython's."""
+        """C{$TTL}, C{$ORIGIN} and C{$GENERATE}; any other directive is dnspython's."""
         directive = fields[0].upper()
+        if directive == "$GENERATE":
+            self._generate(fields)
+            return
         if len(fields) != 2:
             raise _Refused()
         if directive == "$TTL":
@@ -380,9 +567,56 @@ class _Reader:
             self.default_ttl_known = True
             self.default_ttl_from_soa = False
         elif directive == "$ORIGIN":
-            self._set_origin(dns.name.Name(_labels(fields[1], self.origin.labels, self.room)))
+            self._set_origin(dns.name.Name(self._labels(fields[1])))
         else:
             raise _Refused()
+
+    def _generate(self, fields: list[str]) -> None:
+        """
+        C{$GENERATE range lhs [ttl] [class] type rhs}, as dnspython's
+        C{Reader._generate_line} reads it: the range with
+        C{dns.grange.from_text}, the TTL (the last one stated from now on)
+        or the implicit one (not the SOA's: no SOA is generated here), the
+        class IN or none; each name and RDATA text made by dnspython's own
+        C{_generate_text}, the name the last owner from now on.  The line
+        must end after the rhs (but for a comment), as BIND has it: what
+        dnspython makes of more is left to it.
+        """
+        if len(fields) < 5 or any(field[0] == '"' for field in fields):
+            raise _Refused()
+        try:
+            start, stop, step = dns.grange.from_text(fields[1])
+        except Exception:
+            raise _Refused() from None
+        lhs = fields[2]
+        i = 3
+        ttl = self._word(fields, i)[0]
+        if ttl is not None:
+            self._explicit_ttl(ttl)
+            i += 1
+        else:
+            ttl = self._implicit_ttl()
+            if ttl is None:
+                raise _Refused()
+        rdclass = self._word(fields, i)[1]
+        if rdclass is not None:
+            if rdclass != IN:
+                raise _Refused()
+            i += 1
+        rdtype = self._word(fields, i)[2]
+        if rdtype is None or rdtype == SOA or len(fields) != i + 2:
+            raise _Refused()
+        rhs = fields[i + 1]
+        generate = _generate_text
+        for counter in range(start, stop + 1, step):
+            try:
+                owner = generate(lhs, counter)
+                text = generate(rhs, counter)
+            except Exception:
+                raise _Refused() from None
+            self._owner(owner)
+            rdata = self._rdata(rdtype, [text], _plain(text))
+            self._add(RECORD.pack(rdtype, ttl, len(rdata)) + rdata)
 
     def _set_origin(self, origin: dns.name.Name) -> None:
         """The origin relative names end in from now on."""
@@ -392,24 +626,49 @@ class _Reader:
         self.origin_cased = self.origin_key != origin.labels
         self.room = _room(origin.labels)
 
+    def _labels(self, text: str) -> tuple[bytes, ...]:
+        """
+        The labels of a name's token under the current origin: L{_labels}
+        for a plain one; one with escapes as dnspython's
+        C{Tokenizer.as_name} reads it (C{dns.name.from_text}); a quoted
+        string is not a name to dnspython.
+        """
+        if _plain(text):
+            return _labels(text, self.origin.labels, self.room)
+        if text[0] == '"':
+            raise _Refused()
+        try:
+            return dns.name.from_text(text, self.origin).labels
+        except Exception:
+            raise _Refused() from None
+
     def _owner(self, text: str) -> None:
         """A record's owner, named: the last owner from now on."""
-        labels = _labels(text, self.origin.labels, self.room)
-        lower = text.lower()
-        if lower == text and not self.origin_cased:
-            key = labels
+        if not _plain(text):
+            labels = self._labels(text)
+            key = tuple([label.lower() for label in labels])
         else:
-            key = _labels(lower, self.origin_key, self.room)
+            labels = _labels(text, self.origin.labels, self.room)
+            lower = text.lower()
+            if lower == text and not self.origin_cased:
+                key = labels
+            else:
+                key = _labels(lower, self.origin_key, self.room)
         depth = len(self.zone_key)
         if len(key) < depth or key[len(key) - depth :] != self.zone_key:
             raise _Refused()  # dnspython skips it, and the lines after it that name no owner
         self.last_labels = labels
         self.last_key = key
 
-    def _record(self, fields: list[str], start: int) -> None:
-        """A record of the last owner: C{fields[start:]} are its TTL, class, type and RDATA."""
+    def _record(self, fields: list[str], start: int, plain: bool) -> None:
+        """
+        A record of the last owner: C{fields[start:]} are its TTL, class,
+        type and RDATA; C{plain} if none of them is quoted or holds an
+        escape (else the RDATA is looked at: L{_rdata}).
+        """
         ttl, rdtype, start = self._header(fields, start)
-        rdata = self._rdata(rdtype, fields[start:])
+        tokens = fields[start:]
+        rdata = self._rdata(rdtype, tokens, plain or all(map(_plain, tokens)))
         if rdtype == SOA:
             ttl = self._soa(rdata, ttl)
         if ttl is None:
@@ -487,23 +746,31 @@ class _Reader:
                 ttl = self._implicit_ttl()
         return ttl
 
-    def _rdata(self, rdtype: int, tokens: list[str]) -> bytes:
+    def _rdata(self, rdtype: int, tokens: list[str], plain: bool) -> bytes:
         """
-        The wire form of a record's RDATA: an address, or the names of a
-        L{_SIMPLE} type, packed here (a few microseconds, where dnspython
-        takes some 70); the rest by dnspython, remembered (under this
-        origin) for the lines that repeat it.
+        The wire form of a record's RDATA: an address, the names of a
+        L{_SIMPLE} type (when C{plain}: no token quoted nor escaped), or
+        the character-strings of a TXT or SPF record (L{_strings}), packed
+        here (a few microseconds, where dnspython takes some 70); the rest
+        by dnspython (the tokens, quoted strings with their quotes, joined
+        again: text its tokenizer reads into the same tokens), remembered
+        (under this origin) for the lines that repeat it.
         """
-        family = _FAMILIES.get(rdtype)
-        if family is not None and len(tokens) == 1:
-            packed = _address(family, tokens[0])
+        if rdtype in _STRINGS:
+            packed = _strings(tokens, self.origin.labels, self.room)
             if packed is not None:
                 return packed
-        simple = _SIMPLE.get(rdtype)
-        if simple is not None:
-            packed = simple(tokens, self.origin.labels, self.room)
-            if packed is not None:
-                return packed
+        elif plain:
+            family = _FAMILIES.get(rdtype)
+            if family is not None and len(tokens) == 1:
+                packed = _address(family, tokens[0])
+                if packed is not None:
+                    return packed
+            simple = _SIMPLE.get(rdtype)
+            if simple is not None:
+                packed = simple(tokens, self.origin.labels, self.room)
+                if packed is not None:
+                    return packed
         text = " ".join(tokens)
         wire = self.rdata_memo.get((rdtype, text))
         if wire is None:
@@ -588,7 +855,7 @@ def _identity(rdtype: int, rdata: bytes) -> bytes:
     the names of some types lowercased, so the same as the wire form if
     that holds no uppercase letter.
     """
-    if rdtype in _FAMILIES or not _UPPERCASE.search(rdata):
+    if rdtype in _NAMELESS or not _UPPERCASE.search(rdata):
         return rdata
     return dns.rdata.from_wire(IN, rdtype, rdata, 0, len(rdata)).to_digestable()
 

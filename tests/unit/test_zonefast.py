@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import itertools
 import random
+import socket
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from secdns.wire import zonefile_parser as zonefast
@@ -78,6 +84,8 @@ TAKEN = {
     + "@ CAA 0 issue ca.example.net\nsub NS ns.sub\nsub DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118\n"
     + f"www A 192.0.2.80\nwww RRSIG {SIGNATURE}\n1.2 PTR www\nv6 AAAA 2001:db8::1\n"
     + "v6 AAAA 2001:DB8::2\nv6 AAAA 2001:0db8:0:0:0:0:0:3\nv6 AAAA ::ffff:192.0.2.1\nv6 AAAA ::\n"
+    + "v6 AAAA 2001:0DB8:0000:0000:0000:0000:0000:0004\nv6 AAAA 2001:db8::0:5\nv6 AAAA 1:2:3:4:5:6:7::\n"
+    + "v6 AAAA ::1:2:3:4:5:6:7\nv6 AAAA 0::0\nv6 AAAA 2001:db8::1\n"
     + "d DNAME example.net.\nh HINFO PC Linux\nx TYPE1 192.0.2.9\n@ NS ns2\n",
     "comments": HEAD
     + 'www A 192.0.2.1 ; web\n; whole line\n   ; indented\nmx MX 10 mail;tight\nc A 192.0.2.2 ; "q" (p) \\ \xfc\n',
@@ -129,6 +137,70 @@ TAKEN = {
     + "\n",
     "name targets equal but for case": HEAD + "n NS NS1\nn NS ns1\nm MX 1 Mail\nm MX 1 mail\nd DNAME A.\nd DNAME a.\n",
     "name targets beside other RDATA": HEAD + "s SRV 0 5 5060 sip\nm MX 10 mail\nm TXT mail\n",
+    # -- quoted strings and escapes (issue 14)
+    "quotes": HEAD + 'txt TXT "hello world"\n',
+    "quoted semicolon": HEAD + 'txt TXT "a;b"\n',
+    "quotes in parentheses": HEAD + 't TXT (\n "a b" )\n',
+    "escape on a later line": HEAD + "t TXT (\n a\\059b )\n",
+    "TXT strings": HEAD
+    + 't TXT "" "a" b "c d"\nt TXT "(not) a parenthesis" ";not a comment"\nt TXT "a""b"\nt TXT a"b"\nt TXT "a"b\n'
+    + 't TXT "x\\"y" "back\\\\slash" "\\059\\000\\255\\127" \\"unquoted\\" a\\ b\nt TXT "\\a\\b\\:" ""\n'
+    + 't TXT "' + "x" * 255 + '" ' + "y" * 255 + '\nt TXT "' + "\\120" * 255 + '"\nt TXT A\nt TXT "A"\n'
+    + 't TXT "tab\there" \'single\' "{ } [ ] $ @ * ~ `"\n',
+    "TXT over lines": HEAD
+    + 't TXT ( "first" ; a comment\n  "second ; not a comment"\n "(third)" ) ; "end"\n'
+    + 'u TXT "one" (\n "two" )\nv TXT (\n plain\n "quoted" )\n  A 192.0.2.9\n'
+    + 'w ( 60 IN\n TXT "w" )\nx MX ( 10 ; c\n mail ) ; "m"\n',
+    "TXT and others at one owner": HEAD
+    + 'www A 192.0.2.1\nwww TXT "v=spf1 -all"\nwww 60 TXT "second"\nwww TXT "v=spf1 -all"\nwww AAAA 2001:db8::1\n'
+    + 'www TXT "Third" "Case"\nwww TXT "third" "case"\n',
+    "TXT in RFC 3597's generic form": HEAD + 't TXT \\# 4 03616263\nt TXT "\\#" a\nu TXT \\#a\n'
+    + "$GENERATE 1-2 g$ TXT \\#$\n",
+    "SPF": HEAD + '@ SPF "v=spf1 ip4:192.0.2.0/24 -all"\n@ TXT "v=spf1 ip4:192.0.2.0/24 -all"\nx SPF a "b c"\n',
+    "CAA": HEAD
+    + '@ CAA 0 issue "letsencrypt.org"\n@ CAA 0 issuewild ";"\n@ CAA 0 iodef "mailto:security@example.org"\n'
+    + '@ CAA 128 tbs "Unknown"\n@ CAA 0 issue ""\nx CAA 0 issue ca.example.net\nx CAA 0 issue "ca.example.net"\n'
+    + 'y CAA 0 issue "ca.example.net; account=\\"12\\""\n',
+    "NAPTR": HEAD
+    + '@ NAPTR 100 10 "U" "E2U+sip" "!^.*$!sip:info@example.org!" .\n'
+    + '@ NAPTR 100 50 "s" "http+I2L+I2C+I2R" "" _http._tcp\n'
+    + 'n NAPTR ( 10 0 "A" "SIP+D2U"\n  "" sip.Example.ORG. )\nn NAPTR 10 0 "a" "SIP+D2U" "" sip.example.org.\n',
+    "HINFO and others quoted": HEAD
+    + 'h HINFO "PC Intel" "Linux 6"\nh2 HINFO PC "Linux"\nr RP mbox txt\nr TXT "rp"\n',
+    "escapes in names": HEAD
+    + "a\\065b A 192.0.2.1\n\\@ A 192.0.2.2\nsub\\.dot A 192.0.2.3\nEsc\\.Case A 192.0.2.4\nesc\\.case A 192.0.2.5\n"
+    + "sp\\ ace A 192.0.2.6\nq\\\"uote A 192.0.2.7\n\\(p\\) A 192.0.2.8\nsemi\\;colon A 192.0.2.9\n"
+    + "n NS ns\\.x\nn NS ns\\046y.example.net.\nm MX 10 m\\032x\nc CNAME \\065bc\ns SRV 0 1 2 t\\.x\n"
+    + "\\000 A 192.0.2.10\n\\255\\.\\097 A 192.0.2.11\nx.Example\\.ORG A 192.0.2.12\n",
+    "escapes in $ORIGIN": HEAD
+    + "$ORIGIN esc\\.sub.example.org.\nw A 192.0.2.1\n$ORIGIN E\\120.example.org.\nw A 192.0.2.2\n@ MX 1 m\n",
+    "escaped owner then owner left out": HEAD + "a\\.b A 192.0.2.1\n  TXT \"a.b's\"\n",
+    "comments with quotes": HEAD
+    + 'www A 192.0.2.1 ; "not closed\nx TXT "a" ; "b" \\ (\ny A 192.0.2.2 ;\\\nz TXT ";" ; ";"\n',
+    "non-ASCII in comments by quotes": HEAD + 't TXT "a" ; b\xfccher\n  A 192.0.2.1 ; \x0b\n',
+    "quotes under CRLF": (HEAD + 't TXT ( "a" ; c\n "b" )\n  TXT "c"\n').replace("\n", "\r\n"),
+    "$TTL and $ORIGIN on careful lines": HEAD + '$TTL 60 ; "q"\nt TXT "q"\n$ORIGIN sub.example.org. ; \\\nt A 192.0.2.1\n',
+    # -- $GENERATE (dnspython's Reader._generate_line)
+    "$GENERATE": HEAD + "$GENERATE 1-4 host$ A 10.0.0.$\n",
+    "$GENERATE forms": HEAD
+    + "$GENERATE 1-10/3 s$ A 10.0.1.$\n$GENERATE 0-2 z${0,3,d} CNAME host${1}\n"
+    + "$GENERATE 10-12 x${-1,2,x} PTR h${5,4,X}.example.net.\n$GENERATE 7-9 o${0,0,o} A 10.0.2.$\n"
+    + "$GENERATE 250-252 ${0,3,n}.rev PTR ${16,3,N}.example.org.\n$GENERATE 1-2 d$$$ TXT v$$${2}\n"
+    + "$GENERATE 3-3 $ AAAA 2001:db8::$\n$GENERATE 0-1 @ TXT at-$\n",
+    "$GENERATE TTL and class": HEAD
+    + "$GENERATE 1-3 a$ 60 A 10.0.0.$\n$GENERATE 1-3 b$ IN A 10.0.0.$\n$GENERATE 1-3 c$ 1h in A 10.0.0.$\n"
+    + "d A 10.0.1.1\n$GENERATE 1-2 e$ TXT x$\n",
+    "$GENERATE then owner left out": HEAD + "$GENERATE 1-3 h$ A 10.0.0.$\n  TXT last\n  A 10.0.0.9\n",
+    "$GENERATE with a comment": HEAD + "$GENERATE 1-3 h$ A 10.0.0.$ ; hosts\n$generate 4-5 h$ A 10.0.0.$   \n",
+    "$GENERATE absolute and escaped": HEAD
+    + "$GENERATE 1-2 h$.example.org. CNAME t\\.$\n$GENERATE 1-2 e\\$$ TXT a\\$b$\n"
+    + "$GENERATE 1-2 sp\\ $ TXT \\\"$\\\"\n",
+    "$GENERATE under $ORIGIN": HEAD + "$ORIGIN sub.example.org.\n$GENERATE 1-2 h$ CNAME @\n"
+    + "$GENERATE 1-2 g$ CNAME @\n",
+    "$GENERATE duplicates and RRsets": HEAD
+    + "$GENERATE 1-3 h A 10.0.0.$\n$GENERATE 1-3 h A 10.0.0.$\n$GENERATE 0-3 h${0,1,d} 30 A 10.0.0.1\n",
+    "$GENERATE without $TTL": "$ORIGIN example.org.\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\n"
+    + "$GENERATE 1-2 h$ A 10.0.0.$\nx 60 A 10.0.0.9\n$GENERATE 1-2 g$ A 10.0.0.$\n",
 }
 
 #: Texts the fast reader leaves to dnspython, each something it does not read.
@@ -143,25 +215,18 @@ LEFT = {
     "line starting with a parenthesis": HEAD + "(www A 192.0.2.1)\n",
     "line starting with a closing parenthesis": HEAD + ")\n",
     "directive in parentheses": HEAD + "$TTL ( 60 )\nwww A 192.0.2.1\n",
-    "quotes in parentheses": HEAD + 't TXT (\n "a b" )\n',
-    "escape on a later line": HEAD + "t TXT (\n a\\059b )\n",
     "target label too long": HEAD + "x CNAME " + "a" * 64 + "\n",
     "target name too long": HEAD + "x NS " + ("a" * 63 + ".") * 3 + "b" * 50 + "\n",
     "absolute target name too long": HEAD + "x PTR " + ("a" * 63 + ".") * 3 + "b" * 62 + ".\n",
     "target empty label": HEAD + "x NS a..b\n",
     "target starting with a dot": HEAD + "x DNAME .a\n",
-    "target escaped": HEAD + "x CNAME a\\.b\n",
     "MX preference out of range": HEAD + "x MX 65536 mail\n",
     "MX preference negative": HEAD + "x MX -1 mail\n",
     "MX preference not a number": HEAD + "x MX ten mail\n",
     "MX without a name": HEAD + "x MX 10\n",
     "NS with more": HEAD + "x NS a b\n",
     "CNAME without a name": HEAD + "x CNAME\n",
-    "quotes": HEAD + 'txt TXT "hello world"\n',
-    "quoted semicolon": HEAD + 'txt TXT "a;b"\n',
-    "escape": HEAD + "a\\.b A 192.0.2.1\n",
     "$INCLUDE": HEAD + "$INCLUDE hosts.inc\n",
-    "$GENERATE": HEAD + "$GENERATE 1-4 host$ A 10.0.0.$\n",
     "$UNICODE": HEAD + "$UNICODE 2008\n",
     "unknown directive": HEAD + "$FOO bar\n",
     "non-ASCII name": HEAD + "b\xfccher A 192.0.2.1\n",
@@ -192,6 +257,77 @@ LEFT = {
     "bad $TTL": HEAD + "$TTL soon\n",
     "$TTL without value": HEAD + "$TTL\n",
     "$ORIGIN with more": HEAD + "$ORIGIN a. b.\n",
+    # -- quoted strings and escapes (issue 14)
+    "quote not closed": HEAD + 't TXT "abc\n',
+    "quote not closed, comment": HEAD + 't TXT "abc ; def\n',
+    "newline in a quoted string": HEAD + 't TXT ( "a\n b" )\n',
+    "backslash at the end of a line": HEAD + "t TXT abc\\\nu A 192.0.2.1\n",
+    "backslash at the end of a quoted line": HEAD + 't TXT "abc\\\n"\n',
+    "escape too big": HEAD + 't TXT "\\256"\n',
+    "escape too short": HEAD + 't TXT "a\\1"\n',
+    "escape not digits": HEAD + 't TXT "\\12x"\n',
+    "escape at the end": HEAD + 't TXT a\\12\n',
+    "string too long": HEAD + 't TXT "' + "x" * 256 + '"\n',
+    "string too long by escapes": HEAD + 't TXT "' + "\\120" * 256 + '"\n',
+    "unquoted string too long": HEAD + "t TXT " + "x" * 256 + "\n",
+    "TXT without strings": HEAD + "t TXT\n",
+    "TXT without strings, quoted comment": HEAD + 't TXT ; "a"\n',
+    "quoted owner": HEAD + '"www" A 192.0.2.1\n',
+    "quoted TTL": HEAD + 'www "60" A 192.0.2.1\n',
+    "quoted class": HEAD + 'www "IN" A 192.0.2.1\n',
+    "quoted type": HEAD + 'www "A" 192.0.2.1\n',
+    "quoted address": HEAD + 'www A "192.0.2.1"\n',
+    "line starting with a quote": HEAD + '"a" TXT "b"\n',
+    "non-ASCII in a quoted string": HEAD + 't TXT "b\xfccher"\n',
+    "control character in a quoted string": HEAD + 't TXT "a\x07b"\n',
+    "bad escape in an owner": HEAD + "a\\256 A 192.0.2.1\n",
+    "short escape in an owner": HEAD + "a\\1 A 192.0.2.1\n",
+    "escaped dot owner outside the zone": HEAD + "www.example\\.org. A 192.0.2.1\n",
+    "bad escape in a target": HEAD + "x CNAME a\\1\n",
+    "escaped label too long": HEAD + "x CNAME " + "\\097" * 64 + "\n",
+    "quoted $ORIGIN": HEAD + '$ORIGIN "sub"\n',
+    "quoted $TTL": HEAD + '$TTL "60"\n',
+    "quoted directive in parentheses": HEAD + '$TTL ( 60 ) ; "q"\n',
+    "CAA flags too big": HEAD + '@ CAA 256 issue "x"\n',
+    "CAA tag not alphanumeric": HEAD + '@ CAA 0 "is sue" "x"\n',
+    "NAPTR missing replacement": HEAD + '@ NAPTR 100 10 "U" "E2U+sip" "!^.*$!sip:x!"\n',
+    "quoted names": HEAD + 'r RP "mbox" txt\n',
+    "quoted SRV target": HEAD + 's SRV 0 5 5060 "sip"\n',
+    "quoted MX exchange": HEAD + 'm MX 10 "mail"\n',
+    "quoted MX exchange over lines": HEAD + 'm MX ( 10 ; c\n "mail" )\n',
+    "quoted NS": HEAD + 'n NS "ns1"\n',
+    "quoted then a parenthesis left open": HEAD + 't TXT "a" (\n "b"\n',
+    "escaped parenthesis does not open": HEAD + "t TXT \\( a\n b )\n",
+    # -- $GENERATE refused by dnspython, or not read here
+    "$GENERATE without rhs": HEAD + "$GENERATE 1-4 host$ A\n",
+    "$GENERATE range backwards": HEAD + "$GENERATE 4-1 host$ A 10.0.0.$\n",
+    "$GENERATE range without stop": HEAD + "$GENERATE 1- host$ A 10.0.0.$\n",
+    "$GENERATE range not numbers": HEAD + "$GENERATE a-b host$ A 10.0.0.$\n",
+    "$GENERATE range negative": HEAD + "$GENERATE -1-3 host$ A 10.0.0.$\n",
+    "$GENERATE step zero": HEAD + "$GENERATE 1-3/0 host$ A 10.0.0.$\n",
+    "$GENERATE one number": HEAD + "$GENERATE 3 host$ A 10.0.0.$\n",
+    "$GENERATE unknown type": HEAD + "$GENERATE 1-3 host$ AAA 10.0.0.$\n",
+    "$GENERATE other class": HEAD + "$GENERATE 1-3 host$ CH TXT x\n",
+    "$GENERATE class then TTL": HEAD + "$GENERATE 1-3 host$ IN 60 A 10.0.0.$\n",
+    "$GENERATE quoted rhs": HEAD + '$GENERATE 1-3 host$ TXT "x$"\n',
+    "$GENERATE quoted lhs": HEAD + '$GENERATE 1-3 "host$" A 10.0.0.$\n',
+    "$GENERATE two-token rhs": HEAD + "$GENERATE 1-3 host$ MX 10 mail$\n",
+    "$GENERATE extra token": HEAD + "$GENERATE 1-3 host$ A 10.0.0.$ x\n",
+    "$GENERATE bad modifier": HEAD + "$GENERATE 1-3 host${x} A 10.0.0.$\n",
+    "$GENERATE modifier not closed": HEAD + "$GENERATE 1-3 host${1 A 10.0.0.$\n",
+    "$GENERATE width too big": HEAD + "$GENERATE 1-3 host${0,200} A 10.0.0.$\n",
+    "$GENERATE negative nibbles": HEAD + "$GENERATE 1-3 host${-5,0,n} A 10.0.0.$\n",
+    "$GENERATE bad RDATA": HEAD + "$GENERATE 250-260 host$ A 10.0.0.$\n",
+    "$GENERATE outside the zone": HEAD + "$GENERATE 1-3 host$.example.net. A 10.0.0.$\n",
+    "$GENERATE SOA": HEAD + "$GENERATE 1-1 @ SOA ns$ host 1 2 3 4 5\n",
+    "$GENERATE in parentheses": HEAD + "$GENERATE 1-3 ( host$ A 10.0.0.$ )\n",
+    "$GENERATE without TTL": "$ORIGIN example.org.\n$GENERATE 1-2 h$ A 10.0.0.$\n@ 60 SOA ns1 host 1 2 3 4 5\n@ NS ns1\n",
+    "$GENERATE CNAME beside data": HEAD + "$GENERATE 1-3 h$ CNAME x\nh2 A 10.0.0.2\n",
+    "$GENERATE nibbles to an empty label": HEAD + "$GENERATE 250-252 ${0,4,n}.rev PTR x\n",
+    "$GENERATE TXT in a bad generic form": HEAD + "$GENERATE 1-2 g$ TXT \\#\n",
+    "TXT in a bad generic form": HEAD + "t TXT \\# 4 0361\n",
+    "$GENERATE MX": HEAD + "$GENERATE 1-2 h$ MX 10\\032@\n",
+    "$GENERATE label too long": HEAD + "$GENERATE 1-3 " + "a" * 63 + "$ A 10.0.0.$\n",
 }
 
 
@@ -295,7 +431,7 @@ PREFERENCES = ["0", "10", "010", "65535", "65536", "99999999999999999999", "-1",
 @pytest.mark.parametrize("origin", ["example.org.", "Sub.Example.ORG.", "."])
 def test_simple_rdata_as_dnspython(origin):
     """
-    The RDATA of NS, CNAME, PTR, DNAME and MX packed here is dnspython's
+    The RDATA of NS, CNAME, PTR, DNAME, MX and SRV packed here is dnspython's
     C{to_wire()} of it; what is not packed here dnspython refuses (so
     that the file is dnspython's, with its message).
     """
@@ -304,6 +440,8 @@ def test_simple_rdata_as_dnspython(origin):
     cases = [(rdtype, [name]) for rdtype in ("NS", "CNAME", "PTR", "DNAME") for name in NAME_TEXTS]
     cases += [("MX", [preference, name]) for preference in PREFERENCES for name in ["mail", "a" * 64]]
     cases += [("MX", [name]) for name in NAME_TEXTS] + [("NS", ["a", "b"]), ("NS", []), ("MX", ["1", "a", "b"])]
+    cases += [("SRV", [p, w, port, name]) for p, w, port in itertools.product(PREFERENCES[:6], repeat=3) for name in ["sip", "."]]
+    cases += [("SRV", ["0", "1", "2", name]) for name in NAME_TEXTS] + [("SRV", ["0", "1", "sip"]), ("SRV", [])]
     for rdtype, tokens in cases:
         rdtype = dns.rdatatype.from_text(rdtype)
         packed = zonefast._SIMPLE[rdtype]([token for token in tokens if token], origin.labels, room)
@@ -313,6 +451,30 @@ def test_simple_rdata_as_dnspython(origin):
             assert packed is None, (rdtype, tokens)
         else:
             assert packed == rdata.to_wire(), (rdtype, tokens)
+
+
+@hypothesis.settings(max_examples=1000, deadline=None)
+@hypothesis.given(
+    st.lists(st.text(alphabet="0123456789abcdefABCDEF", max_size=5), min_size=1, max_size=10),
+    st.lists(st.integers(0, 10), max_size=3),
+    st.sampled_from(["", "", "::", ":", ".1", "%1", " "]),
+)
+def test_ipv6_address_as_dnspython(groups, gaps, end):
+    """
+    An IPv6 address packed here (canonical or not) is dnspython's AAAA
+    RDATA; what is not packed here (an invalid one, a dotted quad)
+    dnspython refuses or is left to it.
+    """
+    for gap in gaps:
+        groups = groups[:gap] + [""] + groups[gap:]
+    text = ":".join(groups) + end
+    packed = zonefast._address(socket.AF_INET6, text)
+    try:
+        wire = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.AAAA, text).to_wire()
+    except Exception:
+        assert packed is None, text
+    else:
+        assert packed is None or packed == wire, text
 
 
 def test_big_simple_file(load):
@@ -453,3 +615,242 @@ def test_random_zones(load):
         assert loaded == by_dnspython, text
         taken += fast is not None
     assert taken == 200  # the zones are valid, and simple
+
+
+# -- Quoted strings, escapes and $GENERATE, generated (issue 14)
+
+
+def outcomes_of(text: str, origin: dns.name.Name = ORIGIN) -> tuple:
+    """L{load} without pytest's fixtures (hypothesis runs a test many times in one)."""
+    with tempfile.TemporaryDirectory(prefix="zonefast-") as directory:
+        path = Path(directory) / "zone"
+        path.write_bytes(text.encode())
+        fast = zonefast.read(origin, text)
+        loaded = outcome(origin, path)
+        with mock.patch.object(zonefast, "read", lambda origin, text: None):
+            return fast, loaded, outcome(origin, path)
+
+
+#: Characters a character-string may hold as they are in a quoted string
+#: (not the quote, nor the backslash), and outside quotes.
+QUOTABLE = "".join(chr(c) for c in range(32, 127) if chr(c) not in '"\\') + "\t"
+UNQUOTABLE = "".join(c for c in QUOTABLE if c not in ' \t;()"')
+
+
+def written(octets: bytes, quoted: bool, rng: random.Random) -> str:
+    """
+    C{octets} as a zone file writes a character-string: each octet as it
+    is (where it may be), as C{\\X} (where X is not a digit) or as C{\\DDD},
+    chosen at random; in quotes or not.
+    """
+    allowed = QUOTABLE if quoted else UNQUOTABLE
+    parts = []
+    for octet in octets:
+        char = chr(octet)
+        roll = rng.random()
+        if char in allowed and roll < 0.7:
+            parts.append(char)
+        elif 32 < octet < 127 and not char.isdigit() and roll < 0.85:
+            parts.append("\\" + char)
+        else:
+            parts.append(f"\\{octet:03d}")
+    text = "".join(parts)
+    return f'"{text}"' if quoted else text
+
+
+@st.composite
+def character_strings(draw, valid: bool = True) -> str:
+    """One character-string as written in a zone file: printable, escaped, empty, 255 octets long."""
+    kind = draw(st.sampled_from(["printable", "printable", "octets", "empty", "longest", "quotes"]))
+    if kind == "empty":
+        octets = b""
+    elif kind == "longest":
+        octets = bytes([draw(st.integers(33, 126))]) * 255
+    elif kind == "octets":
+        octets = draw(st.binary(max_size=40))
+    elif kind == "quotes":
+        octets = draw(st.text(alphabet='"\\;() ab', max_size=12)).encode()
+    else:
+        octets = draw(st.text(alphabet=QUOTABLE, max_size=60)).encode()
+    quoted = not octets or draw(st.booleans())
+    text = written(octets, quoted, random.Random(draw(st.integers(0, 2**32))))
+    if not valid:
+        text = draw(
+            st.sampled_from(
+                [text] * 6
+                + ['"' + "x" * 256 + '"', "y" * 256, '"a\\256"', '"a\\1"', "b\\12", '"\\12x"', '"unclosed', "\\#"]
+            )
+        )
+    return text
+
+
+@st.composite
+def string_lists(draw, valid: bool = True) -> str:
+    """One to four character-strings, with or without space between quoted ones, now and then over lines."""
+    strings = draw(st.lists(character_strings(valid), min_size=1, max_size=4))
+    text = strings[0]
+    for string in strings[1:]:
+        together = text.endswith('"') and string.startswith('"') and draw(st.booleans())
+        text += ("" if together else " ") + string
+    if draw(st.integers(0, 4)) == 0:
+        text = "( " + text.replace('" "', '" ; c\n "', 1) + "\n )"
+    return text
+
+
+#: $GENERATE parts: left-hand sides (none a CNAME's owner but "c..."), and types with right-hand sides.
+LHS = ["h$", "g${0,3,d}", "x${-1,2,x}.sub", "n${0,0,N}", "d$$$", "$", "e\\.$", "H$.example.org.", "o${1,4,o}"]
+RHS = [
+    ("A", "10.0.0.$"),
+    ("A", "192.0.2.${2}"),
+    ("AAAA", "2001:db8::${0,0,x}"),
+    ("TXT", "v$\\032x"),
+    ("TXT", "a$$"),
+    ("TXT", "\\\"$\\\""),
+    ("PTR", "h$.example.net."),
+    ("NS", "ns${0,2}"),
+]
+
+
+@st.composite
+def generate_lines(draw, valid: bool = True) -> tuple[str, bool]:
+    """A $GENERATE line, and whether the last name it makes is a CNAME's."""
+    start = draw(st.integers(0, 200))
+    stop = start + draw(st.integers(0, 5))
+    step = draw(st.sampled_from(["", "", "/1", "/2", "/3"]))
+    ttl = draw(st.sampled_from(["", "", "60 ", "1h "]))
+    rdclass = draw(st.sampled_from(["", "", "IN ", "in "]))
+    cname = draw(st.integers(0, 5)) == 0
+    if cname:
+        lhs, rdtype, rhs = draw(st.sampled_from(["c$", "c${0,3}"])), "CNAME", draw(st.sampled_from(["t$", "@"]))
+    else:
+        lhs = draw(st.sampled_from(LHS))
+        rdtype, rhs = draw(st.sampled_from(RHS))
+    line = f"$GENERATE {start}-{stop}{step} {lhs} {ttl}{rdclass}{rdtype} {rhs}"
+    if not valid:
+        line = draw(
+            st.sampled_from(
+                [line] * 6
+                + [
+                    f"$GENERATE {stop}-{start} h$ A 10.0.0.$",
+                    "$GENERATE 250-260 h$ A 10.0.0.$",
+                    "$GENERATE 1-2 h${x} A 10.0.0.$",
+                    '$GENERATE 1-2 h$ TXT "x$"',
+                    "$GENERATE 1-2 h$ MX 10 mail$",
+                    "$GENERATE 1-2 h$.example.net. A 10.0.0.$",
+                    "$GENERATE 1-2 h$ IN 60 A 10.0.0.$",
+                ]
+            )
+        )
+    return line + draw(st.sampled_from(["", "", " ; c", ' ; "q"', "  "])), cname
+
+
+#: Owners of generated records (C{""}: the last owner's), plain and escaped.
+STRING_OWNERS = ["@", "", "www", "t\\.x", "Esc\\065", "sub", "*.w", "T", "\\@", "sp\\032x"]
+
+
+@st.composite
+def records(draw, valid: bool = True) -> tuple[str, bool]:
+    """A record of a type with character-strings, or a $GENERATE line; whether it names a CNAME last."""
+    kind = draw(st.sampled_from(["TXT", "TXT", "SPF", "CAA", "NAPTR", "HINFO", "GENERATE"]))
+    if kind == "GENERATE":
+        return draw(generate_lines(valid))
+    if kind in ("TXT", "SPF"):
+        rdata = draw(string_lists(valid))
+    elif kind == "CAA":
+        flags = draw(st.sampled_from(["0", "128", "255"] + ([] if valid else ["256"])))
+        tag = draw(st.sampled_from(["issue", "issuewild", "iodef", "tbs", "ISSUE"] + ([] if valid else ['"is sue"'])))
+        rdata = f"{flags} {tag} {draw(character_strings(valid))}"
+    elif kind == "NAPTR":
+        flags = draw(st.sampled_from(['""', '"U"', '"S"', '"a"', "P"]))
+        service = draw(st.sampled_from(['"E2U+sip"', '"SIP+D2U"', '""', "http+I2L"]))
+        replacement = draw(st.sampled_from([".", "sip", "_sip._udp.Example.org.", "s\\.x"]))
+        rdata = f"{draw(st.integers(0, 65535))} {draw(st.integers(0, 65535))} {flags} {service} "
+        rdata += f"{draw(character_strings(valid))} {replacement}"
+    else:
+        rdata = f"{draw(character_strings(valid))} {draw(character_strings(valid))}"
+    owner = draw(st.sampled_from(STRING_OWNERS))
+    ttl = draw(st.sampled_from(["", "", "60 ", "IN ", "30 IN "]))
+    return f"{owner} {ttl}{kind} {rdata}" + draw(st.sampled_from(["", " ; c", ' ; "q" \\'])), False
+
+
+@st.composite
+def string_zones(draw, valid: bool = True) -> str:
+    """A zone text: L{HEAD}, then records with character-strings, $GENERATE lines and plain records."""
+    lines = [HEAD.rstrip("\n")]
+    cname_last = False
+    for _ in range(draw(st.integers(1, 12))):
+        line, cname = draw(records(valid))
+        if cname_last and line.startswith(" "):
+            line = "www" + line  # not another record at a CNAME's name
+        if draw(st.integers(0, 3)) == 0:
+            lines.append(draw(st.sampled_from(["www A 192.0.2.1", "$TTL 60", "; note", "m MX 10 mail"])))
+        lines.append(line)
+        cname_last = cname
+    return "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(string_zones())
+def test_strings_and_generate_read_fast(text):
+    """Valid zone files with TXT, SPF, CAA, NAPTR, HINFO, escapes and $GENERATE: read here, as dnspython reads them."""
+    fast, loaded, by_dnspython = outcomes_of(text)
+    assert loaded == by_dnspython
+    assert fast is not None
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(string_zones(valid=False))
+def test_strings_and_generate_as_dnspython(text):
+    """The same with errors among them: what the fast reader takes it reads as dnspython does, or it gives up."""
+    fast, loaded, by_dnspython = outcomes_of(text)
+    assert loaded == by_dnspython
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(st.lists(character_strings(valid=False), min_size=0, max_size=4))
+def test_strings_as_dnspython_packs_them(tokens):
+    """L{zonefast._strings} is dnspython's TXT RDATA, or C{None} where dnspython refuses it."""
+    text = " ".join(tokens)
+    scanned = []
+    try:
+        zonefast._scan(text, 0, scanned)
+    except zonefast._Refused:
+        return
+    packed = zonefast._strings(scanned, ORIGIN.labels, 0)
+    try:
+        wire = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, text).to_wire()
+    except Exception:
+        assert packed is None
+    else:
+        assert packed == wire
+
+
+def test_usual_mix_read_fast(load):
+    """
+    A file of the usual mix as bench/zonefile_bench.py writes them (quoted
+    TXT over lines with escapes, CAA, SRV, MX, CNAME, NS, A, AAAA) and
+    $GENERATE is read by the fast reader, as dnspython reads it.
+    """
+    lines = ["$GENERATE 0-99 mail$ A 192.0.2.$\n"]
+    for i in range(2000):
+        kind = i % 10
+        if kind == 0:
+            lines.append(f't{i} TXT "v=spf1 ip4:10.{i & 255}.0.0/16 ~all" "n\\"{i}\\";\\040x"\n')
+        elif kind == 1:
+            lines.append(f'k{i} TXT ( "p=MIGfMA0{i:07d}" ; key\n "AQAB" )\n')
+        elif kind == 2:
+            lines.append(f'a{i} CAA 0 issue "ca{i % 3}.example.net"\n')
+        elif kind == 3:
+            lines.append(f"_sip._tcp.s{i} SRV 0 {i % 10} 5060 mail{i % 100}\n")
+        elif kind == 4:
+            lines.append(f"m{i} MX {i % 3} mail{i % 100}\n")
+        elif kind == 5:
+            lines.append(f"c{i} CNAME mail{i % 100}\n")
+        elif kind == 6:
+            lines.append(f"h{i} AAAA 2001:db8::{i:x}\n")
+        else:
+            lines.append(f"h{i} A 10.0.{(i >> 8) & 255}.{i & 255}\n")
+    fast, loaded, by_dnspython = load(HEAD + "".join(lines))
+    assert fast is not None
+    assert fast[2] == 3 + 100 + 2000
+    assert loaded == by_dnspython
