@@ -2,9 +2,10 @@
 """
 Primary zones from RFC 1035 zone files.
 
-dnspython parses the file ($ORIGIN, $TTL, $INCLUDE, $GENERATE), unless it
-is simple enough for L{secdns.wire.zonefile_parser} to read alone, over twenty times as
-fast, with the same outcome.  Two things are ours:
+L{secdns.wire.zonefile_parser} reads most files alone ($ORIGIN, $TTL,
+$GENERATE, quoted strings and escapes), over twenty times as fast as
+dnspython and with the same outcome; dnspython reads the rest ($INCLUDE,
+and anything the fast reader doubts).  What is ours:
 
   - A relative C{$INCLUDE} path is taken relative to the directory of the
     file that holds the directive, as an operator expects (and as Knot
