@@ -13,7 +13,7 @@ PEER_COMMANDS += chromium chromedriver
 
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test unit integration bench bench-reload docs fuzz soak peers venv clean
+.PHONY: run test unit integration bench bench-reload bench-zonefile docs fuzz soak peers venv clean
 
 venv: $(VENV)/.installed
 
@@ -58,6 +58,12 @@ RELOAD_HOSTS ?= 450000
 RELOAD_RUNS  ?= 3
 bench-reload: venv
 	$(BIN)/python bench/reload_bench.py --hosts $(RELOAD_HOSTS) --runs $(RELOAD_RUNS)
+
+# A million-record zone file of the usual mix read by secdns and by BIND's
+# named-checkzone (ZONEFILE_RECORDS= to change).
+ZONEFILE_RECORDS ?= 1000000
+bench-zonefile: venv peers
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python bench/zonefile_bench.py --records $(ZONEFILE_RECORDS)
 
 # Coverage-guided fuzzing of the parsers anyone can reach (tests/fuzz): each
 # target for FUZZ_SECONDS, its corpus kept in var/fuzz/TARGET; an input that
