@@ -2,8 +2,8 @@
 """
 The garbage collector around work that builds a zone's worth of objects.
 
-A zone version is up to millions of objects that live until a newer
-version replaces them.  Python's collector is one per process and holds
+Building a zone version makes up to millions of objects (a transfer's
+records as they are read, a zone file's lines).  Python's collector is one per process and holds
 the interpreter lock while it scans: a full collection, started by
 whichever thread happens to allocate, stops the reactor (every zone's
 answers) for as long as it takes, and while a big version is being built
@@ -15,14 +15,18 @@ it made is frozen out of the collector's sight (L{gc.freeze}).  Frozen
 objects are still freed by reference counting when their version goes;
 zone data holds no reference cycles, so nothing is kept for good.
 
-But a freeze takes every object alive at that moment, cyclic garbage
-too (a finished request's Deferreds, a closed connection), and frozen
-garbage is never collected: freezing after each reload leaked a few
-megabytes an hour of garbage that was waiting for a collection.  So each
-freeze comes after a full collection, which is cheap at that point: a
-built version is a few hundred objects the collector tracks (its records
-are bytes, which it does not), and the rest was frozen the time before.
-When builds overlap, the last one to finish collects and freezes for all.
+But a freeze takes every object alive at that moment, and an object
+frozen alive that later dies in a reference cycle (a connection and its
+protocol, a finished transfer's Deferreds and what they hold) is never
+collected: the soak grew by megabytes with each reload and transfer.  So
+each freeze comes after a collection (cheap: a built version is a few
+hundred objects the collector tracks, as its records are bytes, and the
+rest was frozen the time before), and when the frozen set has grown by a
+quarter (and 20,000 objects) since it was last looked at whole, the next
+build starts with a full look: unfreeze, collect, freeze.  That is the
+rule CPython keeps for its oldest generation, so the work stays in
+proportion to what lives; it runs when a build starts, while no big
+transfer is half-read, and costs tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ T = TypeVar("T")
 
 _held = 0
 _lock = threading.Lock()
+_frozen_when_whole = 0  # gc.get_freeze_count() after the last full look
 
 
 @contextlib.contextmanager
@@ -63,6 +68,8 @@ def built(f: Callable[..., T], *args, **kwargs) -> T:
     """
     global _held
     with _lock:
+        if _held == 0:
+            _look_whole_if_grown()
         _held += 1
         gc.disable()
     try:
@@ -78,8 +85,18 @@ def built(f: Callable[..., T], *args, **kwargs) -> T:
 def settle() -> None:
     """
     Collect, then freeze what is left: cheap, for what lived at the last
-    freeze is out of sight, and a full collection first leaves no garbage
-    to freeze for good.
+    freeze is out of sight, and the collection first leaves no garbage to
+    freeze for good.
     """
     gc.collect()
     gc.freeze()
+
+
+def _look_whole_if_grown() -> None:
+    """Unfreeze, collect and freeze again once the frozen set has grown by a quarter since the last time."""
+    global _frozen_when_whole
+    if gc.get_freeze_count() > _frozen_when_whole * 5 // 4 + 20_000:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        _frozen_when_whole = gc.get_freeze_count()

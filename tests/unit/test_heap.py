@@ -68,3 +68,25 @@ def test_a_freeze_keeps_no_garbage_for_good():
     heap.settle()
     assert gone() is None
     gc.unfreeze()
+
+
+def test_what_was_frozen_alive_and_died_in_a_cycle_is_freed_in_time(monkeypatch):
+    """
+    An object frozen while alive (a transfer under way, a connection) that
+    later dies in a reference cycle is freed once the frozen set has grown
+    enough for a full look, at the start of a build.
+    """
+    import weakref
+
+    gc.collect()
+    alive = _Cyclic()
+    gone = weakref.ref(alive)
+    heap.settle()  # frozen alive
+    del alive
+    gc.collect()
+    assert gone() is not None  # out of the collector's sight
+    monkeypatch.setattr(heap, "_frozen_when_whole", 0)  # the frozen set "has grown"
+    heap.built(lambda: None)
+    assert gone() is None
+    assert heap._frozen_when_whole > 0  # the size it was looked at whole
+    gc.unfreeze()
