@@ -95,6 +95,8 @@ class ServerConfig:
         address; one more is closed at once.
     @ivar journal_entries: changesets kept per primary zone (older ones are merged).
     @ivar journal_bytes: octets of changesets kept per primary zone (older ones are dropped).
+    @ivar workers: processes answering UDP queries on each C{listen} address
+        (this one and C{workers - 1} more: L{secdns.server.workers}).
     """
 
     listen: tuple[Endpoint, ...] = (Endpoint("127.0.0.1", 5300),)
@@ -107,6 +109,7 @@ class ServerConfig:
     tcp_clients_per_address: int = 100
     journal_entries: int = 100
     journal_bytes: int = 64 * 2**20
+    workers: int = 1
 
 
 #: What a rate-limited query with a client cookie gets (L{secdns.server.rrl}).
@@ -525,7 +528,7 @@ class _Parser:
         if idle <= 0:
             raise self.error("server.tcp_idle_timeout", f"must be more than 0 seconds, not {idle}")
         counts = {}
-        for key in ("transfers_out", "tcp_clients", "tcp_clients_per_address", "journal_entries", "journal_bytes"):
+        for key in ("transfers_out", "tcp_clients", "tcp_clients_per_address", "journal_entries", "journal_bytes", "workers"):
             counts[key] = self.get(table, "server", key, int, getattr(defaults, key))
             if counts[key] < 1:
                 raise self.error(f"server.{key}", f"must be at least 1, not {counts[key]}")

@@ -20,6 +20,7 @@ invalid, the old one keeps running.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 
@@ -53,6 +54,7 @@ from secdns.server.cookies import Cookies
 from secdns.server.rrl import RateLimiter
 from secdns.server.transfer_out import TransferServer
 from secdns.server.update import UpdateHandler
+from secdns.server.workers import CountingDatagramProtocol, ReusePortUDP, WorkerCollector, WorkerPool
 from secdns.store.database import Store
 from secdns.transfer.notify_out import Notifier
 from secdns.transfer.requestor import Requestor
@@ -110,12 +112,12 @@ class SecdnsService(service.MultiService):
             TransferCollector(lambda: [] if self.registry is None else self.registry.zones(), reactor.seconds),
             EgressCollector(self.transfers, self.notifier),
             ServerCollector(
-                lambda: sum(p.lost for p in self.datagram_protocols),
+                lambda: sum(p.lost for p in self.datagram_protocols) + self._from_workers("lost"),
                 lambda: 0 if self.streams is None else self.streams.stalled,
                 lambda: loglimit.LIMITER.suppressed,
                 lambda: {} if self.streams is None else self.streams.limited,
-                lambda: {} if self.rrl is None else self.rrl.counts,
-                lambda: {} if self.handler.cookies is None else self.handler.cookies.counts,
+                lambda: self._with_workers("rate_limited", {} if self.rrl is None else self.rrl.counts),
+                lambda: self._with_workers("cookies", {} if self.handler.cookies is None else self.handler.cookies.counts),
             ),
             UpdateCollector(lambda: self.updates.counts),
             AlarmCollector(
@@ -127,6 +129,7 @@ class SecdnsService(service.MultiService):
         self._previous_sighup = None
         self.datagram_protocols: list[DNSDatagramProtocol] = []
         self.streams: DNSStreamFactory | None = None
+        self.workers: WorkerPool | None = None  # [server] workers > 1
         self.rrl = _rate_limiter(config.rate_limit)
         self.handler.cookies = _cookies(config.cookies, None)
         self._add_listeners(config)
@@ -143,14 +146,17 @@ class SecdnsService(service.MultiService):
             max_clients=config.server.tcp_clients,
             max_per_address=config.server.tcp_clients_per_address,
         )
+        if config.server.workers > 1:
+            self._add_workers(config)
         for endpoint in config.server.listen:
-            datagrams = DNSDatagramProtocol(self.handler, self.rrl)  # a protocol has one transport
-            self.datagram_protocols.append(datagrams)
-            udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
             tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
-            udp.setName(f"server.listen {endpoint} (UDP)")
             tcp.setName(f"server.listen {endpoint} (TCP)")
-            udp.setServiceParent(self)
+            if self.workers is None:
+                datagrams = DNSDatagramProtocol(self.handler, self.rrl)  # a protocol has one transport
+                self.datagram_protocols.append(datagrams)
+                udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
+                udp.setName(f"server.listen {endpoint} (UDP)")
+                udp.setServiceParent(self)
             tcp.setServiceParent(self)
         if config.http.listen is not None:
             listen = config.http.listen
@@ -164,6 +170,54 @@ class SecdnsService(service.MultiService):
             http.setServiceParent(self)
         if config.manhole is not None:
             self._add_manhole(config)
+
+    def _add_workers(self, config: Config) -> None:
+        """
+        UDP on each listen address from N processes (secdns.server.workers):
+        N sockets bound with SO_REUSEPORT, one served here, one per worker.
+        """
+        count = config.server.workers
+        sockets = []
+        for endpoint in config.server.listen:
+            datagrams = CountingDatagramProtocol(self.handler, self.rrl)
+            self.datagram_protocols.append(datagrams)
+            udp = ReusePortUDP(endpoint, datagrams, count, self.reactor)
+            udp.setName(f"server.listen {endpoint} (UDP)")
+            udp.setServiceParent(self)
+            sockets.append(udp)
+        self.workers = WorkerPool(
+            self.reactor, count, sockets, lambda: self.store.path, self._worker_state,
+            lambda index, datagram, addr: self.datagram_protocols[index].forwarded(datagram, addr),
+        )
+        self.workers.setName("server.workers")
+        self.workers.setServiceParent(self)
+        self.metrics.register(WorkerCollector(self.workers, lambda: sum(p.received for p in self.datagram_protocols)))
+
+    def _worker_state(self):
+        """What the workers serve: the settings their handler needs, and each zone's version."""
+        cookies = self.handler.cookies
+        settings = {
+            "max_udp_size": self.handler.max_udp_size,
+            "rate_limit": None if self.rrl is None else attrs.asdict(self.config.rate_limit),
+            "cookies": None if cookies is None else [secret.hex() for secret in cookies.secrets],
+        }
+        zones = {zone.name.to_text(): (zone.data, zone.serial, zone.expired) for zone in self.handler.zonedb}
+        return settings, zones
+
+    def _workers_changed(self) -> None:
+        if self.workers is not None:
+            self.workers.changed()
+
+    def _from_workers(self, key: str) -> int:
+        return 0 if self.workers is None else self.workers.summed(key)
+
+    def _with_workers(self, key: str, own):
+        """A labelled counter of this process, with the workers' added."""
+        if self.workers is None:
+            return own
+        total = collections.Counter(own)
+        total.update(self.workers.summed_by(key))
+        return total
 
     def _add_manhole(self, config: Config) -> None:
         """The SSH manhole (secdns.ops.manhole): its names made at each login; authorized_keys read at each login."""
@@ -219,6 +273,10 @@ class SecdnsService(service.MultiService):
             self.config, self.store, self.reactor, client, self.notifier, worker=self._in_thread, transfers=self.transfers
         )
         self.registry.bus.subscribe(log_event)
+        if self.workers is not None:
+            # Each version the commit path serves goes to the workers too.
+            announce = self.registry.committer.announce
+            self.registry.committer.announce = lambda zone: (announce(zone), self._workers_changed())
         self.registry.watch(self._serve)
         super().startService()
         if self.handle_signals:
@@ -258,6 +316,7 @@ class SecdnsService(service.MultiService):
         if self.handler.zonedb is not registry.zonedb:
             self.handler.zonedb = registry.zonedb  # the one assignment that switches queries over
         self.handler.keyring = registry.keyring
+        self._workers_changed()
 
     def _summarise_held_lines(self) -> None:
         """Once a minute: how many lines about single requests were held back, per kind and network."""
@@ -314,6 +373,7 @@ class SecdnsService(service.MultiService):
         changes = config_module.diff(self.config, new)
         self._apply_limits(new)
         self.config = new
+        self._workers_changed()  # max_udp_size, [rate_limit], [cookies]
         if self.alarms is not None:
             self.alarms.apply(new)
         if self.registry is None:
@@ -370,7 +430,7 @@ class SecdnsService(service.MultiService):
 
     def _warn_about_restart(self, new: Config) -> None:
         old = self.config
-        for key in ("listen", "tcp_idle_timeout", "state_dir"):
+        for key in ("listen", "tcp_idle_timeout", "state_dir", "workers"):
             if getattr(old.server, key) != getattr(new.server, key):
                 log.warn("server.{key} changed; it takes effect at the next restart", key=key)
         if old.http != new.http:

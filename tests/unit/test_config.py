@@ -198,7 +198,7 @@ ERRORS = [
     (
         "[server]\nlistn = []",
         "server.listn",
-        "unknown key (expected one of: listen, state_dir, transfer_source, max_udp_size, tcp_idle_timeout, transfers_out, tcp_clients, tcp_clients_per_address, journal_entries, journal_bytes)",
+        "unknown key (expected one of: listen, state_dir, transfer_source, max_udp_size, tcp_idle_timeout, transfers_out, tcp_clients, tcp_clients_per_address, journal_entries, journal_bytes, workers)",
     ),
     ("server = 1", "server", "expected a [server] table, got the integer 1"),
     ('[server]\nlisten = "127.0.0.1:53"', "server.listen", 'expected a list, got the string "127.0.0.1:53"'),

@@ -1,0 +1,167 @@
+# -*- test-case-name: tests.unit.test_workerlink -*-
+"""
+What the main process and its UDP workers say to each other (pure: no
+I/O, no reactor).  The processes: L{secdns.server.workers}, L{secdns.worker}.
+
+Main to worker, on the worker's standard input: one JSON object a line
+(L{Sent.messages} makes them):
+
+  - C{{"settings": {...}}}: what the query handler needs (C{max_udp_size},
+    C{rate_limit} or null, C{cookies}: the secrets in hex, or null);
+  - C{{"zones": [[name, expired], ...]}}: the whole set of zones;
+  - C{{"version": name, "serial": serial}}: a new version of a zone is in
+    the store (the worker reads it and swaps it in whole);
+  - C{{"go": true}}: the first batch is over; the worker reads its sockets
+    once the versions it names are loaded.
+
+Worker to main, on the worker's standard output: frames of a 4-octet
+length, a kind octet and a payload (L{frame}, L{FrameReader}):
+
+  - C{F}: a datagram the worker does not answer itself (L{must_forward}),
+    with the index of the C{listen} address it came to and the client's
+    address (L{forward_payload});
+  - C{C}: the worker's counters, JSON (every few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+__all__ = ["Sent", "FrameReader", "frame", "forward_payload", "read_forward", "must_forward", "FORWARD", "COUNTS"]
+
+FORWARD = b"F"
+COUNTS = b"C"
+
+#: A frame's payload at most: a datagram and its address fit many times over.
+MAX_FRAME = 1 << 20
+
+_HEADER = struct.Struct("!IB")
+
+
+def frame(kind: bytes, payload: bytes) -> bytes:
+    """One frame: length (of kind and payload), kind, payload."""
+    return _HEADER.pack(len(payload) + 1, kind[0]) + payload
+
+
+class FrameReader:
+    """Cuts a byte stream into frames; a frame longer than L{MAX_FRAME} is an error (ValueError)."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        buffer = self._buffer + data
+        frames = []
+        offset = 0
+        while len(buffer) - offset >= 5:
+            length, kind = _HEADER.unpack_from(buffer, offset)
+            if length < 1 or length > MAX_FRAME:
+                raise ValueError(f"a frame of {length} octets")
+            end = offset + 4 + length
+            if end > len(buffer):
+                break
+            frames.append((bytes((kind,)), buffer[offset + 5 : end]))
+            offset = end
+        self._buffer = buffer[offset:]
+        return frames
+
+
+def forward_payload(index: int, addr: tuple, datagram: bytes) -> bytes:
+    """A forwarded datagram: listen index (1 octet), port (2), host's length (1), host (text), datagram."""
+    host = addr[0].encode("ascii")
+    return struct.pack("!BHB", index, addr[1], len(host)) + host + datagram
+
+
+def read_forward(payload: bytes) -> tuple[int, tuple[str, int], bytes]:
+    index, port, length = struct.unpack_from("!BHB", payload)
+    host = payload[4 : 4 + length].decode("ascii")
+    return index, (host, port), payload[4 + length :]
+
+
+#: QTYPEs a worker never answers: transfers are the main process's.
+_TRANSFERS = (b"\x00\xfb", b"\x00\xfc")  # IXFR, AXFR
+#: QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT of a plain query: one question, no OPT or one.
+_PLAIN_COUNTS = (b"\x00\x01\x00\x00\x00\x00\x00\x00", b"\x00\x01\x00\x00\x00\x00\x00\x01")
+
+
+def must_forward(wire: bytes) -> bool:
+    """
+    Whether a worker hands datagram C{wire} to the main process rather than
+    answering it: anything but a plain query (opcode QUERY, one question
+    whose name is not compressed, no answer or authority records, at most
+    one additional record and that an OPT), and transfers (AXFR, IXFR).  So
+    NOTIFY, UPDATE, TSIG-signed requests and whatever else is odd go to the
+    one process that holds the zone state and the keys.  What no server
+    answers (shorter than a header, or a response) is not forwarded: the
+    worker's handler drops it.
+    """
+    size = len(wire)
+    if size < 12 or wire[2] & 0x80:
+        return False
+    if wire[2] & 0x78 or wire[4:12] not in _PLAIN_COUNTS:
+        return True  # an opcode other than QUERY, or sections a plain query has not
+    offset = 12
+    length = wire[12] if size > 12 else 1
+    while length:
+        if length > 63:
+            return True  # a compression pointer or an extended label type
+        offset += length + 1
+        if offset >= size:
+            return True
+        length = wire[offset]
+    question_end = offset + 5
+    if question_end > size or wire[offset + 1 : offset + 3] in _TRANSFERS:
+        return True
+    if wire[11] == 0:
+        return False
+    # The one additional record: a plain query's is an OPT (root owner, type 41).
+    return wire[question_end : question_end + 3] != b"\x00\x00\x29"
+
+
+@attrs.define
+class Sent:
+    """
+    What one worker has been told: the settings, the zone set (name to
+    whether it has expired) and, per zone, the version (the object the
+    main process serves) it was told of.
+    """
+
+    settings: Any = None
+    zones: dict[str, bool] | None = None
+    versions: dict[str, object] = attrs.Factory(dict)
+    started: bool = False
+
+    def messages(self, settings: Mapping, zones: Mapping[str, tuple[object, int | None, bool]]) -> list[dict]:
+        """
+        The messages that bring the worker to C{settings} and C{zones}
+        (name to the version served, its serial, whether expired; a zone
+        not loaded has version L{None}), and remember them as sent.  The
+        first time, they end with C{go}.
+        """
+        out: list[dict] = []
+        if settings != self.settings:
+            self.settings = dict(settings)
+            out.append({"settings": self.settings})
+        zone_set = {name: expired for name, (_, _, expired) in zones.items()}
+        if zone_set != self.zones:
+            self.zones = zone_set
+            out.append({"zones": sorted([name, expired] for name, expired in zone_set.items())})
+        for name in [name for name in self.versions if name not in zones]:
+            del self.versions[name]
+        for name, (version, serial, _) in sorted(zones.items()):
+            if version is not None and self.versions.get(name) is not version:
+                self.versions[name] = version
+                out.append({"version": name, "serial": serial})
+        if not self.started:
+            self.started = True
+            out.append({"go": True})
+        return out
+
+
+def encode(messages: Iterable[dict]) -> bytes:
+    """Messages as the lines written to a worker's standard input."""
+    return b"".join(json.dumps(message, separators=(",", ":")).encode() + b"\n" for message in messages)

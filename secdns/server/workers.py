@@ -1,0 +1,356 @@
+# -*- test-case-name: tests.integration.test_workers -*-
+"""
+C{[server] workers = N}: N processes answer UDP queries on each C{listen}
+address; this one (the main process) and N-1 workers (L{secdns.worker}).
+
+The main process binds N UDP sockets with SO_REUSEPORT on each address
+(L{ReusePortUDP}, in C{privilegedStartService}, before privileges drop),
+serves one itself and hands one to each worker as an inherited descriptor;
+the kernel spreads clients over the sockets by their address and port.
+TCP stays in the main process, as does everything else it does: the zone
+core, transfers, NOTIFY, UPDATE, timers, the API.
+
+L{WorkerPool} starts the workers (C{python -m secdns.worker}), restarts one
+that dies, stops them at shutdown, and tells them (on their standard input,
+L{secdns.server.workerlink}) the settings, the zone set and each version
+the main process commits; a worker reads that version from the store
+itself.  It takes back what a worker does not answer (NOTIFY, UPDATE,
+TSIG-signed requests, transfers: L{workerlink.must_forward}), answered here
+through this process's own socket on the same address, and the workers'
+counters, summed into the metrics (L{WorkerCollector}).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import socket
+import sys
+from typing import Callable, Iterator, Mapping
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from twisted.application import service
+from twisted.internet import defer, protocol, task
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+
+from secdns.config import Endpoint
+from secdns.server.protocol import RECEIVE_BUFFER, DNSDatagramProtocol
+from secdns.server.workerlink import COUNTS, FORWARD, FrameReader, Sent, encode, read_forward
+
+__all__ = ["ReusePortUDP", "WorkerPool", "WorkerCollector", "CountingDatagramProtocol"]
+
+log = Logger()
+
+#: Seconds before a worker that died is started again; doubled (up to
+#: L{RESTART_MAX}) while workers keep dying within L{STABLE} seconds.
+RESTART_DELAY = 0.2
+RESTART_MAX = 30.0
+STABLE = 10.0
+#: Seconds a worker gets to exit at shutdown before it is killed.
+STOP_TIMEOUT = 5.0
+#: Seconds between checks of the zones' expiry (versions are sent as committed).
+SYNC_INTERVAL = 1.0
+
+
+class CountingDatagramProtocol(DNSDatagramProtocol):
+    """L{DNSDatagramProtocol} counting the datagrams it receives (per process, in the metrics)."""
+
+    received = 0
+
+    def datagramReceived(self, datagram: bytes, addr) -> None:
+        self.received += 1
+        DNSDatagramProtocol.datagramReceived(self, datagram, addr)
+
+    def forwarded(self, datagram: bytes, addr) -> None:
+        """A datagram a worker received and did not answer: answered from here, through this socket."""
+        DNSDatagramProtocol.datagramReceived(self, datagram, addr)
+
+
+class ReusePortUDP(service.Service):
+    """
+    C{count} UDP sockets bound to one address with SO_REUSEPORT: the first
+    served here by C{protocol}, the others (L{spare}) for the workers.
+    """
+
+    def __init__(self, endpoint: Endpoint, protocol: DNSDatagramProtocol, count: int, reactor) -> None:
+        self.endpoint = endpoint
+        self.protocol = protocol
+        self.count = count
+        self.reactor = reactor
+        self.spare: list[socket.socket] = []
+        self.port = None
+
+    def privilegedStartService(self) -> None:
+        service.Service.privilegedStartService(self)
+        host, port = self.endpoint.host, self.endpoint.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sockets = []
+        try:
+            for _ in range(self.count):
+                s = socket.socket(family, socket.SOCK_DGRAM)
+                sockets.append(s)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                s.setblocking(False)
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                except OSError:
+                    pass
+                s.bind((host, port))
+                port = s.getsockname()[1]  # port 0: the others join the first's
+        except OSError as e:
+            for s in sockets:
+                s.close()
+            raise CannotListenError(host, port, e) from None
+        self.port = self.reactor.adoptDatagramPort(sockets[0].fileno(), family, self.protocol)
+        sockets[0].close()  # the port has its own copy
+        self.spare = sockets[1:]
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+
+    def stopService(self):
+        service.Service.stopService(self)
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+
+
+class _WorkerProcess(protocol.ProcessProtocol):
+    """One worker as the main process sees it: its pipes, its counters."""
+
+    def __init__(self, pool: "WorkerPool", number: int) -> None:
+        self.pool = pool
+        self.number = number
+        self.frames = FrameReader()
+        self.sent = Sent()
+        self.counts: dict = {}
+        self.started_at = pool.reactor.seconds()
+        self.ended = defer.Deferred()
+        self._errors = b""
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.transport is None else self.transport.pid
+
+    def connectionMade(self) -> None:
+        self.pool.sync_one(self)
+
+    def childDataReceived(self, fd: int, data: bytes) -> None:
+        if fd == 2:
+            self._errors += data
+            *lines, self._errors = self._errors.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    log.info("worker {number}: {line}", number=self.number, line=line.decode("utf-8", "replace"))
+            return
+        try:
+            frames = self.frames.feed(data)
+        except ValueError as e:
+            log.error("worker {number}: {error}; stopping it", number=self.number, error=e)
+            self.transport.signalProcess("KILL")
+            return
+        for kind, payload in frames:
+            if kind == FORWARD:
+                self.pool.forwarded(*read_forward(payload))
+            elif kind == COUNTS:
+                self.counts = json.loads(payload)
+
+    def send(self, messages: list[dict]) -> None:
+        if messages and self.transport is not None:
+            self.transport.write(encode(messages))
+
+    def processEnded(self, reason) -> None:
+        self.pool.ended(self, reason)
+        self.ended.callback(None)
+
+
+class WorkerPool(service.Service):
+    """
+    The worker processes (numbered 1 to N-1; the main process is 0).
+
+    @ivar udp: the L{ReusePortUDP} of each listen address, in order: worker
+        i gets the i-th spare socket of each.
+    @ivar state: what the workers must serve now: C{(settings, zones)} as
+        L{Sent.messages} takes them.
+    @ivar forward: answers a datagram a worker forwarded: (listen index,
+        datagram, client address).
+    """
+
+    def __init__(
+        self,
+        reactor,
+        count: int,
+        udp: list[ReusePortUDP],
+        store_path: Callable[[], str],
+        state: Callable[[], tuple[Mapping, Mapping]],
+        forward: Callable[[int, bytes, tuple], None],
+    ) -> None:
+        self.reactor = reactor
+        self.count = count
+        self.udp = udp
+        self.store_path = store_path
+        self.state = state
+        self.forward = forward
+        self.processes: dict[int, _WorkerProcess] = {}
+        #: counters of workers that ended, so that the sums never go back
+        self.before: dict[int, dict] = collections.defaultdict(dict)
+        self.restarts = 0
+        self._delay = RESTART_DELAY
+        self._pending: dict[int, object] = {}
+        self._stopping = False
+        self._sync_soon = None
+        self._loop = task.LoopingCall(self.sync)
+        self._loop.clock = reactor
+
+    # -- life cycle
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+        self._stopping = False
+        for number in range(1, self.count):
+            self._spawn(number)
+        self._loop.start(SYNC_INTERVAL, now=False)
+
+    def _spawn(self, number: int) -> None:
+        self._pending.pop(number, None)
+        fds = [udp.spare[number - 1].fileno() for udp in self.udp]
+        child = {0: "w", 1: "r", 2: "r"}
+        child.update({3 + i: fd for i, fd in enumerate(fds)})
+        argv = [sys.executable, "-m", "secdns.worker", "--number", str(number), "--store", self.store_path(),
+                "--sockets", str(len(fds))]
+        process = _WorkerProcess(self, number)
+        self.processes[number] = process
+        self.reactor.spawnProcess(process, sys.executable, argv, env=dict(os.environ), childFDs=child)
+        log.info("worker {number} started (pid {pid})", number=number, pid=process.pid)
+
+    def ended(self, process: _WorkerProcess, reason) -> None:
+        number = process.number
+        if self.processes.get(number) is process:
+            del self.processes[number]
+        self.before[number] = _add(self.before[number], process.counts)
+        if self._stopping:
+            return
+        self.restarts += 1
+        lived = self.reactor.seconds() - process.started_at
+        self._delay = RESTART_DELAY if lived >= STABLE else min(self._delay * 2, RESTART_MAX)
+        delay = RESTART_DELAY if lived >= STABLE else self._delay
+        log.warn(
+            "worker {number} (pid {pid}) ended: {reason}; starting it again in {delay:.1f} s",
+            number=number, pid=process.pid, reason=reason.getErrorMessage(), delay=delay,
+        )
+        self._pending[number] = self.reactor.callLater(delay, self._spawn, number)
+
+    def stopService(self):
+        service.Service.stopService(self)
+        self._stopping = True
+        if self._loop.running:
+            self._loop.stop()
+        for call in self._pending.values():
+            if call.active():
+                call.cancel()
+        self._pending = {}
+        if self._sync_soon is not None and self._sync_soon.active():
+            self._sync_soon.cancel()
+        ending = []
+        for process in list(self.processes.values()):
+            ending.append(process.ended)
+            try:
+                process.transport.signalProcess("TERM")
+            except Exception:  # already gone
+                pass
+            killer = self.reactor.callLater(STOP_TIMEOUT, _kill, process)
+            process.ended.addBoth(lambda result, killer=killer: killer.cancel() if killer.active() else None)
+        return defer.DeferredList(ending)
+
+    # -- telling the workers
+
+    def changed(self) -> None:
+        """Something the workers serve changed: tell them in this reactor turn's end."""
+        if self._sync_soon is None or not self._sync_soon.active():
+            self._sync_soon = self.reactor.callLater(0, self.sync)
+
+    def sync(self) -> None:
+        settings, zones = self.state()
+        for process in list(self.processes.values()):
+            process.send(process.sent.messages(settings, zones))
+
+    def sync_one(self, process: _WorkerProcess) -> None:
+        settings, zones = self.state()
+        process.send(process.sent.messages(settings, zones))
+
+    def forwarded(self, index: int, addr, datagram: bytes) -> None:
+        if 0 <= index < len(self.udp):
+            self.forward(index, datagram, addr)
+
+    # -- what the metrics show
+
+    def totals(self) -> dict[int, dict]:
+        """Each worker's counters since secdns started (restarts included)."""
+        numbers = set(self.before) | set(self.processes)
+        return {
+            n: _add(self.before.get(n, {}), self.processes[n].counts if n in self.processes else {}) for n in numbers
+        }
+
+    def summed(self, key: str) -> int:
+        """A counter summed over the workers."""
+        return sum(counts.get(key, 0) for counts in self.totals().values())
+
+    def summed_by(self, key: str) -> collections.Counter:
+        """A counter with labels (a mapping) summed over the workers."""
+        total: collections.Counter = collections.Counter()
+        for counts in self.totals().values():
+            total.update(counts.get(key) or {})
+        return total
+
+    def pids(self) -> dict[int, int]:
+        return {n: p.pid for n, p in self.processes.items() if p.pid is not None}
+
+
+def _kill(process: _WorkerProcess) -> None:
+    try:
+        process.transport.signalProcess("KILL")
+    except Exception:
+        pass
+
+
+def _add(a: Mapping, b: Mapping) -> dict:
+    """Counters added key by key (numbers, or mappings of numbers)."""
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict):
+            merged = dict(out.get(key) or {})
+            for k, v in value.items():
+                merged[k] = merged.get(k, 0) + v
+            out[key] = merged
+        elif isinstance(value, (int, float)):
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+class WorkerCollector:
+    """The processes answering UDP, and the queries each received."""
+
+    def __init__(self, pool: WorkerPool, main_queries: Callable[[], int]) -> None:
+        self.pool = pool
+        self.main_queries = main_queries
+
+    def collect(self) -> Iterator:
+        workers = GaugeMetricFamily(
+            "secdns_workers", "Processes answering UDP queries now: the main process and its running workers."
+        )
+        workers.add_metric([], 1 + len(self.pool.processes))
+        yield workers
+        restarts = CounterMetricFamily("secdns_worker_restarts", "Worker processes started again after they ended.")
+        restarts.add_metric([], self.pool.restarts)
+        yield restarts
+        queries = CounterMetricFamily(
+            "secdns_worker_udp_queries",
+            "UDP datagrams received, by process (0: the main process; 1 to workers-1: the workers).",
+            labels=["worker"],
+        )
+        queries.add_metric(["0"], self.main_queries())
+        for number, counts in sorted(self.pool.totals().items()):
+            queries.add_metric([str(number)], counts.get("queries", 0))
+        yield queries

@@ -1,0 +1,298 @@
+"""
+C{[server] workers = 2}: the real C{twistd -n secdns} with one worker
+process beside the main one, both answering UDP on the same address
+(SO_REUSEPORT).  Clients are told apart by their source port, so every
+check asks from many ports (a fresh socket per query): with two sockets in
+the group, a run of 40 queries that all land on one process happens once
+in 2**39.
+
+What is checked: both processes answer (per-process counters in
+/metrics); a new version (a primary's file and SIGHUP; a secondary of a
+real BIND, moved by NOTIFY) reaches the worker within a second of the main
+process serving it, and no answer is older after that; NOTIFY and
+TSIG-signed queries a worker receives are forwarded and answered from the
+same address and port; a worker killed with SIGKILL is started again and
+answers; stopping secdns (SIGTERM, or SIGKILL of the main process) leaves
+no worker behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.tsigkeyring
+import pytest
+
+from tests.bigzone import BASE_SERIAL, ask, serial_of_version, write_big_zone
+from tests.peers import Bind, PeerZone, TsigKey
+from tests.support import LOOPBACK, Secdns, free_port, memory_kib, wait_until
+
+ZONE = "example.test"
+KEY = TsigKey("worker-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+#: Seconds a new version may take to reach the worker after the main process serves it.
+REACH = 1.0
+
+
+def config_text(port: int, http: int, zones: str, workers: int = 2) -> str:
+    return f"""
+[server]
+listen = ["{LOOPBACK}:{port}"]
+state_dir = "var"
+transfer_source = "{LOOPBACK}"
+workers = {workers}
+
+[http]
+listen = "{LOOPBACK}:{http}"
+
+[transfer]
+soa_timeout = 1
+connect_timeout = 2
+
+[[tsig_key]]
+name = "{KEY.name}"
+secret = "{KEY.secret}"
+{zones}
+"""
+
+
+def primary(file: str = "zone.db") -> str:
+    return f'\n[[zone]]\nname = "{ZONE}"\ntype = "primary"\nfile = "{file}"\n'
+
+
+class Site:
+    def __init__(self, tmp: Path, zones: str | None = None, hosts: int = 100) -> None:
+        self.tmp = tmp
+        self.port, self.http = free_port(), free_port()
+        self.zone_file = tmp / "zone.db"
+        self.hosts = hosts
+        if zones is None:
+            write_big_zone(self.zone_file, ZONE, hosts, 0)
+            zones = primary()
+        self.config = tmp / "secdns.toml"
+        self.config.write_text(config_text(self.port, self.http, zones))
+        self.secdns: Secdns | None = None
+
+    def start(self) -> Secdns:
+        self.secdns = Secdns(self.config, self.port).wait_ready()
+        wait_until(lambda: self.worker_pids(), timeout=10, what="a worker to start")
+        wait_until(lambda: "answering (" in self.secdns.log(), timeout=20, what="the worker to answer")
+        return self.secdns
+
+    def stop(self) -> None:
+        if self.secdns is not None:
+            self.secdns.stop()
+
+    def worker_pids(self) -> list[int]:
+        """The main process's children running secdns.worker, by /proc."""
+        pids = []
+        for pid in _children(self.secdns.pid):
+            try:
+                if b"secdns.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.append(pid)
+            except OSError:
+                pass
+        return pids
+
+    def metrics(self) -> str:
+        return urllib.request.urlopen(f"http://{LOOPBACK}:{self.http}/metrics", timeout=5).read().decode()
+
+    def per_worker_queries(self) -> dict[str, float]:
+        return {
+            w: float(v) for w, v in re.findall(r'^secdns_worker_udp_queries_total\{worker="(\d+)"\} (\S+)$', self.metrics(), re.M)
+        }
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            out += [int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    except OSError:
+        pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return not re.search(r"^State:\s+Z", status, re.M)
+
+
+def serials(port: int, count: int, timeout: float = 2.0) -> list[int | None]:
+    """The SOA serial of C{count} answers, each asked from a new socket (a new source port)."""
+    out = []
+    for _ in range(count):
+        response = ask(port, ZONE, "SOA", timeout)
+        out.append(None if response is None or not response.answer else response.answer[0][0].serial)
+    return out
+
+
+def tcp_serial(port: int) -> int | None:
+    """The serial the main process serves: TCP is answered by it alone."""
+    try:
+        response = dns.query.tcp(dns.message.make_query(ZONE, "SOA"), LOOPBACK, port=port, timeout=2)
+    except Exception:
+        return None
+    return response.answer[0][0].serial if response.answer else None
+
+
+def reach_time(port: int, serial: int, old: int, run: int = 40, timeout: float = 30.0) -> float:
+    """
+    Once the main process serves C{serial} (over TCP), ask over UDP from
+    fresh ports until C{run} answers in a row have it; the seconds from
+    the main serving it to the last answer with C{old}.  Anything but
+    those two serials fails.
+    """
+    wait_until(lambda: tcp_serial(port) == serial, timeout=timeout, interval=0.01, what=f"serial {serial} over TCP")
+    served = time.monotonic()
+    last_old = served
+    in_a_row = 0
+    while in_a_row < run:
+        got = serials(port, 1)[0]
+        if got == serial:
+            in_a_row += 1
+        elif got == old:
+            in_a_row = 0
+            last_old = time.monotonic()
+        else:
+            raise AssertionError(f"serial {got} answered, expected {old} or {serial}")
+        assert time.monotonic() - served < timeout
+    return last_old - served
+
+
+@pytest.fixture
+def site(tmp_path):
+    site = Site(tmp_path)
+    yield site
+    site.stop()
+
+
+def test_both_processes_answer_from_many_ports(site):
+    site.start()
+    print(f"RSS with a 100-host zone: main {memory_kib(site.secdns.pid) / 1024:.1f} MB, "
+          f"worker {[round(memory_kib(p) / 1024, 1) for p in site.worker_pids()]} MB")
+    answers = serials(site.port, 200)
+    assert answers == [BASE_SERIAL] * 200
+    counts = wait_until(
+        lambda: (lambda c: c if len(c) == 2 and sum(c.values()) >= 200 else None)(site.per_worker_queries()),
+        timeout=6, what="both processes' counters in /metrics",
+    )
+    assert counts["0"] > 20 and counts["1"] > 20, counts  # the kernel spread them
+    assert re.search(r"^secdns_workers 2\.0$", site.metrics(), re.M)
+    # TCP: the main process alone.
+    assert tcp_serial(site.port) == BASE_SERIAL
+
+
+def test_a_reload_reaches_the_worker_within_a_second(site):
+    site.start()
+    for k in (1, 2, 3):
+        write_big_zone(site.zone_file, ZONE, site.hosts, k)
+        site.secdns.reload()
+        late = reach_time(site.port, serial_of_version(k), serial_of_version(k - 1))
+        assert late < REACH, f"version {k}: a worker answered the old serial {late:.2f} s after the main served the new"
+        assert serials(site.port, 60) == [serial_of_version(k)] * 60
+
+
+def test_a_big_zone_reaches_the_worker_within_a_second(tmp_path):
+    site = Site(tmp_path, hosts=100_000)
+    try:
+        site.start()
+        wait_until(lambda: set(serials(site.port, 20)) == {BASE_SERIAL}, timeout=20, what="the worker to load")
+        write_big_zone(site.zone_file, ZONE, site.hosts, 1)
+        site.secdns.reload()
+        late = reach_time(site.port, serial_of_version(1), BASE_SERIAL)
+        print(f"the 100,000-host version: last old answer {late:.3f} s after the main served the new")
+        assert late < REACH, f"the 100,000-host version reached the worker {late:.2f} s after the main served it"
+        main_kib = memory_kib(site.secdns.pid)
+        worker_kib = [memory_kib(pid) for pid in site.worker_pids()]
+        print(f"RSS with a 100,000-host zone: main {main_kib / 1024:.1f} MB, worker {[round(w / 1024, 1) for w in worker_kib]} MB")
+        assert all(w < main_kib for w in worker_kib)
+    finally:
+        site.stop()
+
+
+def test_notify_and_tsig_are_forwarded_and_the_secondary_reaches_the_worker(tmp_path):
+    port = free_port()
+    zone_file = tmp_path / "bind-zone.db"
+    write_big_zone(zone_file, ZONE, 200, 0)
+    bind = Bind(
+        tmp_path, free_port(),
+        zones=[PeerZone(ZONE, file=zone_file, downstreams=((LOOPBACK, port),), extra="notify-delay 0;")],
+    )
+    bind.start()
+    zones = f'\n[[zone]]\nname = "{ZONE}"\ntype = "secondary"\nexternal_masters = [ {{ address = "{LOOPBACK}", port = {bind.port} }} ]\n'
+    site = Site(tmp_path, zones)
+    site.port = port
+    site.config.write_text(config_text(port, site.http, zones))
+    try:
+        site.start()
+        wait_until(lambda: set(serials(port, 20)) == {BASE_SERIAL}, timeout=20, what="serial 0 from both processes")
+        # NOTIFY from many ports: each answered, from the address and port asked.
+        for _ in range(12):
+            notify = dns.message.make_query(ZONE, "SOA")
+            notify.flags = dns.flags.AA
+            notify.set_opcode(dns.opcode.NOTIFY)
+            response = dns.query.udp(notify, LOOPBACK, port=port, timeout=3)
+            assert response.opcode() == dns.opcode.NOTIFY and response.rcode() == dns.rcode.NOERROR
+        # TSIG-signed queries from many ports: answered signed (dnspython checks the signature).
+        keyring = dns.tsigkeyring.from_text({KEY.name: ("hmac-sha256", KEY.secret)})
+        for _ in range(12):
+            query = dns.message.make_query(ZONE, "SOA")
+            query.use_tsig(keyring, KEY.name)
+            response = dns.query.udp(query, LOOPBACK, port=port, timeout=3)
+            assert response.had_tsig and response.answer[0][0].serial == BASE_SERIAL
+        # A new version on BIND: its NOTIFY (to whichever process) brings it to both.
+        for k in (1, 2):
+            write_big_zone(zone_file, ZONE, 200, k)
+            bind.reload()
+            late = reach_time(port, serial_of_version(k), serial_of_version(k - 1))
+            assert late < REACH, f"serial {serial_of_version(k)} reached the worker {late:.2f} s after the main"
+    finally:
+        site.stop()
+        bind.stop()
+
+
+def test_a_killed_worker_is_started_again(site):
+    site.start()
+    (first,) = site.worker_pids()
+    os.kill(first, signal.SIGKILL)
+    new = wait_until(lambda: [p for p in site.worker_pids() if p != first], timeout=10, what="a new worker")
+    assert not _alive(first)
+    # Queries to the dead worker's socket wait in it until the new one reads it.
+    answers = serials(site.port, 100, timeout=5)
+    assert answers == [BASE_SERIAL] * 100
+    counts = wait_until(lambda: (lambda c: c if c.get("1", 0) > 0 else None)(site.per_worker_queries()), timeout=6, what="the new worker's counters")
+    assert counts["1"] > 0
+    assert re.search(r"^secdns_worker_restarts_total 1\.0$", site.metrics(), re.M)
+    assert new
+
+
+def test_stopping_secdns_stops_every_worker(site):
+    site.start()
+    workers = site.worker_pids()
+    assert len(workers) == 1
+    site.secdns.stop()
+    assert not site.secdns.running()
+    wait_until(lambda: not any(_alive(p) for p in workers), timeout=5, what="the workers to end")
+
+
+def test_a_worker_ends_with_the_main_process_killed(site):
+    site.start()
+    workers = site.worker_pids()
+    os.kill(site.secdns.pid, signal.SIGKILL)
+    site.secdns.process.wait(5)
+    wait_until(lambda: not any(_alive(p) for p in workers), timeout=5, what="the workers to end")
