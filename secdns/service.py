@@ -305,6 +305,8 @@ class SecdnsService(service.MultiService):
     def _started(self, _) -> None:
         """Every zone file read (a zone that failed is logged and left out), stored copies served."""
         heap.settle()
+        if self.workers is not None:
+            self.workers.go()
         log.info(
             "secdns serving {count} zones on {listen}",
             count=len(self.handler.zonedb),

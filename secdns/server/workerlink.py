@@ -11,8 +11,8 @@ Main to worker, on the worker's standard input: one JSON object a line
   - C{{"zones": [[name, expired], ...]}}: the whole set of zones;
   - C{{"version": name, "serial": serial}}: a new version of a zone is in
     the store (the worker reads it and swaps it in whole);
-  - C{{"go": true}}: the first batch is over; the worker reads its sockets
-    once the versions it names are loaded.
+  - C{{"go": true}}: the main process has read every zone at its start; the
+    worker reads its sockets once the versions it was told of are loaded.
 
 Worker to main, on the worker's standard output: frames of a 4-octet
 length, a kind octet and a payload (L{frame}, L{FrameReader}):
@@ -91,35 +91,34 @@ _PLAIN_COUNTS = (b"\x00\x01\x00\x00\x00\x00\x00\x00", b"\x00\x01\x00\x00\x00\x00
 def must_forward(wire: bytes) -> bool:
     """
     Whether a worker hands datagram C{wire} to the main process rather than
-    answering it: anything but a plain query (opcode QUERY, one question
-    whose name is not compressed, no answer or authority records, at most
-    one additional record and that an OPT), and transfers (AXFR, IXFR).  So
-    NOTIFY, UPDATE, TSIG-signed requests and whatever else is odd go to the
-    one process that holds the zone state and the keys.  What no server
-    answers (shorter than a header, or a response) is not forwarded: the
-    worker's handler drops it.
+    answering it: an opcode other than QUERY (NOTIFY, UPDATE), anything
+    that may carry a TSIG record (records in the answer or authority
+    sections, more than one additional record, or one that is not an OPT),
+    and transfers (AXFR, IXFR).  So whatever needs the zone state or the
+    keys goes to the one process that holds them.  What no server answers
+    (shorter than a header, or a response) is not forwarded: the worker's
+    handler drops it; a malformed plain query is the worker's to answer
+    (FORMERR), as it would be the main process's.
+
+    The question's name is not walked label by label: its end is the first
+    zero octet (the root label), which is wrong only for a label holding a
+    zero octet, and then the worker answers what the main process would
+    have: the worker's handler reads the message whole and, having no keys,
+    refuses a signature.
     """
-    size = len(wire)
-    if size < 12 or wire[2] & 0x80:
+    if len(wire) < 12 or wire[2] & 0x80:
         return False
     if wire[2] & 0x78 or wire[4:12] not in _PLAIN_COUNTS:
         return True  # an opcode other than QUERY, or sections a plain query has not
-    offset = 12
-    length = wire[12] if size > 12 else 1
-    while length:
-        if length > 63:
-            return True  # a compression pointer or an extended label type
-        offset += length + 1
-        if offset >= size:
-            return True
-        length = wire[offset]
-    question_end = offset + 5
-    if question_end > size or wire[offset + 1 : offset + 3] in _TRANSFERS:
+    end = wire.find(b"\x00", 12)
+    if end < 0:
+        return False  # no question to read: FORMERR
+    if wire[end + 1 : end + 3] in _TRANSFERS:
         return True
     if wire[11] == 0:
         return False
     # The one additional record: a plain query's is an OPT (root owner, type 41).
-    return wire[question_end : question_end + 3] != b"\x00\x00\x29"
+    return wire[end + 5 : end + 8] != b"\x00\x00\x29"
 
 
 @attrs.define
@@ -135,12 +134,14 @@ class Sent:
     versions: dict[str, object] = attrs.Factory(dict)
     started: bool = False
 
-    def messages(self, settings: Mapping, zones: Mapping[str, tuple[object, int | None, bool]]) -> list[dict]:
+    def messages(
+        self, settings: Mapping, zones: Mapping[str, tuple[object, int | None, bool]], go: bool = True
+    ) -> list[dict]:
         """
         The messages that bring the worker to C{settings} and C{zones}
         (name to the version served, its serial, whether expired; a zone
         not loaded has version L{None}), and remember them as sent.  The
-        first time, they end with C{go}.
+        first time C{go} is true, they end with C{go}.
         """
         out: list[dict] = []
         if settings != self.settings:
@@ -156,7 +157,7 @@ class Sent:
             if version is not None and self.versions.get(name) is not version:
                 self.versions[name] = version
                 out.append({"version": name, "serial": serial})
-        if not self.started:
+        if go and not self.started:
             self.started = True
             out.append({"go": True})
         return out

@@ -200,6 +200,7 @@ class WorkerPool(service.Service):
         self._delay = RESTART_DELAY
         self._pending: dict[int, object] = {}
         self._stopping = False
+        self.ready = False  # every zone read at start: the workers may answer
         self._sync_soon = None
         self._loop = task.LoopingCall(self.sync)
         self._loop.clock = reactor
@@ -271,14 +272,24 @@ class WorkerPool(service.Service):
         if self._sync_soon is None or not self._sync_soon.active():
             self._sync_soon = self.reactor.callLater(0, self.sync)
 
+    def go(self) -> None:
+        """
+        The main process has read every zone at its start: the workers
+        read their sockets once they have loaded those versions.  Till
+        then, queries to their sockets wait there (a worker answers no
+        SERVFAIL for a zone the main process serves).
+        """
+        self.ready = True
+        self.sync()
+
     def sync(self) -> None:
         settings, zones = self.state()
         for process in list(self.processes.values()):
-            process.send(process.sent.messages(settings, zones))
+            process.send(process.sent.messages(settings, zones, self.ready))
 
     def sync_one(self, process: _WorkerProcess) -> None:
         settings, zones = self.state()
-        process.send(process.sent.messages(settings, zones))
+        process.send(process.sent.messages(settings, zones, self.ready))
 
     def forwarded(self, index: int, addr, datagram: bytes) -> None:
         if 0 <= index < len(self.udp):

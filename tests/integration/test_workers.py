@@ -197,6 +197,17 @@ def test_both_processes_answer_from_many_ports(site):
     assert tcp_serial(site.port) == BASE_SERIAL
 
 
+def test_no_servfail_from_the_worker_at_start(tmp_path):
+    """The worker reads its socket once it has the versions the main process read at start: queries wait, never SERVFAIL."""
+    site = Site(tmp_path, hosts=50_000)
+    try:
+        site.secdns = Secdns(site.config, site.port)
+        wait_until(lambda: tcp_serial(site.port) == BASE_SERIAL, timeout=30, interval=0.02, what="the main serving the zone")
+        assert serials(site.port, 60, timeout=10) == [BASE_SERIAL] * 60
+    finally:
+        site.stop()
+
+
 def test_a_reload_reaches_the_worker_within_a_second(site):
     site.start()
     for k in (1, 2, 3):
