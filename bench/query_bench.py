@@ -20,6 +20,14 @@ secdns to each peer (medians over rounds).
     .venv/bin/python bench/query_bench.py --duration 5 --servers secdns,twisted
     .venv/bin/python bench/query_bench.py --edns --do --repeat 3
     .venv/bin/python bench/query_bench.py --unique      # names never asked before
+    .venv/bin/python bench/query_bench.py --workers 2   # every core: see below
+
+--workers N compares, in one run, secdns with [server] workers = 1 and = N,
+BIND with -n 1 and -n N, and Knot with 1 and N UDP workers, all unpinned
+(dnsperf beside them on the same cores, with 32 clients so that the
+kernel's SO_REUSEPORT hash has many source ports to spread); the table's
+ratios are secdns with N workers over each, and each server's N-to-1
+ratio is printed after it (median and best round).
 
 The query file repeats, as dnsperf replays it: after the first pass secdns
 answers from its memo of rendered answers.  --unique measures instead with
@@ -244,9 +252,9 @@ def version(argv: list[str]) -> str:
     return text[0] if text else "?"
 
 
-def secdns_server(work: Path, zone: Path) -> Server:
+def secdns_server(work: Path, zone: Path, workers: int = 1, name: str = "secdns") -> Server:
     port = free_port()
-    d = work / "secdns"
+    d = work / name
     d.mkdir()
     config = d / "secdns.toml"
     config.write_text(
@@ -254,6 +262,7 @@ def secdns_server(work: Path, zone: Path) -> Server:
 [server]
 listen = ["{LOOPBACK}:{port}"]
 state_dir = "var"
+workers = {workers}
 
 [[zone]]
 name = "{ORIGIN}"
@@ -263,7 +272,9 @@ file = "{zone}"
     )
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     label = f"secdns {commit.stdout.strip()}".strip()
-    return Server("secdns", label, twistd_argv(config), port, env=secdns_env())
+    if workers > 1 or name != "secdns":
+        label += f" w={workers}"
+    return Server(name, label, twistd_argv(config), port, env=secdns_env())
 
 
 def twisted_server(work: Path, zone: Path) -> Server:
@@ -289,12 +300,12 @@ def twisted_server(work: Path, zone: Path) -> Server:
     )
 
 
-def bind_server(work: Path, zone: Path) -> Server | None:
+def bind_server(work: Path, zone: Path, threads: int = 1, name: str = "bind") -> Server | None:
     named = which("named")
     if named is None:
         return None
     port = free_port()
-    d = work / "bind"
+    d = work / name
     d.mkdir()
     conf = d / "named.conf"
     conf.write_text(
@@ -315,16 +326,16 @@ controls {{ }};
 zone "{ORIGIN}" {{ type primary; file "{zone}"; }};
 """
     )
-    label = "BIND " + version([named, "-v"]).split()[1].split("-")[0]
-    return Server("bind", label, [named, "-g", "-4", "-n", "1", "-c", str(conf)], port)
+    label = "BIND " + version([named, "-v"]).split()[1].split("-")[0] + (f" -n {threads}" if name != "bind" else "")
+    return Server(name, label, [named, "-g", "-4", "-n", str(threads), "-c", str(conf)], port)
 
 
-def knot_server(work: Path, zone: Path) -> Server | None:
+def knot_server(work: Path, zone: Path, workers: int = 1, name: str = "knot") -> Server | None:
     knotd = which("knotd")
     if knotd is None:
         return None
     port = free_port()
-    d = work / "knot"
+    d = work / name
     d.mkdir()
     conf = d / "knot.conf"
     conf.write_text(
@@ -332,7 +343,7 @@ def knot_server(work: Path, zone: Path) -> Server | None:
 server:
     rundir: "{d}"
     listen: {LOOPBACK}@{port}
-    udp-workers: 1
+    udp-workers: {workers}
     tcp-workers: 1
     background-workers: 1
 log:
@@ -350,8 +361,8 @@ zone:
     file: "{zone}"
 """
     )
-    label = "Knot DNS " + version([knotd, "-V"]).split()[-1]
-    return Server("knot", label, [knotd, "-c", str(conf)], port)
+    label = "Knot DNS " + version([knotd, "-V"]).split()[-1] + (f" udp {workers}" if name != "knot" else "")
+    return Server(name, label, [knotd, "-c", str(conf)], port)
 
 
 def nsd_server(work: Path, zone: Path) -> Server | None:
@@ -397,6 +408,22 @@ MAKERS = {
     "knot": knot_server,
     "nsd": nsd_server,
 }
+
+
+def worker_makers(n: int) -> dict[str, Callable]:
+    """
+    --workers N: secdns, BIND and Knot each with 1 process (or thread) for
+    UDP and with N, so that each one's N-to-1 ratio is measured in the same
+    run: what the machine lets any server gain from N cores.
+    """
+    return {
+        "secdns1": lambda work, zone: secdns_server(work, zone, 1, "secdns1"),
+        f"secdns{n}": lambda work, zone: secdns_server(work, zone, n, f"secdns{n}"),
+        "bind1": lambda work, zone: bind_server(work, zone, 1, "bind1"),
+        f"bind{n}": lambda work, zone: bind_server(work, zone, n, f"bind{n}"),
+        "knot1": lambda work, zone: knot_server(work, zone, 1, "knot1"),
+        f"knot{n}": lambda work, zone: knot_server(work, zone, n, f"knot{n}"),
+    }
 
 
 def pinned(core: int | None, argv: list[str]) -> list[str]:
@@ -592,15 +619,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-check", action="store_true", help="measure servers whose answers are wrong")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and dnsperf to cores")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--workers", type=int, default=0,
+        help="compare secdns with 1 and N workers, BIND -n 1 and -n N, Knot with 1 and N UDP workers, unpinned",
+    )
     args = parser.parse_args(argv)
+    makers = MAKERS
+    args.reference = "secdns"
+    if args.workers > 1:
+        makers = worker_makers(args.workers)
+        args.servers = ",".join(makers)
+        args.no_pin = True
+        args.reference = f"secdns{args.workers}"
+        if args.clients == 4:
+            args.clients = 32  # source ports for the kernel to spread over the sockets
     args.outstanding = [int(q) for q in args.outstanding.split(",")]
     if args.repeat < 1 or args.duration <= 0:
         parser.error("--repeat and --duration must be positive")
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(names) - set(ALL_SERVERS)
+    unknown = set(names) - set(makers)
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
-    if "secdns" not in names:
+    if args.reference not in names:
         print("note: secdns is not in --servers, so there are no ratios")
 
     if shutil.which("dnsperf") is None:
@@ -645,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         for name in names:
-            server = MAKERS[name](work, zone)
+            server = makers[name](work, zone)
             if server is None:
                 failures[name] = "not installed"
                 labels[name] = name
@@ -687,9 +727,11 @@ def print_table(names, labels, results, failures, args) -> None:
     )
     if args.repeat > 1:
         header += f"  {'queries/s, ' + str(args.repeat) + ' runs'}"
+    if args.reference != "secdns":
+        header = header.replace(" secdns/this", f"{args.reference + '/this':>13}")
     print(header)
     print("-" * len(header))
-    ours = results.get("secdns")
+    ours = results.get(args.reference)
     for name in names:
         if name in failures:
             print(f"{labels[name]:<22} {failures[name].splitlines()[0]}")
@@ -713,7 +755,21 @@ def print_table(names, labels, results, failures, args) -> None:
             if args.repeat > 1:
                 line += f"  {min(r.qps for r in runs):,.0f}-{max(r.qps for r in runs):,.0f}"
             print(line)
-
+    if args.reference != "secdns":
+        print()
+        n = args.workers
+        for server in ("secdns", "bind", "knot"):
+            many, one = results.get(f"{server}{n}"), results.get(f"{server}1")
+            if not many or not one:
+                continue
+            for outstanding in args.outstanding:
+                if many.get(outstanding) and one.get(outstanding):
+                    best = max(r.qps for r in many[outstanding]) / max(r.qps for r in one[outstanding])
+                    pairs = [f"{a.qps / b.qps:.2f}" for a, b in zip(many[outstanding], one[outstanding])]
+                    print(
+                        f"{server}, {n} / 1, -q {outstanding}: median {median(many[outstanding]).qps / median(one[outstanding]).qps:.2f}x,"
+                        f" best {best:.2f}x (round by round: {', '.join(pairs)})"
+                    )
 
 if __name__ == "__main__":
     sys.exit(main())
