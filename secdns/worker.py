@@ -85,10 +85,12 @@ class WorkerDatagramProtocol(DNSDatagramProtocol):
         self.index = index
         self.forward = forward
         self.received = 0
+        self.forwarded = 0
 
     def datagramReceived(self, datagram: bytes, addr) -> None:
         self.received += 1
         if must_forward(datagram):
+            self.forwarded += 1
             self.forward(self.index, addr, datagram)
             return
         DNSDatagramProtocol.datagramReceived(self, datagram, addr)
@@ -245,6 +247,7 @@ class Worker:
             cookies.update(self.handler.cookies.counts)
         return {
             "queries": sum(p.received for p in self.protocols),
+            "forwarded": sum(p.forwarded for p in self.protocols),
             "lost": sum(p.lost for p in self.protocols),
             "rate_limited": dict(rrl),
             "cookies": dict(cookies),

@@ -365,3 +365,9 @@ class WorkerCollector:
         for number, counts in sorted(self.pool.totals().items()):
             queries.add_metric([str(number)], counts.get("queries", 0))
         yield queries
+        forwarded = CounterMetricFamily(
+            "secdns_worker_forwarded",
+            "Datagrams the workers passed to the main process to answer (NOTIFY, UPDATE, TSIG, transfers).",
+        )
+        forwarded.add_metric([], self.pool.summed("forwarded"))
+        yield forwarded

@@ -266,6 +266,11 @@ def test_notify_and_tsig_are_forwarded_and_the_secondary_reaches_the_worker(tmp_
             query.use_tsig(keyring, KEY.name)
             response = dns.query.udp(query, LOOPBACK, port=port, timeout=3)
             assert response.had_tsig and response.answer[0][0].serial == BASE_SERIAL
+        forwarded = wait_until(
+            lambda: float(re.search(r"^secdns_worker_forwarded_total (\S+)$", site.metrics(), re.M).group(1)),
+            timeout=6, what="the worker's forwarded datagrams in /metrics",
+        )
+        assert forwarded >= 2  # 24 from as many ports: about half reached the worker
         # A new version on BIND: its NOTIFY (to whichever process) brings it to both.
         for k in (1, 2):
             write_big_zone(zone_file, ZONE, 200, k)
