@@ -33,6 +33,7 @@ from twisted.internet import stdio, task, threads
 from twisted.logger import LogLevel, formatEvent, globalLogBeginner, Logger
 from twisted.protocols.basic import LineReceiver
 
+from secdns import heap
 from secdns.config import PRIMARY, ZoneConfig
 from secdns.server.cookies import Cookies
 from secdns.server.dispatch import QueryHandler
@@ -198,7 +199,9 @@ class Worker:
         name = next(iter(self._wanted))
         serial = self._wanted.pop(name)
         self._loading = True
-        self.in_thread(self.store.read, dns.name.from_text(name)).addCallbacks(
+        # As the main process builds versions (secdns.heap): the collector
+        # held off while the version is read, what it made frozen after.
+        self.in_thread(heap.built, self.store.read, dns.name.from_text(name)).addCallbacks(
             self._loaded, self._failed, callbackArgs=(name, serial), errbackArgs=(name,)
         ).addBoth(self._done)
 
