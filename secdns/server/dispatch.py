@@ -30,6 +30,18 @@ split: its header for each setting of RD and CD, and what follows the
 question.  The question has the same length whatever the client's case, so
 compression pointers stay valid when the client's question is put back in.
 
+Beside it, a second memo per version answers names never asked before
+that do not exist: keyed by their shape (L{secdns.zones.shape}: closest
+encloser, the length of the name above it, type, class, EDNS state, and
+with DO in a signed zone the covering NSEC or NSEC3 record), split the same
+way, its tail the same for every name of the shape.  A response is kept
+there only when its compression pointers never point into the part of the
+question above the closest encloser (L{secdns.wire.writer.Writer.low}), and
+with the names it writes below the closest encloser, so that a name that
+one of them would have compressed against is left to the slow path
+(L{_shape_entry}): every response is byte for byte what the slow path
+renders.  A random-subdomain flood is answered from it.
+
 Before all that, a datagram is looked up whole (but for its ID) in
 L{QueryHandler.answer_datagram}'s memo: a plain UDP query seen before, in
 lowercase and without EDNS options, is answered with one dictionary lookup
@@ -68,7 +80,9 @@ from secdns.wire import tsig
 from secdns.zones.lookup import resolve
 from secdns.wire.compact import name_from_labels
 from secdns.wire.salvage import salvage
-from secdns.server.render import OPT_SIZE, Edns, Question, render, render_error
+from secdns.server.render import OPT_SIZE, Edns, Question, render, render_error, render_template
+from secdns.wire.writer import MAX_POINTER
+from secdns.zones.shape import prefix_names, shape_of
 from secdns.zones.zone import Zone
 from secdns.zones.version import PerVersion
 from secdns.zones.zonemap import ZoneDB
@@ -166,6 +180,12 @@ class QueryHandler:
     _datagrams: dict = attrs.field(factory=dict, init=False, repr=False)
     #: by version: its rendered answers, memo key -> (headers, tail) (L{_remember})
     _answers: PerVersion[dict] = attrs.field(factory=lambda: PerVersion(dict), init=False, repr=False)
+    #: by version: (answers by shape -> (headers, tail, names below the
+    #: closest encloser), parents of names asked (L{secdns.zones.shape.parent_of})) (L{_shape_entry})
+    _shapes: PerVersion[tuple[dict, dict]] = attrs.field(factory=lambda: PerVersion(lambda: ({}, {})), init=False, repr=False)
+    #: the last question the memos missed: [its key, its shape, id of the version]
+    #: (a list: setting an attribute of this class costs a microsecond)
+    _missed: list = attrs.field(factory=lambda: [None, None, None], init=False, repr=False)
     #: by version: the wire form of its RRsets (L{secdns.wire.writer.rrset_wire})
     _rrset_wire: PerVersion[dict] = attrs.field(factory=lambda: PerVersion(dict), init=False, repr=False)
     #: EDNS options' bytes to whether dnspython reads them (L{_options_read})
@@ -207,15 +227,17 @@ class QueryHandler:
         if fast is not None:
             found = self._remembered(wire, fast)
             if found is not None:
-                response, zone, data = found
+                response, zone, data, shaped = found
                 key, name_end, question_end, limit = fast
                 if self.cookies is not None and len(wire) > question_end + OPT_SIZE:
                     response = _with_cookie(response, self._cookie(wire, fast, addr[0]))
                 if len(response) <= min(limit, self.max_udp_size):
                     # Remembered whole only in lowercase and without EDNS
                     # options: a client's random case (0x20) or cookie
-                    # would make entries that are never asked for again.
-                    if len(wire) - question_end in (0, 11) and wire[12 : 12 + name_end] == key[:name_end]:
+                    # would make entries that are never asked for again;
+                    # nor a name answered by its shape, until it is asked
+                    # again (L{_remembered}): a flood's names are asked once.
+                    if not shaped and len(wire) - question_end in (0, 11) and wire[12 : 12 + name_end] == key[:name_end]:
                         datagrams = self._datagrams
                         if len(datagrams) >= MEMO_LIMIT:
                             datagrams.clear()
@@ -225,9 +247,13 @@ class QueryHandler:
 
     def _remembered(self, wire: bytes, fast):
         """
-        C{(response, zone, version)} from the zone version's memo, or
-        L{None}.  The memo is keyed without the EDNS options: a query with
-        options the slow path would reject (FORMERR) is never answered from it.
+        C{(response, zone, version, shaped)} from the zone version's memos,
+        or L{None}; C{shaped} when from the shape memo.  The memos are keyed
+        without the EDNS options: a query with options the slow path would
+        reject (FORMERR) is never answered from them.  An answer found by
+        its shape is also put in the version's memo under its question (the
+        same objects: no copy), so that a name asked a second time is
+        remembered whole, as any other.
         """
         key, name_end, question_end, _ = fast
         if len(wire) > question_end + OPT_SIZE and not self._options_valid(wire, fast):
@@ -239,14 +265,48 @@ class QueryHandler:
         if data is None:
             return None
         memo = self._answers.get(id(data))
-        if memo is None:
+        entry = None if memo is None else memo.get(key)
+        shaped = entry is None
+        if shaped:
+            entry = self._shape_entry(data, key, name_end)
+            if entry is None:
+                return None
+            if memo is None:
+                memo = self._answers.of(data)
+            elif len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[key] = entry
+        heads, tail = entry[0], entry[1]
+        response = wire[:2] + heads[(wire[2] & 0x01) | ((wire[3] >> 3) & 0x02)] + wire[12:question_end] + tail
+        return response, zone, data, shaped
+
+    def _shape_entry(self, data, key: bytes, name_end: int):
+        """
+        The shape memo's entry for the missing name of C{key}, or L{None};
+        the shape is left in C{_missed} for the slow path to keep its
+        response under.  An entry made for a name whose response wrote a
+        name that this one would be compressed against is not used.
+        """
+        memos = self._shapes.get(id(data))
+        if memos is None:
+            memos = self._shapes.of(data)
+        shapes, parents = memos
+        if len(parents) >= MEMO_LIMIT:
+            parents.clear()
+        shape = shape_of(data, parents, key, name_end)
+        missed = self._missed
+        missed[0], missed[1], missed[2] = key, shape, id(data)
+        if shape is None:
             return None
-        entry = memo.get(key)
+        entry = shapes.get(shape)
         if entry is None:
             return None
-        heads, tail = entry
-        response = wire[:2] + heads[(wire[2] & 0x01) | ((wire[3] >> 3) & 0x02)] + wire[12:question_end] + tail
-        return response, zone, data
+        below = entry[2]
+        if below:
+            for name in prefix_names(key, name_end, shape[1]):
+                if name in below:
+                    return None
+        return entry
 
     def _options_valid(self, wire: bytes, fast) -> bool:
         """L{_options_read}, remembered by the options' bytes (a client sends the same ones, its cookie, again and again)."""
@@ -441,8 +501,12 @@ class QueryHandler:
             key, _, question_end, _ = fast
             # Remembered without the client's cookie, which is put back for each client.
             cookie = b"" if edns is None else edns.cookie
-            template = render(0, 0, question, answer, attrs.evolve(edns, cookie=b"") if cookie else edns, cache=rrset_wire)
+            template, writer = render_template(question, answer, attrs.evolve(edns, cookie=b"") if cookie else edns, rrset_wire)
             _remember(self._answers.of(data), key, template)
+            missed = self._missed
+            if missed[0] is key and missed[1] is not None and missed[2] == id(data):
+                missed[0] = None
+                _remember_shape(self._shapes.of(data)[0], missed[1], template, writer, question_end)
             response = _with_cookie(_patch(template, wire, question_end), cookie)
             if len(response) <= limit:
                 return response
@@ -651,6 +715,44 @@ def _with_cookie(response: bytes, cookie: bytes) -> bytes:
     return response[:-2] + len(cookie).to_bytes(2, "big") + cookie
 
 
+def _remember_shape(memo: dict, shape, template: bytes, writer, question_end: int) -> None:
+    """
+    Keep C{template} (as L{_remember}) as the response to every missing
+    name of C{shape} (L{secdns.zones.shape}), unless it is truncated, too
+    long for every offset to be pointed at, or points into the question's
+    prefix (the labels above the closest encloser, which differ from name
+    to name).  With it, the names it wrote below the closest encloser
+    (from the writer's compression table): another name's response would
+    point at one that is its own name or an ancestor of it.
+    """
+    prefix = shape[1]
+    if writer.low < 12 + prefix or template[2] & 0x02 or len(template) > MAX_POINTER:
+        return
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    closest = shape[0][: question_end - 12 - prefix - 4]
+    below = frozenset(
+        name
+        for name, offset in writer.compress.items()
+        if offset >= question_end and len(name) > len(closest) and name.endswith(closest)
+    )
+    heads, tail = _split(template, question_end)
+    memo[shape] = (heads, tail, below)
+
+
+def _split(template: bytes, question_end: int):
+    """C{template}'s header after the ID for each setting of RD and CD (indexed by RD | CD >> 3), and what follows the question."""
+    high, low = template[2], template[3]  # the two bytes of flags
+    counts = template[4:12]
+    heads = (
+        bytes((high, low)) + counts,
+        bytes((high | 0x01, low)) + counts,  # RD
+        bytes((high, low | 0x10)) + counts,  # CD
+        bytes((high | 0x01, low | 0x10)) + counts,
+    )
+    return heads, template[question_end:]
+
+
 def _remember(memo: dict, key: bytes, template: bytes) -> None:
     """
     Remember C{template} (a response with ID 0, RD and CD clear) under C{key}
@@ -661,12 +763,4 @@ def _remember(memo: dict, key: bytes, template: bytes) -> None:
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
     question_end = 12 + len(key) - 1  # the key: name, type, class, EDNS state
-    high, low = template[2], template[3]  # the two bytes of flags
-    counts = template[4:12]
-    heads = (
-        bytes((high, low)) + counts,
-        bytes((high | 0x01, low)) + counts,  # RD
-        bytes((high, low | 0x10)) + counts,  # CD
-        bytes((high | 0x01, low | 0x10)) + counts,
-    )
-    memo[key] = (heads, template[question_end:])
+    memo[key] = _split(template, question_end)

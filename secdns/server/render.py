@@ -28,7 +28,7 @@ import dns.rcode
 from secdns.zones.lookup import Answer, Kind, RRsetRef
 from secdns.wire.writer import Writer
 
-__all__ = ["Edns", "Question", "render", "render_error", "FLAGS_COPIED"]
+__all__ = ["Edns", "Question", "render", "render_template", "render_error", "FLAGS_COPIED"]
 
 # Plain ints: arithmetic on dnspython's IntFlag members runs in Python.
 QR = int(dns.flags.QR)
@@ -102,10 +102,23 @@ def render(
     @param cache: where to keep the wire form of the answer's RRsets
         (L{secdns.wire.writer.rrset_wire}): one per zone version, whose RRsets never change.
     """
+    return _render(Writer(max_size), id, query_flags, question, answer, edns, cache)
+
+
+def render_template(question: Question, answer: Answer, edns: Edns | None, cache: dict | None = None) -> tuple[bytes, Writer]:
+    """
+    L{render} with ID 0, RD and CD clear, no size limit, for a memo; with
+    the L{Writer}, whose C{low} and C{compress} tell whether the response
+    also answers other names of the question's shape (L{secdns.zones.shape}).
+    """
+    writer = Writer()
+    return _render(writer, 0, 0, question, answer, edns, cache), writer
+
+
+def _render(writer: Writer, id: int, query_flags: int, question: Question, answer: Answer, edns: Edns | None, cache) -> bytes:
     flags = QR | (query_flags & FLAGS_COPIED) | (answer.rcode & 0xF)
     if answer.authoritative:
         flags |= AA
-    writer = Writer(max_size)
     writer.question(question.name, question.rdtype, question.rdclass)
     if edns is not None:
         writer.reserve(edns.size())

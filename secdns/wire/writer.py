@@ -167,9 +167,16 @@ class Writer:
     @ivar compress: lowercased wire form of each name suffix written to its offset.
     @ivar max_size: the size RRsets must fit in (what L{reserve} leaves).
     @ivar counts: records in the question, answer, authority and additional sections.
+    @ivar question_lower: the question's name, lowercased, once written
+        (L{None} for the root): an owner equal to it is a pointer to it.
+    @ivar low: the lowest offset a compression pointer written points at,
+        but for owners equal to the question's name.  A response kept as
+        the answer to every missing name of a shape
+        (L{secdns.zones.shape}) must not point into the part of the
+        question that differs between them.
     """
 
-    __slots__ = ("out", "compress", "max_size", "reserved", "counts")
+    __slots__ = ("out", "compress", "max_size", "reserved", "counts", "question_lower", "low")
 
     def __init__(self, max_size: int = 65535) -> None:
         self.out = bytearray(12)
@@ -177,6 +184,8 @@ class Writer:
         self.max_size = max_size
         self.reserved = 0
         self.counts = [0, 0, 0, 0]
+        self.question_lower: bytes | None = None
+        self.low = POINTER
 
     def question(self, name: dns.name.Name, rdtype: int, rdclass: int) -> None:
         """
@@ -185,11 +194,14 @@ class Writer:
         @raise dns.exception.TooBig: it does not fit (as C{Renderer}).
         """
         start = len(self.out)
-        self.name(*name_wire(name))
+        wire, lower = name_wire(name)
+        self.name(wire, lower)
         self.out += TYPE_CLASS.pack(rdtype, rdclass)
         if len(self.out) > self.max_size:
             self._rollback(start)
             raise dns.exception.TooBig
+        if start == 12 and lower[0]:
+            self.question_lower = lower
         self.counts[0] += 1
 
     def reserve(self, size: int) -> None:
@@ -214,6 +226,8 @@ class Writer:
             key = lower[offset:]
             pointer = compress.get(key)
             if pointer is not None:
+                if pointer < self.low:
+                    self.low = pointer
                 out += wire[:offset]
                 out += (POINTER | pointer).to_bytes(2, "big")
                 return
@@ -234,9 +248,15 @@ class Writer:
         out = self.out
         start = len(out)
         owner_wire = name_wire(owner)
+        # The question's own name (a wildcard's answer): a pointer to it,
+        # as the lookup would find, not counted in C{low}.
+        at_question = owner_wire[1] == self.question_lower
         header = entry.header
         for record in entry.records:
-            self.name(*owner_wire)
+            if at_question:
+                out += b"\xc0\x0c"
+            else:
+                self.name(*owner_wire)
             out += header
             if type(record) is bytes:
                 out += record
