@@ -207,7 +207,7 @@ def test_derived_tables():
     assert {rdata_class.__name__ for rdata_class in writer._compressed_pieces} == {"NS", "CNAME", "PTR", "MX", "SOA"}
     assert all(rdata_class is dns.rdata.get_rdata_class(IN, T.from_text(rdata_class.__name__)) for rdata_class in writer._compressed_pieces)
     assert zonefile_parser._FAMILIES == {T.A: socket.AF_INET, T.AAAA: socket.AF_INET6}
-    assert set(zonefile_parser._SIMPLE) == {T.NS, T.CNAME, T.PTR, T.DNAME, T.MX}
+    assert set(zonefile_parser._SIMPLE) == {T.NS, T.CNAME, T.PTR, T.DNAME, T.MX, T.SRV}
 
 
 @pytest.mark.parametrize("rdtype", [rdtype for rdtype, layout in LAYOUTS.items() if layout.compressed])

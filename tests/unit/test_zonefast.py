@@ -688,13 +688,15 @@ def character_strings(draw, valid: bool = True) -> str:
 def string_lists(draw, valid: bool = True) -> str:
     """One to four character-strings, with or without space between quoted ones, now and then over lines."""
     strings = draw(st.lists(character_strings(valid), min_size=1, max_size=4))
+    over_lines = draw(st.integers(0, 4)) == 0
     text = strings[0]
     for string in strings[1:]:
         together = text.endswith('"') and string.startswith('"') and draw(st.booleans())
-        text += ("" if together else " ") + string
-    if draw(st.integers(0, 4)) == 0:
-        text = "( " + text.replace('" "', '" ; c\n "', 1) + "\n )"
-    return text
+        if over_lines and not together and "\n" not in text:
+            text += " ; c\n " + string  # a comment and a new line between two strings, never inside one
+        else:
+            text += ("" if together else " ") + string
+    return "( " + text + "\n )" if over_lines else text
 
 
 #: $GENERATE parts: left-hand sides (none a CNAME's owner but "c..."), and types with right-hand sides.
