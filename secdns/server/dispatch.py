@@ -82,7 +82,7 @@ from secdns.wire.compact import name_from_labels
 from secdns.wire.salvage import salvage
 from secdns.server.render import OPT_SIZE, Edns, Question, render, render_error, render_template
 from secdns.wire.writer import MAX_POINTER
-from secdns.zones.shape import prefix_names, shape_of
+from secdns.zones.shape import shape_of
 from secdns.zones.zone import Zone
 from secdns.zones.version import PerVersion
 from secdns.zones.zonemap import ZoneDB
@@ -302,10 +302,12 @@ class QueryHandler:
         if entry is None:
             return None
         below = entry[2]
-        if below:
-            for name in prefix_names(key, name_end, shape[1]):
-                if name in below:
+        if below:  # the name and its ancestors above the closest encloser
+            offset, prefix = 0, shape[1]
+            while offset < prefix:
+                if key[offset:name_end] in below:
                     return None
+                offset += key[offset] + 1
         return entry
 
     def _options_valid(self, wire: bytes, fast) -> bool:
@@ -502,11 +504,11 @@ class QueryHandler:
             # Remembered without the client's cookie, which is put back for each client.
             cookie = b"" if edns is None else edns.cookie
             template, writer = render_template(question, answer, attrs.evolve(edns, cookie=b"") if cookie else edns, rrset_wire)
-            _remember(self._answers.of(data), key, template)
+            entry = _remember(self._answers.of(data), key, template)
             missed = self._missed
             if missed[0] is key and missed[1] is not None and missed[2] == id(data):
                 missed[0] = None
-                _remember_shape(self._shapes.of(data)[0], missed[1], template, writer, question_end)
+                _remember_shape(self._shapes.of(data)[0], missed[1], entry, template, writer, question_end)
             response = _with_cookie(_patch(template, wire, question_end), cookie)
             if len(response) <= limit:
                 return response
@@ -715,15 +717,15 @@ def _with_cookie(response: bytes, cookie: bytes) -> bytes:
     return response[:-2] + len(cookie).to_bytes(2, "big") + cookie
 
 
-def _remember_shape(memo: dict, shape, template: bytes, writer, question_end: int) -> None:
+def _remember_shape(memo: dict, shape, entry, template: bytes, writer, question_end: int) -> None:
     """
-    Keep C{template} (as L{_remember}) as the response to every missing
-    name of C{shape} (L{secdns.zones.shape}), unless it is truncated, too
-    long for every offset to be pointed at, or points into the question's
-    prefix (the labels above the closest encloser, which differ from name
-    to name).  With it, the names it wrote below the closest encloser
-    (from the writer's compression table): another name's response would
-    point at one that is its own name or an ancestor of it.
+    Keep C{template} (C{entry}: as L{_remember} split it) as the response
+    to every missing name of C{shape} (L{secdns.zones.shape}), unless it
+    is truncated, too long for every offset to be pointed at, or points
+    into the question's prefix (the labels above the closest encloser,
+    which differ from name to name).  With it, the names it wrote below the
+    closest encloser (from the writer's compression table): another name's
+    response would point at one that is its own name or an ancestor of it.
     """
     prefix = shape[1]
     if writer.low < 12 + prefix or template[2] & 0x02 or len(template) > MAX_POINTER:
@@ -736,8 +738,7 @@ def _remember_shape(memo: dict, shape, template: bytes, writer, question_end: in
         for name, offset in writer.compress.items()
         if offset >= question_end and len(name) > len(closest) and name.endswith(closest)
     )
-    heads, tail = _split(template, question_end)
-    memo[shape] = (heads, tail, below)
+    memo[shape] = (entry[0], entry[1], below)
 
 
 def _split(template: bytes, question_end: int):
@@ -753,14 +754,15 @@ def _split(template: bytes, question_end: int):
     return heads, template[question_end:]
 
 
-def _remember(memo: dict, key: bytes, template: bytes) -> None:
+def _remember(memo: dict, key: bytes, template: bytes) -> tuple:
     """
     Remember C{template} (a response with ID 0, RD and CD clear) under C{key}
     (from L{_parse_plain_query}), split as the fast path uses it: the header
     after the ID for each setting of RD and CD (indexed by RD | CD >> 3),
-    and what follows the question.
+    and what follows the question.  The entry made.
     """
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
     question_end = 12 + len(key) - 1  # the key: name, type, class, EDNS state
-    memo[key] = _split(template, question_end)
+    entry = memo[key] = _split(template, question_end)
+    return entry

@@ -54,6 +54,7 @@ import dns.rdataset
 import dns.rdatatype
 
 from secdns.wire.compact import key_of, name_from_labels
+from secdns.zones.shape import nsec3_cover, nsec3_match
 from secdns.zones.version import ZoneData
 
 __all__ = ["Kind", "Answer", "resolve", "MAX_CHAIN"]
@@ -306,7 +307,7 @@ class _Step:
             if owner != name:  # wildcard no-data: also show the qname does not exist
                 self.add_proof(data.nsec_covering(name), NSEC)
         elif data.nsec3 is not None:
-            matching = data.nsec3.matching(name if owner == name else owner)
+            matching = _nsec3_matching(data, name if owner == name else owner)
             if owner == name and matching is None:
                 # An empty non-terminal under opt-out: prove the closest encloser.
                 self.prove_closest_encloser(name, _closest_provable(data, name))
@@ -323,7 +324,7 @@ class _Step:
             self.add_proof(data.nsec_covering(wildcard), NSEC)
         elif data.nsec3 is not None:
             self.prove_closest_encloser(name, closest)
-            self.add_proof(data.nsec3.covering(wildcard), NSEC3)
+            self.add_proof(_nsec3_covering(data, wildcard), NSEC3)
 
     def prove_wildcard(self, name, closest, wildcard) -> None:
         """A wildcard answer proves that C{name} itself does not exist."""
@@ -333,12 +334,12 @@ class _Step:
         if data.nsec_order:
             self.add_proof(data.nsec_covering(name), NSEC)
         elif data.nsec3 is not None:
-            self.add_proof(data.nsec3.covering(_next_closer(name, closest)), NSEC3)
+            self.add_proof(_nsec3_covering(data, _next_closer(name, closest)), NSEC3)
 
     def prove_closest_encloser(self, name, closest) -> None:
-        nsec3 = self.data.nsec3
-        self.add_proof(nsec3.matching(closest), NSEC3)
-        self.add_proof(nsec3.covering(_next_closer(name, closest)), NSEC3)
+        data = self.data
+        self.add_proof(_nsec3_matching(data, closest), NSEC3)
+        self.add_proof(_nsec3_covering(data, _next_closer(name, closest)), NSEC3)
 
     # -- delegations and DNAME
 
@@ -354,7 +355,7 @@ class _Step:
         elif data.nsec_order:
             self.add_proof(cut if data.rdataset(cut, NSEC) else None, NSEC)
         elif data.nsec3 is not None:
-            matching = data.nsec3.matching(cut)
+            matching = _nsec3_matching(data, cut)
             if matching is not None:
                 self.add_proof(matching, NSEC3)
             else:  # opt-out: prove the closest provable encloser instead
@@ -397,9 +398,27 @@ def _closest_encloser(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
 def _closest_provable(data: ZoneData, name: dns.name.Name) -> dns.name.Name:
     """The longest ancestor of C{name} that has an NSEC3 record (opt-out chains)."""
     ancestor = name.parent()
-    while ancestor != data.origin and data.nsec3.matching(ancestor) is None:
+    while ancestor != data.origin and _nsec3_matching(data, ancestor) is None:
         ancestor = ancestor.parent()
     return ancestor
+
+
+def _nsec3_matching(data: ZoneData, name: dns.name.Name) -> dns.name.Name | None:
+    """C{data.nsec3.matching(name)}, by the hash as a number (L{secdns.zones.shape.nsec3_match}): no base32 per query."""
+    chain = data.nsec3
+    i = nsec3_match(data, name.to_wire().lower())
+    if i is None:
+        return chain.matching(name)
+    return None if i < 0 else chain.owners[chain.hashes[i]]
+
+
+def _nsec3_covering(data: ZoneData, name: dns.name.Name) -> dns.name.Name | None:
+    """C{data.nsec3.covering(name)}, as L{_nsec3_matching}."""
+    chain = data.nsec3
+    i = nsec3_cover(data, name.to_wire().lower())
+    if i is None:
+        return chain.covering(name)
+    return chain.owners[chain.hashes[i]]
 
 
 def _next_closer(name: dns.name.Name, closest: dns.name.Name) -> dns.name.Name:
@@ -458,7 +477,7 @@ def _targets(rds: dns.rdataset.Rdataset) -> list[dns.name.Name]:
 
 def _holds(section: list[RRsetRef], ref: RRsetRef) -> bool:
     owner, rds = ref
-    return any(o == owner and r is rds for o, r in section)
+    return any(r is rds and o == owner for o, r in section)  # identity first: comparing Names is slow
 
 
 def _zero_ttl(rds: dns.rdataset.Rdataset) -> dns.rdataset.Rdataset:

@@ -28,7 +28,6 @@ answered differently at a name (ANY, RRSIG, NSEC, NSEC3, DS).
 
 from __future__ import annotations
 
-import base64
 import bisect
 import hashlib
 
@@ -36,9 +35,9 @@ import dns.rdataclass
 import dns.rdatatype
 
 from secdns.wire.compact import OwnerKey, name_from_labels
-from secdns.zones.version import ZoneData
+from secdns.zones.version import PerVersion, ZoneData
 
-__all__ = ["Shape", "shape_of", "parent_of", "usable_encloser", "nsec3_cover", "prefix_names"]
+__all__ = ["Shape", "shape_of", "parent_of", "usable_encloser", "nsec3_cover", "nsec3_match", "nsec3_numbers"]
 
 IN = dns.rdataclass.IN
 CNAME = dns.rdatatype.CNAME
@@ -60,6 +59,9 @@ UNSHAPED = frozenset(
 _DO_STATE = 2
 
 SHA1 = 1
+
+#: By version: its NSEC3 hashes as numbers (L{nsec3_numbers}).
+NSEC3_NUMBERS: PerVersion[list[int]] = PerVersion(list)
 
 
 def shape_of(data: ZoneData, parents: dict, key: bytes, name_end: int) -> Shape | None:
@@ -161,25 +163,59 @@ def nsec3_cover(data: ZoneData, wire: bytes) -> int | None:
     """
     The index in C{data.nsec3.hashes} of the NSEC3 record that covers the
     name whose lowercase wire form is C{wire}, as
-    L{secdns.zones.version.Nsec3Chain.covering} finds it (RFC 5155 section
-    5: SHA-1 of the name and salt, iterated), without making a C{Name};
-    L{None} for a hash algorithm other than SHA-1, or an empty chain.
+    L{secdns.zones.version.Nsec3Chain.covering} finds it; L{None} when
+    L{nsec3_numbers} has none for the chain.
     """
-    chain = data.nsec3
-    hashes = chain.hashes
-    if chain.algorithm != SHA1 or not hashes:
+    found = nsec3_search(data, wire)
+    if found is None:
         return None
+    numbers, number, i = found
+    return (i - 1) % len(numbers)
+
+
+def nsec3_match(data: ZoneData, wire: bytes) -> int | None:
+    """The index in C{data.nsec3.hashes} of the hash of C{wire} (as L{nsec3_cover}), or -1 when no record has it; L{None} as L{nsec3_cover}."""
+    found = nsec3_search(data, wire)
+    if found is None:
+        return None
+    numbers, number, i = found
+    return i if i < len(numbers) and numbers[i] == number else -1
+
+
+def nsec3_search(data: ZoneData, wire: bytes) -> tuple[list[int], int, int] | None:
+    """
+    The chain's hashes as numbers (L{nsec3_numbers}), the hash of the name
+    whose lowercase wire form is C{wire} (RFC 5155 section 5: SHA-1 of the
+    name and salt, iterated) as a number, and where it would go among them.
+    """
+    numbers = NSEC3_NUMBERS.get(id(data))
+    if numbers is None:
+        numbers = nsec3_numbers(data)
+    if not numbers:
+        return None
+    chain = data.nsec3
     salt = chain.salt or b""
     digest = hashlib.sha1(wire + salt).digest()
     for _ in range(chain.iterations):
         digest = hashlib.sha1(digest + salt).digest()
-    hashed = base64.b32hexencode(digest).decode("ascii").lower()
-    return (bisect.bisect_left(hashes, hashed) - 1) % len(hashes)
+    number = int.from_bytes(digest, "big")
+    return numbers, number, bisect.bisect_left(numbers, number)
 
 
-def prefix_names(key: bytes, name_end: int, prefix: int):
-    """The lowercase wire forms of the name in C{key} and its ancestors that are longer than its last C{name_end - prefix} octets."""
-    offset = 0
-    while offset < prefix:
-        yield key[offset:name_end]
-        offset += key[offset] + 1
+def nsec3_numbers(data: ZoneData) -> list[int]:
+    """
+    The hashes of C{data}'s NSEC3 chain as numbers (base32hex, RFC 4648
+    section 7, is base 32 to C{int}: no base32 encoding per query), in the
+    chain's order, kept for the version; empty when the chain is not
+    SHA-1 or an owner's label is not a 32-digit hash (then the order of the
+    strings could differ from the numbers').
+    """
+    chain = data.nsec3
+    numbers: list[int] = []
+    if chain is not None and chain.algorithm == SHA1 and all(len(h) == 32 for h in chain.hashes):
+        try:
+            numbers = [int(h, 32) for h in chain.hashes]
+        except ValueError:
+            numbers = []
+    NSEC3_NUMBERS.of(data).extend(numbers)
+    return NSEC3_NUMBERS.of(data)

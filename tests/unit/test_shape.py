@@ -22,6 +22,8 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
+import dns.rdataset
 import dns.rdatatype
 import dns.zone
 import hypothesis
@@ -33,7 +35,7 @@ from secdns.config import ZoneConfig
 from secdns.server.cookies import Cookies
 from secdns.server.dispatch import QueryHandler, Request
 from secdns.wire.writer import Writer
-from secdns.zones.shape import nsec3_cover, shape_of
+from secdns.zones.shape import nsec3_cover, nsec3_match, shape_of
 from secdns.zones.version import from_zone
 from secdns.zones.zone import Zone
 from secdns.zones.zonemap import ZoneDB
@@ -269,12 +271,7 @@ def test_nsec3_cover_as_the_chain_finds_it(zone):
         pytest.skip("no NSEC3 chain")
     for i in range(200):
         name = dns.name.from_text(f"n{i}.x{i % 7}.{ORIGIN}")
-        assert chain.hashes[nsec3_cover(zone.data, name.to_wire())] == chain.hash_of(name)[:0] + _covering_hash(chain, name)
-
-
-def _covering_hash(chain, name) -> str:
-    owner = chain.covering(name)
-    return owner.labels[0].decode().lower()
+        assert chain.hashes[nsec3_cover(zone.data, name.to_wire())] == chain.covering(name).labels[0].decode().lower()
 
 
 def test_cookie_put_back_into_shape_answers(zone):
@@ -298,3 +295,49 @@ def test_writer_low_ignores_the_question_as_owner():
     assert writer.low == 0xC000 and bytes(writer.out[-16:-14]) == b"\xc0\x0c"
     writer.rrset(1, dns.name.from_text("b.example."), rds)
     assert writer.low == 14
+
+
+def test_expired_zone_and_new_version(zone):
+    """A shape known for one version answers neither an expired zone nor the next version."""
+    content = zone.data
+    handler = QueryHandler(ZoneDB.of([zone]))
+    for name in ("e1.wild", "nx-e1"):
+        handler.answer(wire_of(f"{name}.{ORIGIN}", "A", STATES[1]), UDP)
+    assert shape_hits(handler, zone) == 2
+    try:
+        zone.expired = True
+        wire = wire_of(f"e2.wild.{ORIGIN}", "A", STATES[1])
+        assert dns.message.from_wire(handler.answer(wire, UDP)).rcode() == dns.rcode.SERVFAIL
+        zone.expired = False
+        changed = unsigned()
+        changed.replace_rdataset(dns.name.from_text(f"*.wild.{ORIGIN}"), dns.rdataset.from_text("IN", "A", 300, "192.0.2.100"))
+        zone.swap(from_zone(changed))
+        for name in ("e3.wild", "nx-e3"):
+            wire = wire_of(f"{name}.{ORIGIN}", "A", STATES[1])
+            assert handler.answer(wire, UDP) == expected(zone, wire, UDP)
+        assert "192.0.2.100" in dns.message.from_wire(handler.answer(wire_of(f"e4.wild.{ORIGIN}", "A", STATES[1]), UDP)).to_text()
+    finally:
+        zone.expired = False
+        zone.swap(content)
+
+
+def test_shape_memos_bounded(zone, monkeypatch):
+    """The shape memo and the parents' start again when full, and answers stay right."""
+    monkeypatch.setattr("secdns.server.dispatch.MEMO_LIMIT", 3)
+    handler = QueryHandler(ZoneDB.of([zone]))
+    for i in range(20):
+        wire = wire_of(f"n{i}.p{i % 7}.{'wild.' if i % 2 else ''}{ORIGIN}", "A", STATES[i % 3])
+        assert handler.answer(wire, UDP) == expected(zone, wire, UDP)
+        shapes, parents = handler._shapes.of(zone.data)
+        assert len(shapes) <= 3 and len(parents) <= 3
+
+
+def test_nsec3_match_as_the_chain_finds_it(zone):
+    chain = zone.data.nsec3
+    if chain is None:
+        pytest.skip("no NSEC3 chain")
+    names = [dns.name.from_text(f"n{i}.{ORIGIN}") for i in range(50)] + [zone.data.name_of(key) for key in zone.data.owners]
+    for name in names:
+        i = nsec3_match(zone.data, name.to_wire().lower())
+        owner = chain.matching(name)
+        assert (None if i < 0 else chain.owners[chain.hashes[i]]) == owner, name
