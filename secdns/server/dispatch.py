@@ -94,6 +94,7 @@ log = Logger()
 QR = dns.flags.QR
 DO = dns.flags.DO
 IN = dns.rdataclass.IN
+DNAME = dns.rdatatype.DNAME
 
 #: Responses remembered per zone version; past that the memo starts again,
 #: so a flood of random names cannot grow it without bound.
@@ -499,7 +500,7 @@ class QueryHandler:
         if request.signature is not None:
             limit -= tsig.record_size(request.signature.key)
         rrset_wire = self._rrset_wire.of(data)
-        if fast is not None:
+        if fast is not None and not _synthesised(answer):
             key, _, question_end, _ = fast
             # Remembered without the client's cookie, which is put back for each client.
             cookie = b"" if edns is None else edns.cookie
@@ -705,6 +706,15 @@ def _patch(template: bytes, wire: bytes, question_end: int) -> bytes:
             template[question_end:],
         )
     )
+
+
+def _synthesised(answer) -> bool:
+    """
+    Whether the answer holds a CNAME made from a DNAME (RFC 6672): its
+    target is the question's name in the asker's case, so the answer is
+    not the same for every asker and is not remembered.
+    """
+    return any(rds.rdtype == DNAME for _, rds in answer.answer)
 
 
 def _with_cookie(response: bytes, cookie: bytes) -> bytes:

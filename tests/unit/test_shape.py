@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import random
-import shutil
 
 import dns.dnssec
 import dns.edns
@@ -39,6 +38,7 @@ from secdns.zones.shape import nsec3_cover, nsec3_match, shape_of
 from secdns.zones.version import from_zone
 from secdns.zones.zone import Zone
 from secdns.zones.zonemap import ZoneDB
+from tests.support import require
 
 ORIGIN = "shape.test."
 ZONE = """\
@@ -105,15 +105,22 @@ def nsec3_zone(directory) -> dns.zone.Zone:
     return dns.zone.from_file(str(signed), ORIGIN, relativize=False, check_origin=False)
 
 
-@pytest.fixture(scope="module", params=["unsigned", "nsec", "nsec3"])
-def zone(request, tmp_path_factory) -> Zone:
-    if request.param == "nsec3":
-        if shutil.which("dnssec-signzone") is None:
-            pytest.skip("dnssec-signzone is not installed")
-        content = nsec3_zone(tmp_path_factory.mktemp("nsec3"))
-    else:
-        content = unsigned() if request.param == "unsigned" else nsec_zone()
+def _zone_of(content) -> Zone:
     return Zone(ZoneConfig(dns.name.from_text(ORIGIN), "primary", file="shape.zone"), from_zone(content))
+
+
+@pytest.fixture(scope="module")
+def nsec3_signed(tmp_path_factory) -> Zone:
+    """The zone signed with NSEC3 by BIND's dnssec-signzone (missing: a failure in CI)."""
+    require("dnssec-signzone")
+    return _zone_of(nsec3_zone(tmp_path_factory.mktemp("nsec3")))
+
+
+@pytest.fixture(scope="module", params=["unsigned", "nsec", "nsec3"])
+def zone(request) -> Zone:
+    if request.param == "nsec3":
+        return request.getfixturevalue("nsec3_signed")
+    return _zone_of(unsigned() if request.param == "unsigned" else nsec_zone())
 
 
 def wire_of(qname: str, rdtype: str, state, id: int = 0x4321, rd: bool = True, cd: bool = False) -> bytes:
@@ -157,22 +164,12 @@ def test_same_bytes_as_the_slow_path(zone, batch):
         qname = "".join(c.upper() if rng.random() < 0.3 else c for c in ".".join(labels) + "." + suffix + ORIGIN)
         wire = wire_of(qname, rdtype, state, id=rng.randrange(65536), rd=rd, cd=cd)
         request = TCP if state[3] else UDP
-        want = _case_blind(suffix, expected(zone, wire, request))
+        want = expected(zone, wire, request)  # byte for byte, below a DNAME too (its CNAME target is in the asker's case)
         for _ in range(2):  # the second: from a memo
-            assert _case_blind(suffix, handler.answer(wire, request)) == want, (qname, rdtype, state)
+            assert handler.answer(wire, request) == want, (qname, rdtype, state)
         if not state[3]:
             got = handler.answer_datagram(wire, (request.address, request.port))
-            assert _case_blind(suffix, got) == want, (qname, rdtype, state)
-
-
-def _case_blind(suffix: str, response: bytes) -> bytes:
-    """
-    Below a DNAME, the synthesised CNAME's target is in the case of the
-    question that made the remembered answer (a known difference of the
-    question memo, as old as it, that has nothing to do with shapes: no
-    name below a DNAME has one): compared in lowercase there.
-    """
-    return response.lower() if suffix == "dn." else response
+            assert got == want, (qname, rdtype, state)
 
 
 def test_many_names_answered_from_shapes(zone, monkeypatch):
@@ -265,10 +262,9 @@ def test_unshaped_types(zone):
     assert shape_of(zone.data, {}, key + b"\x00\x01\x00\x01\x00", len(key)) is not None
 
 
-def test_nsec3_cover_as_the_chain_finds_it(zone):
+def test_nsec3_cover_as_the_chain_finds_it(nsec3_signed):
+    zone = nsec3_signed
     chain = zone.data.nsec3
-    if chain is None:
-        pytest.skip("no NSEC3 chain")
     for i in range(200):
         name = dns.name.from_text(f"n{i}.x{i % 7}.{ORIGIN}")
         assert chain.hashes[nsec3_cover(zone.data, name.to_wire())] == chain.covering(name).labels[0].decode().lower()
@@ -332,10 +328,9 @@ def test_shape_memos_bounded(zone, monkeypatch):
         assert len(shapes) <= 3 and len(parents) <= 3
 
 
-def test_nsec3_match_as_the_chain_finds_it(zone):
+def test_nsec3_match_as_the_chain_finds_it(nsec3_signed):
+    zone = nsec3_signed
     chain = zone.data.nsec3
-    if chain is None:
-        pytest.skip("no NSEC3 chain")
     names = [dns.name.from_text(f"n{i}.{ORIGIN}") for i in range(50)] + [zone.data.name_of(key) for key in zone.data.owners]
     for name in names:
         i = nsec3_match(zone.data, name.to_wire().lower())
