@@ -32,7 +32,17 @@ ratio is printed after it (median and best round).
 The query file repeats, as dnsperf replays it: after the first pass secdns
 answers from its memo of rendered answers.  --unique measures instead with
 names asked once each (under the wildcard, or not existing), which only
-the slow path can answer.  Every daemon is started in the
+the slow path can answer.
+
+--signed nsec|nsec3 signs the zone once with BIND's dnssec-signzone (NSEC,
+or NSEC3 with a salt and no extra iterations) and every server loads the
+signed file as it is (secdns as a primary from the file; Twisted Names,
+which cannot serve it, is skipped).  With --do the checks then also ask
+with the DO bit: each answer RRset must come with its RRSIG, a negative or
+wildcard answer with signed NSEC (NSEC3) records, and secdns must give the
+same answer and authority sections (names, types, counts) as BIND.
+
+    .venv/bin/python bench/query_bench.py --servers secdns,bind --unique --do --signed nsec3  Every daemon is started in the
 temporary directory and stopped by its PID.
 """
 
@@ -192,12 +202,22 @@ def checks() -> list[Check]:
     ]
 
 
-def check_answers(port: int, known_wrong: frozenset[str] = frozenset()) -> list[str]:
-    """What the server on C{port} answers wrongly, each as a line of text."""
+def check_answers(
+    port: int, known_wrong: frozenset[str] = frozenset(), do: bool = False, signed: str | None = None
+) -> list[str]:
+    """
+    What the server on C{port} answers wrongly, each as a line of text.
+    With C{do}, each check is also asked with the DO bit; of a C{signed}
+    zone ("nsec" or "nsec3") its answer must then carry the signatures and
+    the denial records.
+    """
     problems = []
     for check in checks():
-        for edns in (-1, 0):
-            query = dns.message.make_query(check.qname, check.rdtype, use_edns=edns)
+        for edns in (-1, 0, "do") if do else (-1, 0):
+            if edns == "do":
+                query = dns.message.make_query(check.qname, check.rdtype, use_edns=0, payload=1232, want_dnssec=True)
+            else:
+                query = dns.message.make_query(check.qname, check.rdtype, use_edns=edns)
             try:
                 response = dns.query.udp(query, LOOPBACK, port=port, timeout=3)
             except Exception as e:
@@ -207,6 +227,7 @@ def check_answers(port: int, known_wrong: frozenset[str] = frozenset()) -> list[
             got = {
                 (dns.rdatatype.to_text(rrset.rdtype), rdata.to_text())
                 for rrset in response.answer
+                if rrset.rdtype != dns.rdatatype.RRSIG
                 for rdata in rrset
             }
             question = response.question[0].name.to_text(omit_final_dot=True) if response.question else ""
@@ -219,10 +240,53 @@ def check_answers(port: int, known_wrong: frozenset[str] = frozenset()) -> list[
                 wrong.append("AA not set")
             if question != check.qname:
                 wrong.append(f"question {question!r}, expected the query's case {check.qname!r}")
+            if edns == "do" and signed:
+                wrong += dnssec_problems(response, check, signed)
             if wrong:
                 if check.kind not in known_wrong:
                     problems.append(f"{check.qname} {check.rdtype} (edns={edns}): " + "; ".join(wrong))
     return problems
+
+
+def dnssec_problems(response: dns.message.Message, check: Check, signed: str) -> list[str]:
+    """What a DO answer from the signed zone lacks: signatures, denial records."""
+    wrong = []
+    for section_name in ("answer", "authority"):
+        section = getattr(response, section_name)
+        covered = {(r.name, r.covers) for r in section if r.rdtype == dns.rdatatype.RRSIG}
+        for rrset in section:
+            if rrset.rdtype != dns.rdatatype.RRSIG and (rrset.name, rrset.rdtype) not in covered:
+                wrong.append(f"{section_name} {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} without its RRSIG")
+    denial = dns.rdatatype.NSEC3 if signed == "nsec3" else dns.rdatatype.NSEC
+    if check.kind in ("nodata", "nxdomain", "wildcard"):
+        if not any(r.rdtype == denial for r in response.authority):
+            wrong.append(f"no {dns.rdatatype.to_text(denial)} in the authority section")
+    return wrong
+
+
+def dnssec_shape(port: int) -> dict[str, list[str]]:
+    """
+    For each check asked with DO: the answer and authority sections, as
+    sorted C{section name type(covered) count} lines (rdata aside: the
+    signatures are the same, the NSEC3 hashes too), to compare servers by.
+    """
+    shapes = {}
+    for check in checks():
+        query = dns.message.make_query(check.qname, check.rdtype, use_edns=0, payload=1232, want_dnssec=True)
+        try:
+            response = dns.query.udp(query, LOOPBACK, port=port, timeout=3)
+        except Exception as e:
+            shapes[f"{check.qname} {check.rdtype}"] = [f"{type(e).__name__} {e}"]
+            continue
+        lines = [f"rcode {dns.rcode.to_text(response.rcode())}"]
+        for section_name in ("answer", "authority"):
+            for rrset in getattr(response, section_name):
+                kind = dns.rdatatype.to_text(rrset.rdtype)
+                if rrset.rdtype == dns.rdatatype.RRSIG:
+                    kind += f"({dns.rdatatype.to_text(rrset.covers)})"
+                lines.append(f"{section_name} {rrset.name.to_text().lower()} {kind} {len(rrset)}")
+        shapes[f"{check.qname} {check.rdtype}"] = sorted(lines)
+    return shapes
 
 
 # -- the servers
@@ -537,7 +601,7 @@ def start(server: Server, work: Path, args) -> Daemon | str:
         return f"did not start: {e}"
     for what, why in server.known_wrong.items():
         print(f"  {server.name}: known wrong answer, {what}: {why}")
-    problems = check_answers(server.port, frozenset(server.known_wrong))
+    problems = check_answers(server.port, frozenset(server.known_wrong), args.do, args.signed)
     for problem in problems:
         print(f"  {server.name}: WRONG {problem}")
     if problems and not args.no_check:
@@ -616,6 +680,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--edns", action="store_true", help="send EDNS (dnsperf -e)")
     parser.add_argument("--do", action="store_true", help="set the DO bit (dnsperf -D, implies EDNS)")
+    parser.add_argument(
+        "--signed", choices=("nsec", "nsec3"),
+        help="serve the zone signed by dnssec-signzone, with NSEC or NSEC3 (Twisted Names skipped)",
+    )
     parser.add_argument("--no-check", action="store_true", help="measure servers whose answers are wrong")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and dnsperf to cores")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -662,6 +730,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         zone = work / f"{ORIGIN}.zone"
         zone.write_text(zone_text())
+        if args.signed:
+            from tests.peers import sign_zone
+
+            signing = time.monotonic()
+            zone = sign_zone(zone, ORIGIN, work / "keys", nsec3_salt="cafe" if args.signed == "nsec3" else None)
+            print(f"signed with {args.signed.upper()} by dnssec-signzone in {time.monotonic() - signing:.1f} s: {zone}")
         queryfile = work / "queries.txt"
         lines = queries(random.Random(SEED))
         queryfile.write_text("\n".join(lines) + "\n")
@@ -681,10 +755,15 @@ def main(argv: list[str] | None = None) -> int:
             f" servers on core {args.server_core}, dnsperf on core {args.client_core};"
             f"{' measured with ' + str(UNIQUE_QUERIES) + ' names asked once each;' if args.unique else ''}"
             f" dnsperf -c {args.clients} -l {args.duration:g}"
-            f"{' -e' if args.edns else ''}{' -D' if args.do else ''}; in {work}",
+            f"{' -e' if args.edns else ''}{' -D' if args.do else ''};"
+            f"{' zone signed, ' + args.signed.upper() + ';' if args.signed else ''} in {work}",
             flush=True,
         )
         for name in names:
+            if args.signed and name == "twisted":
+                failures[name] = "skipped: cannot serve a signed zone"
+                labels[name] = "Twisted Names"
+                continue
             server = makers[name](work, zone)
             if server is None:
                 failures[name] = "not installed"
@@ -697,6 +776,19 @@ def main(argv: list[str] | None = None) -> int:
                 failures[name] = started
             else:
                 running[name] = (server, started)
+        if args.signed and args.do and args.reference in running and "bind" in running:
+            # secdns must answer as BIND does: the same signatures and
+            # denial records, not fewer (which would be cheaper).
+            ours, theirs = dnssec_shape(running[args.reference][0].port), dnssec_shape(running["bind"][0].port)
+            differ = [q for q in theirs if ours.get(q) != theirs[q]]
+            for q in differ:
+                print(f"  {args.reference}: DIFFERS from BIND with DO, {q}:\n    ours   {ours.get(q)}\n    BIND's {theirs[q]}")
+            if differ and not args.no_check:
+                server, daemon = running.pop(args.reference)
+                daemon.stop()
+                failures[args.reference] = "answers with DO differ from BIND's (see above); not measured"
+            elif not differ:
+                print(f"  {args.reference}: answers with DO as BIND's (sections, names, types, counts)")
         results = measure(running, queryfile, measured, args)
         for name, (_, daemon) in running.items():
             if not daemon.running():
