@@ -172,14 +172,11 @@ class Browser:
             self.fill("token", token, within=form)
             self.submit(form)
         else:
-            # The console's own document must be the one given the token (a
-            # loaded machine once let the script run before it was), and
-            # the token must be there before the reload that reads it.
-            console = f"{self.base}/console/"
-            self.until(
-                lambda d: d.current_url.startswith(console) and d.execute_script("return document.readyState") == "complete",
-                what="the console's document",
-            )
+            # Given once the page's first probe (without a token) has been
+            # refused and the login form shows: a refusal arriving after the
+            # token was kept would forget it (the console forgets the token
+            # on any 401), as a loaded machine once showed.
+            self.wait_visible("#login-form")
             self.driver.execute_script("sessionStorage.setItem('secdns.token', arguments[0]); location.hash = '#/zones'", token)
             self.until(lambda d: d.execute_script("return sessionStorage.getItem('secdns.token')") == token, what="the token kept")
             self.driver.refresh()  # a new document, which finds the token at its start
