@@ -31,8 +31,6 @@ run: venv
 peers:
 	@missing=""; for c in $(PEER_COMMANDS); do \
 	    PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
-	if command -v dpkg-query >/dev/null 2>&1; then for p in $(PEER_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; fi; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        echo "installing Debian packages $(PEER_PACKAGES) (missing:$$missing)"; \
