@@ -351,12 +351,7 @@ class QueryHandler:
         cookie = self._cookie(wire, fast, address, count=False)  # counted when answered
         if not cookie:
             return None
-        question_end = fast[2]
-        question = Question(
-            name_from_labels(_labels(wire)),
-            int.from_bytes(wire[question_end - 4 : question_end - 2], "big"),
-            int.from_bytes(wire[question_end - 2 : question_end], "big"),
-        )
+        question = _question(wire, fast)
         edns = Edns(self.max_udp_size, fast[0][-1:] == _EDNS_DO, cookie=cookie)
         return render_error(int.from_bytes(wire[:2], "big"), int.from_bytes(wire[2:4], "big"), question, BADCOOKIE, edns)
 
@@ -408,11 +403,7 @@ class QueryHandler:
         the parsed message.
         """
         key, name_end, question_end, payload = fast
-        question = Question(
-            name_from_labels(_labels(wire)),  # checked by _parse_plain_query
-            int.from_bytes(wire[question_end - 4 : question_end - 2], "big"),
-            int.from_bytes(wire[question_end - 2 : question_end], "big"),
-        )
+        question = _question(wire, fast)
         state = key[-1:]
         edns = None if state == _NO_EDNS else self._edns(state == _EDNS_DO, self._cookie(wire, fast, request.address))
         return self._answer_query(
@@ -675,6 +666,16 @@ def _options_read(wire: bytes, fast) -> bool:
     except Exception:
         return False
     return True
+
+
+def _question(wire: bytes, fast) -> Question:
+    """The question of a plain query (L{_parse_plain_query} has checked its name), read from its bytes."""
+    question_end = fast[2]
+    return Question(
+        name_from_labels(_labels(wire)),
+        int.from_bytes(wire[question_end - 4 : question_end - 2], "big"),
+        int.from_bytes(wire[question_end - 2 : question_end], "big"),
+    )
 
 
 def _qtype(wire: bytes, fast) -> int:
