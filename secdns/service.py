@@ -274,9 +274,7 @@ class SecdnsService(service.MultiService):
         )
         self.registry.bus.subscribe(log_event)
         if self.workers is not None:
-            # Each version the commit path serves goes to the workers too.
-            announce = self.registry.committer.announce
-            self.registry.committer.announce = lambda zone: (announce(zone), self._workers_changed())
+            self.registry.on_commit(lambda zone: self._workers_changed())
         self.registry.watch(self._serve)
         super().startService()
         if self.handle_signals:

@@ -165,12 +165,13 @@ class ZoneRegistry:
             clock,
             worker,
             zone_of=lambda name: self.zonedb.get(name),
-            announce=self._announce,
+            announce=self._committed,
             journal_entries=config.server.journal_entries,
             journal_bytes=config.server.journal_bytes,
         )
         self._controllers: dict[dns.name.Name, Controller] = {}
         self._watchers: list[Callable[["ZoneRegistry"], None]] = []
+        self._commit_hooks: list[Callable[[Zone], None]] = []
         if notifier is not None:
             notifier.on_failure = self._notify_failed
 
@@ -180,6 +181,14 @@ class ZoneRegistry:
         """Have C{watcher} told of each new map and keyring (and once now)."""
         self._watchers.append(watcher)
         watcher(self)
+
+    def on_commit(self, hook: Callable[[Zone], None]) -> None:
+        """
+        Have C{hook} called, on the reactor, with each zone whose new
+        version the commit path has just stored and swapped in (the
+        workers of C{[server] workers} read it from the store then).
+        """
+        self._commit_hooks.append(hook)
 
     def _publish_map(self, zones: Iterable[Zone]) -> None:
         self.zonedb = ZoneDB.of(zones)
@@ -631,8 +640,14 @@ class ZoneRegistry:
             raise WrongRole(f"zone {zone.label} is a {zone.config.type} zone: cannot {action} it")
         return controller
 
+    def _committed(self, zone: Zone) -> None:
+        """After each swap: the commit hooks, then the zone's downstreams."""
+        for hook in self._commit_hooks:
+            hook(zone)
+        self._announce(zone)
+
     def _announce(self, zone: Zone) -> None:
-        """After each swap: tell the zone's downstreams."""
+        """Tell the zone's downstreams of its version."""
         if self.notifier is not None and zone.config.external_downstreams:
             self.notifier.notify(zone)
 

@@ -163,6 +163,19 @@ def test_primary_new_version_is_journaled_stored_and_announced(tmp_path):
     assert site.events[-1].previous == 1
 
 
+def test_commit_hooks_see_each_version_stored_and_served(tmp_path):
+    """L{ZoneRegistry.on_commit}: each hook is called once per committed version, when the store and the map hold it."""
+    site = Site(tmp_path)
+    seen = []
+    site.registry.on_commit(lambda zone: seen.append((zone.serial, site.store.stored_serial(ORG), site.registry.status(ORG).serial)))
+    site.write(1)
+    site.registry.add_zone(site.primary())
+    site.write(2, "192.0.2.81")
+    site.registry.reload_zone("example.org")
+    site.registry.reload_zone("example.org")  # the same serial: nothing committed
+    assert seen == [(1, 1, 1), (2, 2, 2)]
+
+
 def test_failed_store_changes_nothing(tmp_path):
     """A store that fails mid-transaction (after journaling) leaves the served version, the snapshot and the journal as they were."""
 
