@@ -52,6 +52,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -522,9 +523,15 @@ class Result:
     rcodes: str
     #: CPU time the server used per answered query, in microseconds
     cpu_us: float | None = None
+    #: CPU time dnsperf itself used per answered query, in microseconds
+    client_cpu_us: float | None = None
 
 
 TICK = os.sysconf("SC_CLK_TCK")
+#: Warm-up passes through the query file with --workers (each from fresh
+#: source ports): a question misses one of 2 processes in all of them once
+#: in 2**5.
+WARM_PASSES = 5
 
 
 def session_cpu(session: int) -> float | None:
@@ -560,9 +567,11 @@ def dnsperf(
     if args.do:
         argv.append("-D")
     before = session_cpu(session) if session is not None else None
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         pinned(args.client_core, argv), capture_output=True, text=True, timeout=duration + 30
     )
+    client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = session_cpu(session) if session is not None else None
     text = out.stdout + out.stderr
     if out.returncode != 0:
@@ -574,15 +583,20 @@ def dnsperf(
     completed = re.search(r"Queries completed:\s+(\d+)", text)
     if not (qps and latency and completed):
         raise RuntimeError(f"cannot read dnsperf's output:\n{text[-2000:]}")
-    cpu_us = None
-    if before is not None and after is not None and int(completed.group(1)):
-        cpu_us = (after - before) / int(completed.group(1)) * 1e6
+    cpu_us = client_cpu_us = None
+    answered = int(completed.group(1))
+    if before is not None and after is not None and answered:
+        cpu_us = (after - before) / answered * 1e6
+    if answered:
+        used = (client_after.ru_utime + client_after.ru_stime) - (client_before.ru_utime + client_before.ru_stime)
+        client_cpu_us = used / answered * 1e6
     return Result(
         float(qps.group(1)),
         float(latency.group(1)) * 1000,
         lost.group(1) if lost else "?",
         rcodes.group(1).strip() if rcodes else "?",
         cpu_us,
+        client_cpu_us,
     )
 
 
@@ -621,7 +635,11 @@ def measure(
     """
     results: dict[str, dict[int, list[Result]]] = {name: {q: [] for q in args.outstanding} for name in servers}
     for name, (server, _) in servers.items():
-        warm = dnsperf(server.port, queryfile, args, max(args.outstanding), duration=30, runs=1)
+        # A server of several processes has a memo in each, and the kernel
+        # gives each client port to one of them: passes from fresh ports
+        # until every process is likely to have seen every question.
+        for _ in range(WARM_PASSES if args.workers > 1 else 1):
+            warm = dnsperf(server.port, queryfile, args, max(args.outstanding), duration=30, runs=1)
         print(f"  {name}: warmed up, {warm.rcodes}", flush=True)
     for round in range(args.repeat):
         for outstanding in args.outstanding:
@@ -862,6 +880,29 @@ def print_table(names, labels, results, failures, args) -> None:
                         f"{server}, {n} / 1, -q {outstanding}: median {median(many[outstanding]).qps / median(one[outstanding]).qps:.2f}x,"
                         f" best {best:.2f}x (round by round: {', '.join(pairs)})"
                     )
+        print_ceiling(results, args)
+
+def print_ceiling(results, args) -> None:
+    """
+    What the machine can carry, server and dnsperf together: with dnsperf
+    on the same cores, no server answers more than cores / (its CPU per
+    query + dnsperf's), however many processes it runs.
+    """
+    cores = len(usable_cores())
+    print()
+    for name, by_q in results.items():
+        for outstanding, runs in by_q.items():
+            if not runs:
+                continue
+            run = median(runs)  # the figures of one round, side by side
+            if run.cpu_us is None or run.client_cpu_us is None:
+                continue
+            s, c = run.cpu_us, run.client_cpu_us
+            print(
+                f"{name}, -q {outstanding}: {s:.1f} CPU us a query + dnsperf's {c:.1f}:"
+                f" at most {cores * 1e6 / (s + c):,.0f} q/s on {cores} cores; measured {run.qps:,.0f}"
+            )
+
 
 if __name__ == "__main__":
     sys.exit(main())
