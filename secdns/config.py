@@ -96,7 +96,8 @@ class ServerConfig:
     @ivar journal_entries: changesets kept per primary zone (older ones are merged).
     @ivar journal_bytes: octets of changesets kept per primary zone (older ones are dropped).
     @ivar workers: processes answering UDP queries on each C{listen} address
-        (this one and C{workers - 1} more: L{secdns.server.workers}).
+        (this one and C{workers - 1} more: L{secdns.server.workers});
+        C{"auto"} in the file is the number of cores this process may use.
     """
 
     listen: tuple[Endpoint, ...] = (Endpoint("127.0.0.1", 5300),)
@@ -528,6 +529,11 @@ class _Parser:
         if idle <= 0:
             raise self.error("server.tcp_idle_timeout", f"must be more than 0 seconds, not {idle}")
         counts = {}
+        workers = table.get("workers")
+        if workers == "auto":
+            table = {**table, "workers": usable_cores()}
+        elif isinstance(workers, str):
+            raise self.error("server.workers", f'expected an integer or "auto", got {_describe(workers)}')
         for key in ("transfers_out", "tcp_clients", "tcp_clients_per_address", "journal_entries", "journal_bytes", "workers"):
             counts[key] = self.get(table, "server", key, int, getattr(defaults, key))
             if counts[key] < 1:
@@ -1069,6 +1075,14 @@ def _label(name: dns.name.Name) -> str:
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table", bool: "true or false"}
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as C{taskset} or a cgroup sets it): C{workers = "auto"}."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _describe(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 
 import dns.name
 import dns.tsig
@@ -352,6 +353,16 @@ def test_error_names_file_key_and_problem(text, key, problem):
     message = parse_error(text, read_text=no_secret_file)
     assert message == f"{where}: {problem}"
     assert "\n" not in message
+
+
+def test_workers_auto_is_the_usable_cores(monkeypatch):
+    """C{workers = "auto"}: as many processes as cores this process may run on (its affinity)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert parse('[server]\nworkers = "auto"', source=SOURCE, base_dir=BASE).server.workers == 3
+    assert parse("[server]\nworkers = 2", source=SOURCE, base_dir=BASE).server.workers == 2
+    assert parse("", source=SOURCE, base_dir=BASE).server.workers == 1
+    assert parse_error('[server]\nworkers = "all"') == f'{SOURCE}: server.workers: expected an integer or "auto", got the string "all"'
+    assert parse_error("[server]\nworkers = 0") == f"{SOURCE}: server.workers: must be at least 1, not 0"
 
 
 def test_not_toml():
