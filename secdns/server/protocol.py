@@ -93,7 +93,10 @@ class DNSDatagramProtocol(protocol.DatagramProtocol):
         except Exception:
             log.failure("unexpected error answering {address}", address=addr[0])
             return
-        if isinstance(response, defer.Deferred):  # made in a worker (an IXFR from a long journal)
+        # bytes, None, or a Deferred (made in a worker: an IXFR from a long
+        # journal).  The type test first: isinstance() with Deferred (a
+        # generic Awaitable, so an ABC) costs 0.14 us a query, 1% of one.
+        if type(response) is not bytes and isinstance(response, defer.Deferred):
             response.addCallback(self._send, addr, datagram).addErrback(
                 lambda failure: log.failure("unexpected error answering {address}", failure, address=addr[0])
             )
