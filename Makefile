@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 CONFIG ?= etc/secdns.toml
 PEER_PACKAGES := bind9 bind9-dnsutils bind9-utils knot knot-dnsutils nsd dnsperf faketime prometheus pdns-server pdns-backend-bind openssh-client
 PEER_COMMANDS := named knotd nsd dig kdig dnssec-signzone dnsperf faketime promtool pdns_server ssh
+# Peers that are not commands: PowerDNS's BIND-file backend (pdns-backend-bind).
+PEER_FILES    := /usr/lib/*/pdns/libbindbackend.so
 # The console's browser tests: Debian's headless Chromium and its chromedriver (nothing downloaded at run time).
 PEER_PACKAGES += chromium chromium-driver
 PEER_COMMANDS += chromium chromedriver
@@ -31,6 +33,7 @@ run: venv
 peers:
 	@missing=""; for c in $(PEER_COMMANDS); do \
 	    PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	for f in $(PEER_FILES); do [ -e "$$f" ] || missing="$$missing $$f"; done; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        echo "installing Debian packages $(PEER_PACKAGES) (missing:$$missing)"; \

@@ -61,3 +61,15 @@ def test_peers_installs_nothing_when_every_peer_is_there(tmp_path):
     env = dict(os.environ, PATH=f"{tmp_path}:{os.environ.get('PATH', '')}")
     done = run_make("peers", "PEER_COMMANDS=sh", env=env)
     assert done.returncode == 0 and done.stdout.strip() == "", done.stdout
+
+
+def test_peers_installs_when_a_peer_file_is_missing(tmp_path):
+    """A peer that is no command (PowerDNS's BIND backend) is looked for as a file; missing, it is installed."""
+    stub(tmp_path, "id", 'echo 0')
+    stub(tmp_path, "apt-get", 'echo "apt-get $*"')
+    env = dict(os.environ, PATH=f"{tmp_path}:{os.environ.get('PATH', '')}")
+    missing = tmp_path / "no-such-backend.so"
+    done = run_make("peers", "PEER_COMMANDS=sh", f"PEER_FILES={missing}", "PEER_PACKAGES=pkg-one", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert lines == [f"installing Debian packages pkg-one (missing: {missing})", "apt-get update -qq"], lines
