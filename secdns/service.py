@@ -52,6 +52,7 @@ from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.server.cookies import Cookies
 from secdns.server.rrl import RateLimiter
+from secdns.server.rrltable import SharedBuckets
 from secdns.server.transfer_out import TransferServer
 from secdns.server.update import UpdateHandler
 from secdns.server.workers import CountingDatagramProtocol, ReusePortUDP, WorkerCollector, WorkerPool
@@ -130,7 +131,10 @@ class SecdnsService(service.MultiService):
         self.datagram_protocols: list[DNSDatagramProtocol] = []
         self.streams: DNSStreamFactory | None = None
         self.workers: WorkerPool | None = None  # [server] workers > 1
-        self.rrl = _rate_limiter(config.rate_limit)
+        # The rate limiter's buckets, shared with the workers (secdns.server.rrltable):
+        # made before them, whether [rate_limit] is on or not, since a reload may turn it on.
+        self.rrl_table = SharedBuckets.create() if config.server.workers > 1 else None
+        self.rrl = _rate_limiter(config.rate_limit, self.rrl_table)
         self.handler.cookies = _cookies(config.cookies, None)
         self._add_listeners(config)
 
@@ -188,6 +192,7 @@ class SecdnsService(service.MultiService):
         self.workers = WorkerPool(
             self.reactor, count, sockets, lambda: self.store.path, self._worker_state,
             lambda index, datagram, addr: self.datagram_protocols[index].forwarded(datagram, addr),
+            rrl_table=self.rrl_table.fd,
         )
         self.workers.setName("server.workers")
         self.workers.setServiceParent(self)
@@ -422,7 +427,9 @@ class SecdnsService(service.MultiService):
             self.streams.max_clients = server.tcp_clients
             self.streams.max_per_address = server.tcp_clients_per_address
         if new.rate_limit != self.config.rate_limit:
-            self.rrl = _rate_limiter(new.rate_limit)
+            if self.rrl_table is not None:
+                self.rrl_table.clear()  # the counts start again, as with a limiter of one process
+            self.rrl = _rate_limiter(new.rate_limit, self.rrl_table)
             for datagrams in self.datagram_protocols:
                 datagrams.rrl = self.rrl
         if new.cookies != self.config.cookies:
@@ -441,14 +448,20 @@ class SecdnsService(service.MultiService):
             log.warn("manhole changed; it takes effect at the next restart (authorized_keys is read at each login)")
 
 
-def _rate_limiter(config) -> RateLimiter | None:
-    """The response rate limiter C{[rate_limit]} asks for, or none (off)."""
+def _rate_limiter(config, table: SharedBuckets | None = None) -> RateLimiter | None:
+    """
+    The response rate limiter C{[rate_limit]} asks for, or none (off); its
+    buckets in C{table}, shared with the workers, when there is one.
+    """
     if config.responses_per_second == 0:
         return None
-    return RateLimiter(
+    limiter = RateLimiter(
         config.responses_per_second, config.window, config.slip, config.ipv4_prefix, config.ipv6_prefix,
         config.cookie_policy,
     )
+    if table is not None:
+        limiter.buckets = table
+    return limiter
 
 
 def _cookies(config, old: Cookies | None) -> Cookies | None:

@@ -12,9 +12,11 @@ version (L{secdns.server.workerlink}), it reads it from the store (a
 read-only SQLite connection, in a thread) and swaps it in whole.  Whatever
 else comes to its sockets (NOTIFY, UPDATE, TSIG, transfers) it writes to
 its standard output for the main process to answer, with its counters
-every few seconds.  Its log lines go to standard error, which the main
-process logs.  It ends when its standard input closes (the main process
-is gone) or on SIGTERM.
+every few seconds.  Its response rate limiter keeps its buckets in the
+table every process shares (L{secdns.server.rrltable}), mapped from the
+descriptor C{--rrl-table} names.  Its log lines go to standard error,
+which the main process logs.  It ends when its standard input closes
+(the main process is gone) or on SIGTERM.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from secdns.server.cookies import Cookies
 from secdns.server.dispatch import QueryHandler
 from secdns.server.protocol import DNSDatagramProtocol
 from secdns.server.rrl import RateLimiter
+from secdns.server.rrltable import SharedBuckets
 from secdns.server.workerlink import COUNTS, FORWARD, forward_payload, frame, must_forward
 from secdns.store.snapshot import RRSETS_FORMAT, load_owners, load_rrsets
 from secdns.store.database import build_zone
@@ -122,8 +125,12 @@ class Worker:
     handler answering from them, the versions still to read.
     """
 
-    def __init__(self, reactor, number: int, store: StoreReader, descriptors: list[int], in_thread=None) -> None:
+    def __init__(
+        self, reactor, number: int, store: StoreReader, descriptors: list[int], in_thread=None,
+        rrl_table: SharedBuckets | None = None,
+    ) -> None:
         self.reactor = reactor
+        self.rrl_table = rrl_table
         self.number = number
         self.store = store
         self.descriptors = descriptors
@@ -169,6 +176,8 @@ class Worker:
             limit["responses_per_second"], limit["window"], limit["slip"], limit["ipv4_prefix"],
             limit["ipv6_prefix"], limit["cookie_policy"],
         )
+        if self.rrl is not None and self.rrl_table is not None:
+            self.rrl.buckets = self.rrl_table  # the same buckets as every other process
         for datagrams in self.protocols:
             datagrams.rrl = self.rrl
         secrets = settings.get("cookies")
@@ -282,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--number", type=int, required=True)
     parser.add_argument("--store", required=True, help="the store's SQLite file")
     parser.add_argument("--sockets", type=int, required=True, help="UDP sockets inherited, from descriptor 3 on")
+    parser.add_argument("--rrl-table", type=int, help="the descriptor of the rate limiter's shared buckets")
     args = parser.parse_args(argv)
     # The main process decides when workers end: a terminal's Ctrl-C or
     # hangup reaches the whole process group, and SIGHUP is a reload.
@@ -293,7 +303,10 @@ def main(argv: list[str] | None = None) -> None:
     dns.rdata.load_all_types()
     from twisted.internet import reactor
 
-    worker = Worker(reactor, args.number, StoreReader(args.store), [3 + i for i in range(args.sockets)])
+    table = None if args.rrl_table is None else SharedBuckets.attach(args.rrl_table)
+    worker = Worker(
+        reactor, args.number, StoreReader(args.store), [3 + i for i in range(args.sockets)], rrl_table=table
+    )
     worker.control = Control(worker)
     stdio.StandardIO(worker.control, stdin=0, stdout=1, reactor=reactor)
     reactor.run()

@@ -24,23 +24,28 @@ C{mod-cookies}), not only every C{slip}-th: a BADCOOKIE is only a few
 octets larger than the query.
 
 Pure: the clock is given; the datagram protocol asks L{RateLimiter.judge}
-before each send.
+before each send.  The buckets are kept apart from the logic
+(L{Buckets}): in a dict (L{LocalBuckets}) when one process answers UDP, in
+a table in shared memory (L{secdns.server.rrltable.SharedBuckets}) that
+every process of C{[server] workers = N} judges with, so that the
+appliance limits as one.
 """
 
 from __future__ import annotations
 
 import collections
 import enum
+import functools
 import struct
 import time
-from typing import Callable
+from typing import Callable, Protocol
 
 import attrs
 
 from secdns.server.cookies import State
 from secdns.server.loglimit import network_of
 
-__all__ = ["RateLimiter", "Verdict", "truncated"]
+__all__ = ["RateLimiter", "Verdict", "Buckets", "LocalBuckets", "bucket_key", "truncated"]
 
 _NXDOMAIN = 3
 _BUCKETS_MAX = 100_000
@@ -53,6 +58,54 @@ class Verdict(enum.Enum):
     BADCOOKIE = "badcookie"
 
 
+class Buckets(Protocol):
+    """
+    Where a L{RateLimiter} keeps its buckets, by key (L{bucket_key}): a
+    bucket is its balance, the time of its last update and its count of
+    limited responses.
+    """
+
+    def get(self, key: bytes) -> tuple[float, float, int] | None:
+        """Bucket C{key}, or L{None}: none kept."""
+
+    def put(self, key: bytes, balance: float, last: float, slips: int) -> None:
+        """Bucket C{key} is now so."""
+
+
+class LocalBuckets:
+    """
+    The buckets of one process (C{workers = 1}): a dict.  Past
+    L{_BUCKETS_MAX} buckets, those that have refilled are forgotten (they
+    hold nothing a new one would not); all of them if none has.
+
+    @ivar rate: responses a second, to tell a refilled bucket.
+    """
+
+    __slots__ = ("rate", "_buckets", "get")
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._buckets: dict[bytes, tuple[float, float, int]] = {}
+        self.get = self._buckets.get
+
+    def put(self, key: bytes, balance: float, last: float, slips: int) -> None:
+        buckets = self._buckets
+        if len(buckets) >= _BUCKETS_MAX and key not in buckets:
+            self._forget_full(last)
+        buckets[key] = (balance, last, slips)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _forget_full(self, now: float) -> None:
+        rate = self.rate
+        for key, (balance, last, _) in list(self._buckets.items()):
+            if balance + (now - last) * rate >= rate:
+                del self._buckets[key]
+        if len(self._buckets) >= _BUCKETS_MAX:
+            self._buckets.clear()
+
+
 @attrs.define
 class RateLimiter:
     """
@@ -61,7 +114,10 @@ class RateLimiter:
     @ivar slip: every slip-th limited response is sent truncated; 0: none.
     @ivar cookie_policy: C{"slip"} or C{"badcookie"} (L{secdns.config.COOKIE_POLICIES}).
     @ivar counts: responses by verdict, since start, and C{"cookie"}: the
-        responses past the limit sent for a valid server cookie.
+        responses past the limit sent for a valid server cookie (this
+        process's, whatever the buckets are shared with).
+    @ivar buckets: where the buckets are kept: this process's own
+        (L{LocalBuckets}, the default) or shared with other processes.
     """
 
     responses_per_second: int
@@ -72,7 +128,7 @@ class RateLimiter:
     cookie_policy: str = "slip"
     clock: Callable[[], float] = time.monotonic
     counts: collections.Counter = attrs.Factory(collections.Counter)
-    _buckets: dict[tuple, list] = attrs.Factory(dict)
+    buckets: Buckets = attrs.Factory(lambda self: LocalBuckets(self.responses_per_second), takes_self=True)
 
     def judge(self, address: str, response: bytes, cookie: Callable[[], State] = lambda: State.NONE) -> Verdict:
         """
@@ -81,53 +137,68 @@ class RateLimiter:
         query's COOKIE option proves; it is asked only past the limit.
         """
         now = self.clock()
-        key = (network_of(address, self.ipv4_prefix, self.ipv6_prefix), _response_class(response))
-        bucket = self._buckets.get(key)
+        key = bucket_key(address, response, self.ipv4_prefix, self.ipv6_prefix)
+        bucket = self.buckets.get(key)
         rate = self.responses_per_second
         if bucket is None:
-            if len(self._buckets) >= _BUCKETS_MAX:
-                self._forget_full(now)
-            bucket = self._buckets[key] = [float(rate), now, 0]
+            balance = float(rate)
+            slips = 0
         else:
-            bucket[0] = min(float(rate), bucket[0] + (now - bucket[1]) * rate)
-            bucket[1] = now
-        bucket[0] = max(bucket[0] - 1.0, -rate * self.window)
-        if bucket[0] >= 0:
+            balance = min(float(rate), bucket[0] + (now - bucket[1]) * rate)
+            slips = bucket[2]
+        balance = max(balance - 1.0, -rate * self.window)
+        if balance >= 0:
             verdict = Verdict.SEND
         else:
             state = cookie()
             if state is State.VALID:
-                bucket[0] += 1.0  # not counted: its source is real
+                self.buckets.put(key, balance + 1.0, now, slips)  # not counted: its source is real
                 self.counts["cookie"] += 1
                 return Verdict.SEND
-            bucket[2] += 1
-            slips = self.slip and bucket[2] % self.slip == 0
-            if state is not State.NONE and (slips or self.cookie_policy == "badcookie"):
+            slips += 1
+            slipped = self.slip and slips % self.slip == 0
+            if state is not State.NONE and (slipped or self.cookie_policy == "badcookie"):
                 verdict = Verdict.BADCOOKIE
             else:
-                verdict = Verdict.SLIP if slips else Verdict.DROP
+                verdict = Verdict.SLIP if slipped else Verdict.DROP
+        self.buckets.put(key, balance, now, slips)
         self.counts[verdict.value] += 1
         return verdict
 
-    def _forget_full(self, now: float) -> None:
-        """Drop the buckets that have refilled (they hold nothing a new one would not)."""
-        rate = self.responses_per_second
-        for key, (balance, last, _) in list(self._buckets.items()):
-            if balance + (now - last) * rate >= rate:
-                del self._buckets[key]
-        if len(self._buckets) >= _BUCKETS_MAX:
-            self._buckets.clear()
+
+def bucket_key(address: str, response: bytes, ipv4_prefix: int = 24, ipv6_prefix: int = 56) -> bytes:
+    """
+    The bucket C{response} to C{address} is counted in, as octets: the
+    client's network and a space (L{_network_key}), then the response's
+    class (L{_response_class}).  The same in every process (a shared
+    table hashes it).
+    """
+    return _network_key(address, ipv4_prefix, ipv6_prefix) + _response_class(response)
 
 
-def _response_class(response: bytes) -> tuple:
-    """What makes responses alike: NXDOMAIN and errors by kind, answers by name and type (lowercase)."""
+@functools.lru_cache(maxsize=65536)
+def _network_key(address: str, ipv4_prefix: int, ipv6_prefix: int) -> bytes:
+    return network_of(address, ipv4_prefix, ipv6_prefix).encode() + b" "
+
+
+#: The class of an error response, by RCODE.
+_ERRORS = tuple(b"e" + bytes((rcode,)) for rcode in range(16))
+
+
+def _response_class(response: bytes) -> bytes:
+    """
+    What makes responses alike: NXDOMAIN (C{n}) and errors by kind (C{e}
+    and the RCODE), answers by name (lowercase, on the wire) and type; an
+    answer without a question, C{a}.  No name starts with C{a}, C{e} or
+    C{n}: its first octet is a label's length, at most 63.
+    """
     rcode = response[3] & 0x0F
     if rcode == _NXDOMAIN:
-        return ("nxdomain",)
+        return b"n"
     if rcode != 0:
-        return ("error", rcode)
+        return _ERRORS[rcode]
     end = _name_end(response)
-    return ("answer", response[12:end].lower(), response[end : end + 2]) if end else ("answer",)
+    return response[12:end].lower() + response[end : end + 2] if end else b"a"
 
 
 def _name_end(response: bytes) -> int:

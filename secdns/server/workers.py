@@ -8,7 +8,10 @@ The main process binds N UDP sockets with SO_REUSEPORT on each address
 serves one itself and hands one to each worker as an inherited descriptor;
 the kernel spreads clients over the sockets by their address and port.
 TCP stays in the main process, as does everything else it does: the zone
-core, transfers, NOTIFY, UPDATE, timers, the API.
+core, transfers, NOTIFY, UPDATE, timers, the API.  The response rate
+limiter's buckets are one table in shared memory
+(L{secdns.server.rrltable}), which every worker maps from a descriptor it
+inherits too.
 
 L{WorkerPool} starts the workers (C{python -m secdns.worker}), restarts one
 that dies, stops them at shutdown, and tells them (on their standard input,
@@ -176,6 +179,8 @@ class WorkerPool(service.Service):
         L{Sent.messages} takes them.
     @ivar forward: answers a datagram a worker forwarded: (listen index,
         datagram, client address).
+    @ivar rrl_table: the descriptor of the rate limiter's shared buckets
+        (L{secdns.server.rrltable}), handed to each worker; L{None}: none.
     """
 
     def __init__(
@@ -186,8 +191,10 @@ class WorkerPool(service.Service):
         store_path: Callable[[], str],
         state: Callable[[], tuple[Mapping, Mapping]],
         forward: Callable[[int, bytes, tuple], None],
+        rrl_table: int | None = None,
     ) -> None:
         self.reactor = reactor
+        self.rrl_table = rrl_table
         self.count = count
         self.udp = udp
         self.store_path = store_path
@@ -221,6 +228,10 @@ class WorkerPool(service.Service):
         child.update({3 + i: fd for i, fd in enumerate(fds)})
         argv = [sys.executable, "-m", "secdns.worker", "--number", str(number), "--store", self.store_path(),
                 "--sockets", str(len(fds))]
+        if self.rrl_table is not None:
+            table = 3 + len(fds)  # the next free descriptor, named on the command line
+            child[table] = self.rrl_table
+            argv += ["--rrl-table", str(table)]
         process = _WorkerProcess(self, number)
         self.processes[number] = process
         self.reactor.spawnProcess(process, sys.executable, argv, env=dict(os.environ), childFDs=child)

@@ -11,16 +11,20 @@ What is checked: both processes answer (per-process counters in
 real BIND, moved by NOTIFY) reaches the worker within a second of the main
 process serving it, and no answer is older after that; NOTIFY and
 TSIG-signed queries a worker receives are forwarded and answered from the
-same address and port; a worker killed with SIGKILL is started again and
-answers; stopping secdns (SIGTERM, or SIGKILL of the main process) leaves
-no worker behind.
+same address and port; response rate limiting counts one set of buckets
+for both processes (a burst from many ports gets the answers one process
+would give, not twice as many); a worker killed with SIGKILL is started
+again and answers; stopping secdns (SIGTERM, or SIGKILL of the main
+process) leaves no worker behind.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import selectors
 import signal
+import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -44,7 +48,7 @@ KEY = TsigKey("worker-key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 REACH = 1.0
 
 
-def config_text(port: int, http: int, zones: str, workers: int = 2) -> str:
+def config_text(port: int, http: int, zones: str, workers: int = 2, extra: str = "") -> str:
     return f"""
 [server]
 listen = ["{LOOPBACK}:{port}"]
@@ -62,6 +66,7 @@ connect_timeout = 2
 [[tsig_key]]
 name = "{KEY.name}"
 secret = "{KEY.secret}"
+{extra}
 {zones}
 """
 
@@ -71,7 +76,7 @@ def primary(file: str = "zone.db") -> str:
 
 
 class Site:
-    def __init__(self, tmp: Path, zones: str | None = None, hosts: int = 100) -> None:
+    def __init__(self, tmp: Path, zones: str | None = None, hosts: int = 100, extra: str = "") -> None:
         self.tmp = tmp
         self.port, self.http = free_port(), free_port()
         self.zone_file = tmp / "zone.db"
@@ -80,7 +85,7 @@ class Site:
             write_big_zone(self.zone_file, ZONE, hosts, 0)
             zones = primary()
         self.config = tmp / "secdns.toml"
-        self.config.write_text(config_text(self.port, self.http, zones))
+        self.config.write_text(config_text(self.port, self.http, zones, extra=extra))
         self.secdns: Secdns | None = None
 
     def start(self) -> Secdns:
@@ -280,6 +285,79 @@ def test_notify_and_tsig_are_forwarded_and_the_secondary_reaches_the_worker(tmp_
     finally:
         site.stop()
         bind.stop()
+
+
+def burst(port: int, qname: str, count: int, wait: float = 1.5) -> tuple[int, float]:
+    """
+    C{count} identical queries at once, each from a fresh socket (a new
+    source port, as a spoofed flood's); the answers received within
+    C{wait} seconds of the last, and the seconds the sending took.
+    """
+    wire = dns.message.make_query(qname, "A").to_wire()
+    sockets = []
+    selector = selectors.DefaultSelector()
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sockets.append(s)
+            s.bind((LOOPBACK, 0))
+            s.setblocking(False)
+            selector.register(s, selectors.EVENT_READ)
+        started = time.monotonic()
+        for s in sockets:
+            s.sendto(wire, (LOOPBACK, port))
+        took = time.monotonic() - started
+        answered = 0
+        deadline = time.monotonic() + wait
+        while answered < count and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                answer = dns.message.from_wire(key.fileobj.recv(4096))
+                assert answer.answer, answer  # slip = 0: a limited response is dropped, never truncated
+                answered += 1
+                selector.unregister(key.fileobj)
+        return answered, took
+    finally:
+        selector.close()
+        for s in sockets:
+            s.close()
+
+
+def test_rate_limit_is_shared_by_the_processes(tmp_path):
+    """
+    [rate_limit] responses_per_second = 5, workers = 2: a burst of 80
+    identical queries from 80 ports, about half to each process, gets the
+    5 answers of the bucket (and what refills while it lasts), not 5 from
+    each process.
+    """
+    rate, count = 5, 80
+    site = Site(tmp_path, extra=f"[rate_limit]\nresponses_per_second = {rate}\nslip = 0\n")
+    try:
+        site.start()
+        before = site.per_worker_queries()
+        answered, took = burst(site.port, f"version.{ZONE}", count)  # a name nothing asked before
+        print(f"\n{count} queries from {count} ports in {took:.3f} s: {answered} answered")
+        counts = wait_until(
+            lambda: (lambda c: c if len(c) == 2 and sum(c.values()) - sum(before.values()) >= count else None)(
+                site.per_worker_queries()
+            ),
+            timeout=6, what="both processes' counters in /metrics",
+        )
+        got = {w: counts[w] - before.get(w, 0) for w in counts}
+        print(f"queries by process: {got}")
+        # Each process received enough that, counting apart, each would have answered rate.
+        assert got["0"] >= 2 * rate and got["1"] >= 2 * rate, got
+        assert took < 0.5, took  # else the refill blurs the difference
+        # Apart, the processes would answer 2 * rate; shared, the bucket and its refill (half a second at most).
+        assert rate <= answered <= rate + rate * (took + 0.5), (answered, took)
+        dropped = wait_until(
+            lambda: (lambda m: float(m.group(1)) if m and float(m.group(1)) >= count - answered else None)(
+                re.search(r'^secdns_rate_limited_responses_total\{action="dropped"\} (\S+)$', site.metrics(), re.M)
+            ),
+            timeout=6, what="the dropped responses of both processes in /metrics",
+        )
+        assert dropped == count - answered
+    finally:
+        site.stop()
 
 
 def test_a_killed_worker_is_started_again(site):

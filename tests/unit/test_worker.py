@@ -8,6 +8,7 @@ import dns.rcode
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
+from secdns.server.rrltable import SharedBuckets
 from secdns.server.workerlink import Sent
 from secdns.worker import Worker
 from secdns.zones.version import ZoneData
@@ -121,3 +122,17 @@ def test_settings():
     limit = {"responses_per_second": 5, "window": 15, "slip": 2, "ipv4_prefix": 24, "ipv6_prefix": 56, "cookie_policy": "slip"}
     worker.message({"settings": {"max_udp_size": 1232, "rate_limit": limit, "cookies": None}})
     assert worker.rrl is not None and worker.handler.cookies is None
+
+
+def test_the_rate_limiter_judges_with_the_shared_table():
+    """Given the table (C{--rrl-table}), each limiter the settings make keeps its buckets there."""
+    table = SharedBuckets.create(slots=64)
+    try:
+        worker = Worker(Clock(), 1, FakeStore(), [], rrl_table=table)
+        limit = {"responses_per_second": 5, "window": 15, "slip": 2, "ipv4_prefix": 24, "ipv6_prefix": 56, "cookie_policy": "slip"}
+        worker.message({"settings": {"max_udp_size": 1232, "rate_limit": limit, "cookies": None}})
+        assert worker.rrl.buckets is table
+        worker.message({"settings": {"max_udp_size": 1232, "rate_limit": dict(limit, responses_per_second=6), "cookies": None}})
+        assert worker.rrl.responses_per_second == 6 and worker.rrl.buckets is table
+    finally:
+        table.close()
