@@ -327,7 +327,7 @@ def test_rate_limit_is_shared_by_the_processes(tmp_path):
     [rate_limit] responses_per_second = 5, workers = 2: a burst of 80
     identical queries from 80 ports, about half to each process, gets the
     5 answers of the bucket (and what refills while it lasts), not 5 from
-    each process.
+    each process.  After a reload to 7 a second, likewise with 7.
     """
     rate, count = 5, 80
     site = Site(tmp_path, extra=f"[rate_limit]\nresponses_per_second = {rate}\nslip = 0\n")
@@ -356,6 +356,23 @@ def test_rate_limit_is_shared_by_the_processes(tmp_path):
             timeout=6, what="the dropped responses of both processes in /metrics",
         )
         assert dropped == count - answered
+        # A reload that changes [rate_limit]: both processes make new limiters, over the same table.
+        rate = 7
+        site.config.write_text(site.config.read_text().replace("responses_per_second = 5", f"responses_per_second = {rate}"))
+        site.secdns.reload()
+        wait_until(lambda: "reloaded " in site.secdns.log(), timeout=10, what="the reload")
+        time.sleep(0.5)  # the new settings reach the worker on its pipe in a reactor turn
+        before = counts
+        answered, took = burst(site.port, f"only-v0.{ZONE}", count)
+        print(f"after the reload: {answered} answered in {took:.3f} s")
+        counts = wait_until(
+            lambda: (lambda c: c if sum(c.values()) - sum(before.values()) >= count else None)(site.per_worker_queries()),
+            timeout=6, what="both processes' counters in /metrics",
+        )
+        got = {w: counts[w] - before[w] for w in counts}
+        assert got["0"] >= 2 * rate and got["1"] >= 2 * rate, got
+        assert took < 0.5, took
+        assert rate <= answered <= rate + rate * (took + 0.5), (answered, took)
     finally:
         site.stop()
 
