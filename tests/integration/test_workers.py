@@ -346,8 +346,9 @@ def test_rate_limit_is_shared_by_the_processes(tmp_path):
         print(f"queries by process: {got}")
         # Each process received enough that, counting apart, each would have answered rate.
         assert got["0"] >= 2 * rate and got["1"] >= 2 * rate, got
-        assert took < 0.5, took  # else the refill blurs the difference
-        # Apart, the processes would answer 2 * rate; shared, the bucket and its refill (half a second at most).
+        # Shared: the bucket and its refill while the burst lasted (and half
+        # a second's slack); apart, the processes would answer twice that:
+        # 2 * rate * (1 + took) > rate * (1.5 + took) however long it took.
         assert rate <= answered <= rate + rate * (took + 0.5), (answered, took)
         dropped = wait_until(
             lambda: (lambda m: float(m.group(1)) if m and float(m.group(1)) >= count - answered else None)(
@@ -371,7 +372,6 @@ def test_rate_limit_is_shared_by_the_processes(tmp_path):
         )
         got = {w: counts[w] - before[w] for w in counts}
         assert got["0"] >= 2 * rate and got["1"] >= 2 * rate, got
-        assert took < 0.5, took
         assert rate <= answered <= rate + rate * (took + 0.5), (answered, took)
     finally:
         site.stop()
