@@ -55,7 +55,9 @@ from secdns.server.rrl import RateLimiter
 from secdns.server.rrltable import SharedBuckets
 from secdns.server.transfer_out import TransferServer
 from secdns.server.update import UpdateHandler
-from secdns.server.workers import CountingDatagramProtocol, ReusePortUDP, WorkerCollector, WorkerPool
+from secdns.server.workers import (
+    CountingDatagramProtocol, ReusePortTCP, ReusePortUDP, WorkerCollector, WorkerPool, adopt_connection,
+)
 from secdns.store.database import Store
 from secdns.transfer.notify_out import Notifier
 from secdns.transfer.requestor import Requestor
@@ -114,9 +116,9 @@ class SecdnsService(service.MultiService):
             EgressCollector(self.transfers, self.notifier),
             ServerCollector(
                 lambda: sum(p.lost for p in self.datagram_protocols) + self._from_workers("lost"),
-                lambda: 0 if self.streams is None else self.streams.stalled,
+                lambda: (0 if self.streams is None else self.streams.stalled) + self._from_workers("tcp_stalled"),
                 lambda: loglimit.LIMITER.suppressed,
-                lambda: {} if self.streams is None else self.streams.limited,
+                lambda: self._with_workers("tcp_limited", {} if self.streams is None else self.streams.limited),
                 lambda: self._with_workers("rate_limited", {} if self.rrl is None else self.rrl.counts),
                 lambda: self._with_workers("cookies", {} if self.handler.cookies is None else self.handler.cookies.counts),
             ),
@@ -152,16 +154,16 @@ class SecdnsService(service.MultiService):
         )
         if config.server.workers > 1:
             self._add_workers(config)
-        for endpoint in config.server.listen:
-            tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
-            tcp.setName(f"server.listen {endpoint} (TCP)")
-            if self.workers is None:
+        else:
+            for endpoint in config.server.listen:
                 datagrams = DNSDatagramProtocol(self.handler, self.rrl)  # a protocol has one transport
                 self.datagram_protocols.append(datagrams)
                 udp = internet.UDPServer(endpoint.port, datagrams, interface=endpoint.host, reactor=self.reactor)
                 udp.setName(f"server.listen {endpoint} (UDP)")
                 udp.setServiceParent(self)
-            tcp.setServiceParent(self)
+                tcp = internet.TCPServer(endpoint.port, streams, interface=endpoint.host, reactor=self.reactor)
+                tcp.setName(f"server.listen {endpoint} (TCP)")
+                tcp.setServiceParent(self)
         if config.http.listen is not None:
             listen = config.http.listen
             try:
@@ -177,11 +179,12 @@ class SecdnsService(service.MultiService):
 
     def _add_workers(self, config: Config) -> None:
         """
-        UDP on each listen address from N processes (secdns.server.workers):
-        N sockets bound with SO_REUSEPORT, one served here, one per worker.
+        UDP and TCP on each listen address from N processes
+        (secdns.server.workers): N sockets of each bound with SO_REUSEPORT,
+        one of each served here, one of each per worker.
         """
         count = config.server.workers
-        sockets = []
+        sockets, listening = [], []
         for endpoint in config.server.listen:
             datagrams = CountingDatagramProtocol(self.handler, self.rrl)
             self.datagram_protocols.append(datagrams)
@@ -189,14 +192,22 @@ class SecdnsService(service.MultiService):
             udp.setName(f"server.listen {endpoint} (UDP)")
             udp.setServiceParent(self)
             sockets.append(udp)
+            tcp = ReusePortTCP(endpoint, self.streams, count, self.reactor)
+            tcp.setName(f"server.listen {endpoint} (TCP)")
+            tcp.setServiceParent(self)
+            listening.append(tcp)
         self.workers = WorkerPool(
             self.reactor, count, sockets, lambda: self.store.path, self._worker_state,
             lambda index, datagram, addr: self.datagram_protocols[index].forwarded(datagram, addr),
             rrl_table=self.rrl_table.fd,
+            tcp=listening,
+            take=lambda fd, data: adopt_connection(self.reactor, self.streams, fd, data),
         )
         self.workers.setName("server.workers")
         self.workers.setServiceParent(self)
-        self.metrics.register(WorkerCollector(self.workers, lambda: sum(p.received for p in self.datagram_protocols)))
+        self.metrics.register(
+            WorkerCollector(self.workers, lambda: sum(p.received for p in self.datagram_protocols), lambda: self.streams)
+        )
 
     def _worker_state(self):
         """What the workers serve: the settings their handler needs, and each zone's version."""
@@ -205,6 +216,9 @@ class SecdnsService(service.MultiService):
             "max_udp_size": self.handler.max_udp_size,
             "rate_limit": None if self.rrl is None else attrs.asdict(self.config.rate_limit),
             "cookies": None if cookies is None else [secret.hex() for secret in cookies.secrets],
+            "tcp_idle_timeout": self.streams.idle_timeout,
+            "tcp_clients": self.streams.max_clients,
+            "tcp_clients_per_address": self.streams.max_per_address,
         }
         zones = {zone.name.to_text(): (zone.data, zone.serial, zone.expired) for zone in self.handler.zonedb}
         return settings, zones

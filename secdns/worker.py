@@ -1,22 +1,25 @@
 # -*- test-case-name: tests.integration.test_workers -*-
 """
-C{python -m secdns.worker}: one UDP worker of C{[server] workers = N},
+C{python -m secdns.worker}: one worker of C{[server] workers = N},
 started by the main process (L{secdns.server.workers.WorkerPool}), never
 by hand.
 
-It answers plain queries over UDP on the sockets it inherits (descriptors
-3, 4, ...: one per C{listen} address, bound by the main process with
+It answers plain queries over UDP and TCP on the sockets it inherits
+(descriptors 3, 4, ...: one UDP socket per C{listen} address, then one
+listening TCP socket per address, all bound by the main process with
 SO_REUSEPORT) from its own L{QueryHandler}, over a L{ZoneDB} of the versions
 the main process commits: told on its standard input that a zone has a new
 version (L{secdns.server.workerlink}), it reads it from the store (a
 read-only SQLite connection, in a thread) and swaps it in whole.  Whatever
-else comes to its sockets (NOTIFY, UPDATE, TSIG, transfers) it writes to
-its standard output for the main process to answer, with its counters
-every few seconds.  Its response rate limiter keeps its buckets in the
-table every process shares (L{secdns.server.rrltable}), mapped from the
-descriptor C{--rrl-table} names.  Its log lines go to standard error,
-which the main process logs.  It ends when its standard input closes
-(the main process is gone) or on SIGTERM.
+else comes to its UDP sockets (NOTIFY, UPDATE, TSIG, transfers) it writes
+to its standard output for the main process to answer, with its counters
+every few seconds; a TCP connection bringing such a message it hands to
+the main process whole, on its hand-over socket
+(L{secdns.server.workerstream}).  Its response rate limiter keeps its
+buckets in the table every process shares (L{secdns.server.rrltable}),
+mapped from the descriptor C{--rrl-table} names.  Its log lines go to
+standard error, which the main process logs.  It ends when its standard
+input closes (the main process is gone) or on SIGTERM.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from secdns.server.dispatch import QueryHandler
 from secdns.server.protocol import DNSDatagramProtocol
 from secdns.server.rrl import RateLimiter
 from secdns.server.rrltable import SharedBuckets
+from secdns.server.workerstream import WorkerStreamFactory, send_connection
 from secdns.server.workerlink import COUNTS, FORWARD, forward_payload, frame, must_forward
 from secdns.store.snapshot import RRSETS_FORMAT, load_owners, load_rrsets
 from secdns.store.database import build_zone
@@ -128,14 +132,19 @@ class Worker:
     def __init__(
         self, reactor, number: int, store: StoreReader, descriptors: list[int], in_thread=None,
         rrl_table: SharedBuckets | None = None,
+        tcp_descriptors: list[int] = (), handover: socket.socket | None = None,
     ) -> None:
         self.reactor = reactor
         self.rrl_table = rrl_table
         self.number = number
         self.store = store
         self.descriptors = descriptors
+        self.tcp_descriptors = list(tcp_descriptors)
+        self.handover = handover
         self.in_thread = in_thread or (lambda f, *a: threads.deferToThread(f, *a))
         self.handler = QueryHandler(ZoneDB.of([]), clock=reactor)
+        # Its idle timeout and limits come with the settings.
+        self.streams = WorkerStreamFactory(self.handler, 10.0, reactor, self.hand_over)
         self.zones: dict[str, Zone] = {}
         self.expired: dict[str, bool] = {}
         self.rrl: RateLimiter | None = None
@@ -184,6 +193,10 @@ class Worker:
         if handler.cookies is not None:
             self._past_cookies.update(handler.cookies.counts)
         handler.cookies = None if secrets is None else Cookies(tuple(bytes.fromhex(s) for s in secrets))
+        streams = self.streams
+        streams.idle_timeout = settings.get("tcp_idle_timeout", streams.idle_timeout)
+        streams.max_clients = settings.get("tcp_clients", streams.max_clients)
+        streams.max_per_address = settings.get("tcp_clients_per_address", streams.max_per_address)
 
     def set_zones(self, pairs: list) -> None:
         wanted = dict(pairs)
@@ -243,12 +256,22 @@ class Worker:
             self.protocols.append(datagrams)
             self.ports.append(self.reactor.adoptDatagramPort(inherited.fileno(), inherited.family, datagrams))
             inherited.close()  # the port has its own copy
+        for fd in self.tcp_descriptors:
+            inherited = socket.socket(fileno=fd)
+            self.ports.append(self.reactor.adoptStreamPort(inherited.fileno(), inherited.family, self.streams))
+            inherited.close()
         self._report.start(REPORT_INTERVAL, now=False)
         log.info("answering ({count} zones)", count=len(self.zones))
 
     def forward(self, index: int, addr, datagram: bytes) -> None:
         if self.control is not None:
             self.control.transport.write(frame(FORWARD, forward_payload(index, addr, datagram)))
+
+    def hand_over(self, fd: int, data: bytes) -> None:
+        """A TCP connection (descriptor C{fd}) and its unanswered bytes, to the main process."""
+        if self.handover is None:
+            raise OSError("no hand-over socket")
+        send_connection(self.handover, fd, data)
 
     def counts(self) -> dict:
         rrl = collections.Counter(self._past_rrl)
@@ -261,6 +284,11 @@ class Worker:
             "queries": sum(p.received for p in self.protocols),
             "forwarded": sum(p.forwarded for p in self.protocols),
             "lost": sum(p.lost for p in self.protocols),
+            "tcp_queries": self.streams.queries,
+            "tcp_connections": self.streams.accepted,
+            "tcp_handed_over": self.streams.handed_over,
+            "tcp_stalled": self.streams.stalled,
+            "tcp_limited": dict(self.streams.limited),
             "rate_limited": dict(rrl),
             "cookies": dict(cookies),
             "serials": {name: zone.serial for name, zone in self.zones.items()},
@@ -287,11 +315,13 @@ def _log_to_stderr(event) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m secdns.worker", description="A UDP worker of secdns (started by secdns).")
+    parser = argparse.ArgumentParser(prog="python -m secdns.worker", description="A worker of secdns, answering UDP and TCP (started by secdns).")
     parser.add_argument("--number", type=int, required=True)
     parser.add_argument("--store", required=True, help="the store's SQLite file")
     parser.add_argument("--sockets", type=int, required=True, help="UDP sockets inherited, from descriptor 3 on")
     parser.add_argument("--rrl-table", type=int, help="the descriptor of the rate limiter's shared buckets")
+    parser.add_argument("--tcp-sockets", type=int, default=0, help="listening TCP sockets inherited, after the UDP ones")
+    parser.add_argument("--handover", type=int, help="descriptor of the Unix socket to hand TCP connections over on")
     args = parser.parse_args(argv)
     # The main process decides when workers end: a terminal's Ctrl-C or
     # hangup reaches the whole process group, and SIGHUP is a reload.
@@ -304,9 +334,14 @@ def main(argv: list[str] | None = None) -> None:
     from twisted.internet import reactor
 
     table = None if args.rrl_table is None else SharedBuckets.attach(args.rrl_table)
-    worker = Worker(
-        reactor, args.number, StoreReader(args.store), [3 + i for i in range(args.sockets)], rrl_table=table
-    )
+    udp = [3 + i for i in range(args.sockets)]
+    tcp = [3 + args.sockets + i for i in range(args.tcp_sockets)]
+    handover = None
+    if args.handover is not None:
+        handover = socket.socket(fileno=args.handover)
+        handover.setblocking(True)  # a hand-over is written whole; the main process reads it at once
+    worker = Worker(reactor, args.number, StoreReader(args.store), udp, tcp_descriptors=tcp, handover=handover,
+                    rrl_table=table)
     worker.control = Control(worker)
     stdio.StandardIO(worker.control, stdin=0, stdout=1, reactor=reactor)
     reactor.run()

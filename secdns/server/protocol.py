@@ -303,6 +303,7 @@ class DNSStreamFactory(protocol.ServerFactory):
     """
 
     noisy = False  # no "Starting factory" lines: the port logs where it listens
+    protocol = DNSStreamProtocol
 
     def __init__(
         self,
@@ -318,6 +319,8 @@ class DNSStreamFactory(protocol.ServerFactory):
         self.max_clients = max_clients
         self.max_per_address = max_per_address
         self.stalled = 0  # connections closed with answers they never read
+        self.accepted = 0  # connections served (taken over from a worker included)
+        self.queries = 0  # requests read
         self.limited: collections.Counter = collections.Counter()  # by which limit
         self._open: dict[DNSStreamProtocol, None] = {}  # least recently active first
         self._per_address: collections.Counter = collections.Counter()
@@ -332,17 +335,19 @@ class DNSStreamFactory(protocol.ServerFactory):
             self.closed(oldest)
             self.limited["total"] += 1
             oldest.transport.abortConnection()
-        stream = DNSStreamProtocol(self.handler, self.idle_timeout)
+        stream = self.protocol(self.handler, self.idle_timeout)
         stream.factory = self
         stream.callLater = self.clock.callLater  # TimeoutMixin's seam for its clock
         return stream
 
     def opened(self, stream: DNSStreamProtocol) -> None:
+        self.accepted += 1
         self._open[stream] = None
         self._per_address[stream.request.address] += 1
 
     def active(self, stream: DNSStreamProtocol) -> None:
         """A request came on C{stream}: it is the most recently active now."""
+        self.queries += 1
         if stream in self._open:
             del self._open[stream]
             self._open[stream] = None

@@ -1,13 +1,15 @@
 # -*- test-case-name: tests.unit.test_workerlink -*-
 """
-What the main process and its UDP workers say to each other (pure: no
+What the main process and its workers say to each other (pure: no
 I/O, no reactor).  The processes: L{secdns.server.workers}, L{secdns.worker}.
 
 Main to worker, on the worker's standard input: one JSON object a line
 (L{Sent.messages} makes them):
 
   - C{{"settings": {...}}}: what the query handler needs (C{max_udp_size},
-    C{rate_limit} or null, C{cookies}: the secrets in hex, or null);
+    C{rate_limit} or null, C{cookies}: the secrets in hex, or null) and
+    its TCP connections (C{tcp_idle_timeout}, C{tcp_clients},
+    C{tcp_clients_per_address}, as the main process's own);
   - C{{"zones": [[name, expired], ...]}}: the whole set of zones;
   - C{{"version": name, "serial": serial}}: a new version of a zone is in
     the store (the worker reads it and swaps it in whole);
@@ -21,6 +23,14 @@ length, a kind octet and a payload (L{frame}, L{FrameReader}):
     with the index of the C{listen} address it came to and the client's
     address (L{forward_payload});
   - C{C}: the worker's counters, JSON (every few seconds).
+
+Worker to main, on the hand-over socket (a Unix stream socket pair, one
+per worker): frames of the same form, each of kind C{T} and sent with one
+descriptor (SCM_RIGHTS, on the frame's first octet): a client's TCP
+connection the worker hands over whole (L{must_forward}), the payload the
+bytes read from it and not answered, length-prefixed messages and any
+partial one after them (L{unanswered}); L{HandOvers} pairs each frame
+with its descriptor.
 """
 
 from __future__ import annotations
@@ -31,10 +41,14 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-__all__ = ["Sent", "FrameReader", "frame", "forward_payload", "read_forward", "must_forward", "FORWARD", "COUNTS"]
+__all__ = [
+    "Sent", "FrameReader", "HandOvers", "frame", "forward_payload", "read_forward", "must_forward", "unanswered",
+    "FORWARD", "COUNTS", "HANDOVER",
+]
 
 FORWARD = b"F"
 COUNTS = b"C"
+HANDOVER = b"T"
 
 #: A frame's payload at most: a datagram and its address fit many times over.
 MAX_FRAME = 1 << 20
@@ -80,6 +94,40 @@ def read_forward(payload: bytes) -> tuple[int, tuple[str, int], bytes]:
     index, port, length = struct.unpack_from("!BHB", payload)
     host = payload[4 : 4 + length].decode("ascii")
     return index, (host, port), payload[4 + length :]
+
+
+def unanswered(messages: Iterable[bytes], rest: bytes = b"") -> bytes:
+    """
+    What a TCP connection's reader had of C{messages} (read, not answered)
+    and C{rest} (bytes after them: part of a message), as the client sent
+    them: each message behind its 2-octet length.
+    """
+    return b"".join(struct.pack("!H", len(m)) + m for m in messages) + rest
+
+
+class HandOvers:
+    """
+    The connections a worker hands over, cut from its hand-over socket:
+    what a read gave (bytes, and the descriptors that came with them) in;
+    (descriptor, unanswered bytes) pairs out, one per C{HANDOVER} frame.
+    A descriptor arrives with its frame's first octet (Linux does not merge
+    a read across a message with descriptors), so it is there by the time
+    its frame is whole.  A frame without its descriptor is an error
+    (ValueError), as is any other kind of frame.
+    """
+
+    def __init__(self) -> None:
+        self.frames = FrameReader()
+        self.descriptors: list[int] = []  # received, their frame not yet whole
+
+    def feed(self, data: bytes, descriptors: Iterable[int] = ()) -> list[tuple[int, bytes]]:
+        self.descriptors.extend(descriptors)
+        out = []
+        for kind, payload in self.frames.feed(data):
+            if kind != HANDOVER or not self.descriptors:
+                raise ValueError(f"a frame of kind {kind!r} with {len(self.descriptors)} descriptors")
+            out.append((self.descriptors.pop(0), payload))
+        return out
 
 
 #: QTYPEs a worker never answers: transfers are the main process's.

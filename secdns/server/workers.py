@@ -1,17 +1,18 @@
 # -*- test-case-name: tests.integration.test_workers -*-
 """
-C{[server] workers = N}: N processes answer UDP queries on each C{listen}
-address; this one (the main process) and N-1 workers (L{secdns.worker}).
+C{[server] workers = N}: N processes answer UDP and TCP queries on each
+C{listen} address; this one (the main process) and N-1 workers
+(L{secdns.worker}).
 
-The main process binds N UDP sockets with SO_REUSEPORT on each address
-(L{ReusePortUDP}, in C{privilegedStartService}, before privileges drop),
-serves one itself and hands one to each worker as an inherited descriptor;
+The main process binds N UDP sockets and N listening TCP sockets with
+SO_REUSEPORT on each address (L{ReusePortUDP}, L{ReusePortTCP}, in
+C{privilegedStartService}, before privileges drop), serves one of each
+itself and hands one of each to each worker as an inherited descriptor;
 the kernel spreads clients over the sockets by their address and port.
-TCP stays in the main process, as does everything else it does: the zone
-core, transfers, NOTIFY, UPDATE, timers, the API.  The response rate
-limiter's buckets are one table in shared memory
-(L{secdns.server.rrltable}), which every worker maps from a descriptor it
-inherits too.
+Everything else stays in the main process: the zone core, transfers,
+NOTIFY, UPDATE, timers, the API.  The response rate limiter's
+buckets are one table in shared memory (L{secdns.server.rrltable}), which
+every worker maps from a descriptor it inherits too.
 
 L{WorkerPool} starts the workers (C{python -m secdns.worker}), restarts one
 that dies, stops them at shutdown, and tells them (on their standard input,
@@ -20,7 +21,10 @@ the main process commits; a worker reads that version from the store
 itself.  It takes back what a worker does not answer (NOTIFY, UPDATE,
 TSIG-signed requests, transfers: L{workerlink.must_forward}), answered here
 through this process's own socket on the same address, and the workers'
-counters, summed into the metrics (L{WorkerCollector}).
+counters, summed into the metrics (L{WorkerCollector}).  A TCP connection
+that brings such a request the worker hands over whole, on a Unix socket
+pair made for it at its start (L{secdns.server.workerstream}); the main
+process adopts it (L{adopt_connection}).
 """
 
 from __future__ import annotations
@@ -34,15 +38,19 @@ from typing import Callable, Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from twisted.application import service
-from twisted.internet import defer, protocol, task
+from twisted.internet import defer, main as reactor_main, protocol, task
 from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IReadDescriptor
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from secdns.config import Endpoint
-from secdns.server.protocol import RECEIVE_BUFFER, DNSDatagramProtocol
-from secdns.server.workerlink import COUNTS, FORWARD, FrameReader, Sent, encode, read_forward
+from secdns.server.protocol import RECEIVE_BUFFER, DNSDatagramProtocol, DNSStreamFactory
+from secdns.server.workerlink import COUNTS, FORWARD, FrameReader, HandOvers, Sent, encode, read_forward
 
-__all__ = ["ReusePortUDP", "WorkerPool", "WorkerCollector", "CountingDatagramProtocol"]
+__all__ = [
+    "ReusePortUDP", "ReusePortTCP", "WorkerPool", "WorkerCollector", "CountingDatagramProtocol", "adopt_connection",
+]
 
 log = Logger()
 
@@ -55,6 +63,8 @@ STABLE = 10.0
 STOP_TIMEOUT = 5.0
 #: Seconds between checks of the zones' expiry (versions are sent as committed).
 SYNC_INTERVAL = 1.0
+#: Connections waiting to be accepted on each listening TCP socket (Twisted's default).
+TCP_BACKLOG = 50
 
 
 class CountingDatagramProtocol(DNSDatagramProtocol):
@@ -120,6 +130,133 @@ class ReusePortUDP(service.Service):
             return port.stopListening()
 
 
+class ReusePortTCP(service.Service):
+    """
+    C{count} listening TCP sockets bound to one address with SO_REUSEPORT:
+    the first served here by C{factory}, the others (L{spare}) for the
+    workers.  A spare one is listening from the start: connections the
+    kernel gives it wait in its backlog until its worker accepts them.
+    """
+
+    def __init__(self, endpoint: Endpoint, factory: protocol.ServerFactory, count: int, reactor) -> None:
+        self.endpoint = endpoint
+        self.factory = factory
+        self.count = count
+        self.reactor = reactor
+        self.spare: list[socket.socket] = []
+        self.port = None
+
+    def privilegedStartService(self) -> None:
+        service.Service.privilegedStartService(self)
+        host, port = self.endpoint.host, self.endpoint.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sockets = []
+        try:
+            for _ in range(self.count):
+                s = socket.socket(family, socket.SOCK_STREAM)
+                sockets.append(s)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Twisted's own TCP ports
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                s.setblocking(False)
+                s.bind((host, port))
+                port = s.getsockname()[1]  # port 0: the others join the first's
+            for s in sockets:
+                s.listen(TCP_BACKLOG)
+        except OSError as e:
+            for s in sockets:
+                s.close()
+            raise CannotListenError(host, port, e) from None
+        self.port = self.reactor.adoptStreamPort(sockets[0].fileno(), family, self.factory)
+        sockets[0].close()  # the port has its own copy
+        self.spare = sockets[1:]
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+
+    def stopService(self):
+        service.Service.stopService(self)
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+
+
+def adopt_connection(reactor, factory: DNSStreamFactory, fd: int, data: bytes) -> None:
+    """
+    Serve here a client's TCP connection a worker handed over: descriptor
+    C{fd} (closed here: the reactor keeps its own copy) and C{data}, the
+    bytes the worker read from it and did not answer, fed to the new
+    protocol as if just read.  Past this process's client limits, the
+    connection is closed as a new one would be.
+    """
+    built = []
+
+    class _Remember(protocol.ServerFactory):
+        def buildProtocol(self, addr):
+            stream = factory.buildProtocol(addr)
+            built.append(stream)
+            return stream
+
+    try:
+        with socket.socket(fileno=fd) as s:
+            s.setblocking(False)
+            reactor.adoptStreamConnection(s.fileno(), s.family, _Remember())
+    except OSError as e:
+        log.info("a TCP connection handed over by a worker is gone: {error}", error=e)
+        return
+    stream = built[0] if built else None
+    if stream is not None and data and stream.transport.connected:
+        stream.dataReceived(data)
+
+
+@implementer(IReadDescriptor)
+class _HandOverReader:
+    """The main process's end of a worker's hand-over socket, in the reactor."""
+
+    def __init__(self, reactor, sock: socket.socket, number: int, take: Callable[[int, bytes], None]) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.number = number
+        self.take = take
+        self.handovers = HandOvers()
+        sock.setblocking(False)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def logPrefix(self) -> str:
+        return f"worker {self.number} hand-over"
+
+    def doRead(self):
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, 65536, 8)
+        except BlockingIOError:
+            return None
+        except OSError as e:
+            return e
+        if not data:
+            for fd in fds:
+                os.close(fd)
+            return reactor_main.CONNECTION_DONE
+        try:
+            taken = self.handovers.feed(data, fds)
+        except ValueError as e:
+            log.error("worker {number}'s hand-over socket: {error}; closing it", number=self.number, error=e)
+            return reactor_main.CONNECTION_LOST
+        for fd, unanswered in taken:
+            self.take(fd, unanswered)
+        return None
+
+    def connectionLost(self, reason) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.reactor.removeReader(self)
+        for fd in self.handovers.descriptors:
+            os.close(fd)
+        self.handovers.descriptors = []
+        self.sock.close()
+
+
 class _WorkerProcess(protocol.ProcessProtocol):
     """One worker as the main process sees it: its pipes, its counters."""
 
@@ -131,6 +268,7 @@ class _WorkerProcess(protocol.ProcessProtocol):
         self.counts: dict = {}
         self.started_at = pool.reactor.seconds()
         self.ended = defer.Deferred()
+        self.handover: _HandOverReader | None = None
         self._errors = b""
 
     @property
@@ -165,6 +303,9 @@ class _WorkerProcess(protocol.ProcessProtocol):
             self.transport.write(encode(messages))
 
     def processEnded(self, reason) -> None:
+        if self.handover is not None:
+            self.handover.close()
+            self.handover = None
         self.pool.ended(self, reason)
         self.ended.callback(None)
 
@@ -175,6 +316,9 @@ class WorkerPool(service.Service):
 
     @ivar udp: the L{ReusePortUDP} of each listen address, in order: worker
         i gets the i-th spare socket of each.
+    @ivar tcp: the L{ReusePortTCP} of each listen address, the same way.
+    @ivar take: serves here a TCP connection a worker handed over:
+        (descriptor, unanswered bytes); L{None}: no TCP in the workers.
     @ivar state: what the workers must serve now: C{(settings, zones)} as
         L{Sent.messages} takes them.
     @ivar forward: answers a datagram a worker forwarded: (listen index,
@@ -192,11 +336,15 @@ class WorkerPool(service.Service):
         state: Callable[[], tuple[Mapping, Mapping]],
         forward: Callable[[int, bytes, tuple], None],
         rrl_table: int | None = None,
+        tcp: list[ReusePortTCP] = (),
+        take: Callable[[int, bytes], None] | None = None,
     ) -> None:
         self.reactor = reactor
         self.rrl_table = rrl_table
         self.count = count
         self.udp = udp
+        self.tcp = list(tcp)
+        self.take = take
         self.store_path = store_path
         self.state = state
         self.forward = forward
@@ -224,17 +372,31 @@ class WorkerPool(service.Service):
     def _spawn(self, number: int) -> None:
         self._pending.pop(number, None)
         fds = [udp.spare[number - 1].fileno() for udp in self.udp]
+        tcp = [listening.spare[number - 1].fileno() for listening in self.tcp]
         child = {0: "w", 1: "r", 2: "r"}
-        child.update({3 + i: fd for i, fd in enumerate(fds)})
+        child.update({3 + i: fd for i, fd in enumerate(fds + tcp)})
         argv = [sys.executable, "-m", "secdns.worker", "--number", str(number), "--store", self.store_path(),
-                "--sockets", str(len(fds))]
+                "--sockets", str(len(fds)), "--tcp-sockets", str(len(tcp))]
+        next_fd = 3 + len(fds) + len(tcp)  # the descriptors after the sockets, each named on the command line
+        ours = theirs = None
+        if tcp and self.take is not None:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            child[next_fd] = theirs.fileno()
+            argv += ["--handover", str(next_fd)]
+            next_fd += 1
         if self.rrl_table is not None:
-            table = 3 + len(fds)  # the next free descriptor, named on the command line
-            child[table] = self.rrl_table
-            argv += ["--rrl-table", str(table)]
+            child[next_fd] = self.rrl_table
+            argv += ["--rrl-table", str(next_fd)]
         process = _WorkerProcess(self, number)
         self.processes[number] = process
-        self.reactor.spawnProcess(process, sys.executable, argv, env=dict(os.environ), childFDs=child)
+        try:
+            self.reactor.spawnProcess(process, sys.executable, argv, env=dict(os.environ), childFDs=child)
+        finally:
+            if theirs is not None:
+                theirs.close()  # the worker has it now
+        if ours is not None:
+            process.handover = _HandOverReader(self.reactor, ours, number, self.take)
+            self.reactor.addReader(process.handover)
         log.info("worker {number} started (pid {pid})", number=number, pid=process.pid)
 
     def ended(self, process: _WorkerProcess, reason) -> None:
@@ -352,11 +514,14 @@ def _add(a: Mapping, b: Mapping) -> dict:
 
 
 class WorkerCollector:
-    """The processes answering UDP, and the queries each received."""
+    """The processes answering UDP and TCP, and the queries and connections each received."""
 
-    def __init__(self, pool: WorkerPool, main_queries: Callable[[], int]) -> None:
+    def __init__(
+        self, pool: WorkerPool, main_queries: Callable[[], int], main_streams: Callable[[], DNSStreamFactory | None] = lambda: None
+    ) -> None:
         self.pool = pool
         self.main_queries = main_queries
+        self.main_streams = main_streams
 
     def collect(self) -> Iterator:
         workers = GaugeMetricFamily(
@@ -382,3 +547,23 @@ class WorkerCollector:
         )
         forwarded.add_metric([], self.pool.summed("forwarded"))
         yield forwarded
+        streams = self.main_streams()
+        totals = sorted(self.pool.totals().items())
+        for key, own, name, text in (
+            ("tcp_queries", "queries", "secdns_worker_tcp_queries",
+             "TCP requests read, by process (0: the main process, with those on connections the workers handed over)."),
+            ("tcp_connections", "accepted", "secdns_worker_tcp_connections",
+             "TCP connections served, by process (0: the main process, with those the workers handed over)."),
+        ):
+            family = CounterMetricFamily(name, text, labels=["worker"])
+            family.add_metric(["0"], 0 if streams is None else getattr(streams, own))
+            for number, counts in totals:
+                family.add_metric([str(number)], counts.get(key, 0))
+            yield family
+        handed = CounterMetricFamily(
+            "secdns_worker_tcp_handed_over",
+            "TCP connections the workers handed to the main process whole, at a request it answers "
+            "(transfers, NOTIFY, UPDATE, TSIG).",
+        )
+        handed.add_metric([], self.pool.summed("tcp_handed_over"))
+        yield handed

@@ -136,3 +136,15 @@ def test_the_rate_limiter_judges_with_the_shared_table():
         assert worker.rrl.responses_per_second == 6 and worker.rrl.buckets is table
     finally:
         table.close()
+
+
+def test_tcp_settings_and_counts():
+    worker, _ = make()
+    worker.message({"settings": {**SETTINGS, "tcp_idle_timeout": 7.5, "tcp_clients": 20, "tcp_clients_per_address": 3}})
+    streams = worker.streams
+    assert (streams.idle_timeout, streams.max_clients, streams.max_per_address) == (7.5, 20, 3)
+    assert streams.handler is worker.handler  # the same zones as over UDP
+    counts = worker.counts()
+    assert {k: counts[k] for k in ("tcp_queries", "tcp_connections", "tcp_handed_over", "tcp_stalled", "tcp_limited")} == {
+        "tcp_queries": 0, "tcp_connections": 0, "tcp_handed_over": 0, "tcp_stalled": 0, "tcp_limited": {},
+    }

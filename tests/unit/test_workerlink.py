@@ -1,4 +1,4 @@
-"""The main process's messages to its UDP workers, and what a worker forwards (secdns.server.workerlink)."""
+"""The main process's messages to its workers, what a worker forwards and hands over (secdns.server.workerlink)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 
-from secdns.server.workerlink import COUNTS, FORWARD, FrameReader, Sent, encode, forward_payload, frame, must_forward, read_forward
+from secdns.server.workerlink import (
+    COUNTS, FORWARD, HANDOVER, FrameReader, HandOvers, Sent, encode, forward_payload, frame, must_forward, read_forward,
+    unanswered,
+)
 
 
 def wire(message: dns.message.Message) -> bytes:
@@ -152,3 +155,29 @@ def test_go_waits_for_the_main_process_to_have_read_its_zones():
     ]
     assert sent.messages(SETTINGS, {"a.": (v1, 1, False)}, go=True) == [{"version": "a.", "serial": 1}, {"go": True}]
     assert sent.messages(SETTINGS, {"a.": (v1, 1, False)}, go=True) == []
+
+
+# -- TCP connections handed over (secdns.server.workerstream sends them)
+
+
+def test_unanswered_bytes_are_as_the_client_sent_them():
+    assert unanswered([b"abc", b""], b"\x00\x05ab") == b"\x00\x03abc\x00\x00\x00\x05ab"
+    assert unanswered([]) == b""
+
+
+def test_each_handed_over_frame_gets_its_descriptor():
+    handovers = HandOvers()
+    one, two = frame(HANDOVER, b"first"), frame(HANDOVER, b"")
+    # A descriptor comes with its frame's first octet; the frame may end in a later read.
+    assert handovers.feed(one[:3], [7]) == []
+    assert handovers.feed(one[3:] + two[:1], [8]) == [(7, b"first")]
+    assert handovers.descriptors == [8]
+    assert handovers.feed(two[1:]) == [(8, b"")]
+    assert handovers.descriptors == []
+
+
+def test_a_frame_without_its_descriptor_or_of_another_kind_is_an_error():
+    with pytest.raises(ValueError):
+        HandOvers().feed(frame(HANDOVER, b"x"))
+    with pytest.raises(ValueError):
+        HandOvers().feed(frame(COUNTS, b"{}"), [5])
