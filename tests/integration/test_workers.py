@@ -14,8 +14,9 @@ TSIG-signed queries a worker receives are forwarded and answered from the
 same address and port; response rate limiting counts one set of buckets
 for both processes (a burst from many ports gets the answers one process
 would give, not twice as many); a worker killed with SIGKILL is started
-again and answers; stopping secdns (SIGTERM, or SIGKILL of the main
-process) leaves no worker behind.
+again and answers (UDP and TCP); stopping secdns (SIGTERM, or SIGKILL of
+the main process) leaves no worker behind.  The main process's serial is
+asked with a TSIG-signed query (L{main_serial}): only it answers those.
 
 Over TCP: plain queries from many connections are answered by both
 processes (per-process counters); AXFR, IXFR and a TSIG-signed AXFR asked
@@ -165,7 +166,7 @@ def serials(port: int, count: int, timeout: float = 2.0) -> list[int | None]:
 
 
 def tcp_serial(port: int) -> int | None:
-    """The serial the main process serves: TCP is answered by it alone."""
+    """The serial answered over TCP, on a new connection (either process: see L{reach_time})."""
     try:
         response = dns.query.tcp(dns.message.make_query(ZONE, "SOA"), LOOPBACK, port=port, timeout=2)
     except Exception:
@@ -173,14 +174,28 @@ def tcp_serial(port: int) -> int | None:
     return response.answer[0][0].serial if response.answer else None
 
 
+def main_serial(port: int) -> int | None:
+    """
+    The serial the main process serves: a TSIG-signed query is answered by
+    it alone (a worker forwards it), unlike a plain one over UDP or TCP.
+    """
+    query = dns.message.make_query(ZONE, "SOA")
+    query.use_tsig(dns.tsigkeyring.from_text({KEY.name: ("hmac-sha256", KEY.secret)}), KEY.name)
+    try:
+        response = dns.query.udp(query, LOOPBACK, port=port, timeout=2)
+    except Exception:
+        return None
+    return response.answer[0][0].serial if response.answer else None
+
+
 def reach_time(port: int, serial: int, old: int, run: int = 40, timeout: float = 30.0) -> float:
     """
-    Once the main process serves C{serial} (over TCP), ask over UDP from
+    Once the main process serves C{serial} (L{main_serial}), ask over UDP from
     fresh ports until C{run} answers in a row have it; the seconds from
     the main serving it to the last answer with C{old}.  Anything but
     those two serials fails.
     """
-    wait_until(lambda: tcp_serial(port) == serial, timeout=timeout, interval=0.01, what=f"serial {serial} over TCP")
+    wait_until(lambda: main_serial(port) == serial, timeout=timeout, interval=0.01, what=f"serial {serial} from the main")
     served = time.monotonic()
     last_old = served
     in_a_row = 0
@@ -216,7 +231,6 @@ def test_both_processes_answer_from_many_ports(site):
     )
     assert counts["0"] > 20 and counts["1"] > 20, counts  # the kernel spread them
     assert re.search(r"^secdns_workers 2\.0$", site.metrics(), re.M)
-    # TCP: the main process alone.
     assert tcp_serial(site.port) == BASE_SERIAL
 
 
@@ -225,7 +239,7 @@ def test_no_servfail_from_the_worker_at_start(tmp_path):
     site = Site(tmp_path, hosts=50_000)
     try:
         site.secdns = Secdns(site.config, site.port)
-        wait_until(lambda: tcp_serial(site.port) == BASE_SERIAL, timeout=30, interval=0.02, what="the main serving the zone")
+        wait_until(lambda: main_serial(site.port) == BASE_SERIAL, timeout=30, interval=0.02, what="the main serving the zone")
         assert serials(site.port, 60, timeout=10) == [BASE_SERIAL] * 60
     finally:
         site.stop()
@@ -404,6 +418,8 @@ def test_a_killed_worker_is_started_again(site):
     # Queries to the dead worker's socket wait in it until the new one reads it.
     answers = serials(site.port, 100, timeout=5)
     assert answers == [BASE_SERIAL] * 100
+    # So do TCP connections to its listening socket: accepted by the new one.
+    assert [tcp_serial(site.port) for _ in range(40)] == [BASE_SERIAL] * 40
     counts = wait_until(lambda: (lambda c: c if c.get("1", 0) > 0 else None)(site.per_worker_queries()), timeout=6, what="the new worker's counters")
     assert counts["1"] > 0
     assert re.search(r"^secdns_worker_restarts_total 1\.0$", site.metrics(), re.M)
@@ -479,7 +495,7 @@ def test_transfers_on_fresh_connections_are_handed_over_whole(transfer_site):
     # IXFR from the version before: the same changes on every connection.
     write_big_zone(site.zone_file, ZONE, site.hosts, 1)
     site.secdns.reload()
-    wait_until(lambda: tcp_serial(site.port) == serial_of_version(1), timeout=10, what="version 1")
+    wait_until(lambda: main_serial(site.port) == serial_of_version(1), timeout=10, what="version 1")
     ixfrs = []
     for _ in range(16):
         messages = dns.query.xfr(
