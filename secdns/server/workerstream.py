@@ -66,7 +66,8 @@ class WorkerStreamProtocol(DNSStreamProtocol):
         """Read and answer no more; hand over once what was answered is out of Twisted's buffer."""
         self._leaving = list(self._waiting) + [message]
         self._waiting.clear()
-        self.setTimeout(None)
+        # The idle timeout keeps running: a client that does not read what
+        # was answered before is dropped at it, here, as it would have been.
         self.paused = True  # the parser stops here: what follows stays in _unprocessed
         self.transport.pauseProducing()
         # Not now: the parser sets _unprocessed when this message's call returns.
@@ -95,10 +96,19 @@ class WorkerStreamProtocol(DNSStreamProtocol):
             transport.abortConnection()
             return
         self._gone = True
+        self.setTimeout(None)
         self.factory.handed_over += 1
         transport.unregisterProducer()
         _drop(transport)
         self.factory.closed(self)
+
+    def timeoutConnection(self) -> None:
+        if self._leaving is not None and not self._gone:
+            # Its answers never left Twisted's buffer: the client does not read.
+            self.factory.stalled += 1
+            self.transport.abortConnection()
+            return
+        DNSStreamProtocol.timeoutConnection(self)
 
     def connectionLost(self, reason=None) -> None:
         if not self._gone:

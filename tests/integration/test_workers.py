@@ -19,7 +19,8 @@ the main process) leaves no worker behind.  The main process's serial is
 asked with a TSIG-signed query (L{main_serial}): only it answers those.
 
 Over TCP: plain queries from many connections are answered by both
-processes (per-process counters); AXFR, IXFR and a TSIG-signed AXFR asked
+processes (per-process counters); TSIG-signed queries and NOTIFY on fresh
+connections are answered (some handed over); AXFR, IXFR and a TSIG-signed AXFR asked
 on many fresh connections all complete, equal to the zone the main process
 serves, and some of those connections were handed over by the worker
 (C{secdns_worker_tcp_handed_over_total}); one connection carrying plain
@@ -471,6 +472,22 @@ def test_tcp_queries_are_answered_by_both_processes(site):
     connections = site.per_worker_queries("secdns_worker_tcp_connections_total")
     assert connections["0"] >= 5 and connections["1"] >= 5, connections
     assert site.handed_over() == 0
+
+
+def test_signed_queries_and_notify_over_tcp_are_handed_over(site):
+    site.start()
+    keyring = dns.tsigkeyring.from_text({KEY.name: ("hmac-sha256", KEY.secret)})
+    for _ in range(12):  # fresh connections: some land on the worker
+        query = dns.message.make_query(ZONE, "SOA")
+        query.use_tsig(keyring, KEY.name)
+        response = dns.query.tcp(query, LOOPBACK, port=site.port, timeout=3)  # dnspython checks the signature
+        assert response.had_tsig and response.answer[0][0].serial == BASE_SERIAL
+        notify = dns.message.make_query(ZONE, "SOA")
+        notify.flags = dns.flags.AA
+        notify.set_opcode(dns.opcode.NOTIFY)
+        response = dns.query.tcp(notify, LOOPBACK, port=site.port, timeout=3)
+        assert response.opcode() == dns.opcode.NOTIFY and response.id == notify.id
+    print(f"{site.wait_handed_over():.0f} of 24 connections handed over")
 
 
 def _zone_text(zone: dns.zone.Zone) -> list[str]:

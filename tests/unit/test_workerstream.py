@@ -113,7 +113,7 @@ def test_a_transfer_hands_the_connection_over_with_what_followed_it():
     transport.dataBuffer = b"an answer not yet written"
     drained.resumeProducing()
     assert handed == []  # not while answers of this process wait to go out
-    clock.advance(60)  # no idle timeout meanwhile
+    clock.advance(20)  # within the idle timeout (30 s)
     assert not transport.disconnecting
     transport.dataBuffer = b""
     drained.resumeProducing()
@@ -124,6 +124,20 @@ def test_a_transfer_hands_the_connection_over_with_what_followed_it():
     stream.connectionLost()  # never comes from the reactor; were it to, nothing is counted again
     assert factory.connections == 0 and factory._per_address == {}
     assert factory.queries == 1
+    clock.advance(60)  # no idle timeout on a connection this process no longer has
+    assert not transport.disconnecting and factory.stalled == 0
+
+
+def test_a_client_that_does_not_read_is_dropped_at_the_idle_timeout_not_handed_over():
+    clock, handed, factory, stream, transport = connection()
+    stream.dataReceived(framed(dns.message.make_query("example.com.", "SOA"), dns.message.make_query("example.com.", "AXFR")))
+    clock.advance(0)
+    transport.dataBuffer = b"answers the client never reads"
+    transport.producer.resumeProducing()
+    clock.advance(31)
+    assert transport.disconnecting and handed == [] and factory.stalled == 1
+    stream.connectionLost()
+    assert factory.connections == 0 and factory.handed_over == 0
 
 
 def test_a_client_gone_before_the_hand_over_is_closed_once():
