@@ -223,6 +223,11 @@ class SecdnsService(service.MultiService):
         zones = {zone.name.to_text(): (zone.data, zone.serial, zone.expired) for zone in self.handler.zonedb}
         return settings, zones
 
+    def _tell_workers(self, zone):
+        """A version committed: to the workers; its NOTIFY waits till they serve it."""
+        self._workers_changed()
+        return self.workers.serving(zone.name.to_text(), zone.serial)
+
     def _workers_changed(self) -> None:
         if self.workers is not None:
             self.workers.changed()
@@ -293,7 +298,7 @@ class SecdnsService(service.MultiService):
         )
         self.registry.bus.subscribe(log_event)
         if self.workers is not None:
-            self.registry.on_commit(lambda zone: self._workers_changed())
+            self.registry.on_commit(self._tell_workers)
         self.registry.watch(self._serve)
         super().startService()
         if self.handle_signals:

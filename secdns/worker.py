@@ -46,7 +46,7 @@ from secdns.server.protocol import DNSDatagramProtocol
 from secdns.server.rrl import RateLimiter
 from secdns.server.rrltable import SharedBuckets
 from secdns.server.workerstream import WorkerStreamFactory, send_connection
-from secdns.server.workerlink import COUNTS, FORWARD, forward_payload, frame, must_forward
+from secdns.server.workerlink import COUNTS, FORWARD, SERVING, forward_payload, frame, must_forward
 from secdns.store.snapshot import RRSETS_FORMAT, load_owners, load_rrsets
 from secdns.store.database import build_zone
 from secdns.zones.version import ZoneData, from_owners
@@ -236,6 +236,8 @@ class Worker:
             return
         zone.swap(data)  # the one assignment: a query sees the old version or the new
         zone.expired = self.expired.get(name, False)
+        if self.control is not None:  # the main process holds its NOTIFY till then
+            self.control.transport.write(frame(SERVING, json.dumps({"zone": name, "serial": data.serial}).encode()))
 
     def _failed(self, failure, name: str) -> None:
         log.failure("zone {zone}: cannot read its version from the store", failure, zone=name)

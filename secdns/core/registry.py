@@ -182,11 +182,13 @@ class ZoneRegistry:
         self._watchers.append(watcher)
         watcher(self)
 
-    def on_commit(self, hook: Callable[[Zone], None]) -> None:
+    def on_commit(self, hook: Callable[[Zone], defer.Deferred | None]) -> None:
         """
         Have C{hook} called, on the reactor, with each zone whose new
         version the commit path has just stored and swapped in (the
-        workers of C{[server] workers} read it from the store then).
+        workers of C{[server] workers} read it from the store then).  A
+        hook may return a Deferred: the version's NOTIFY waits for it (till
+        the workers serve the version too).
         """
         self._commit_hooks.append(hook)
 
@@ -641,10 +643,12 @@ class ZoneRegistry:
         return controller
 
     def _committed(self, zone: Zone) -> None:
-        """After each swap: the commit hooks, then the zone's downstreams."""
-        for hook in self._commit_hooks:
-            hook(zone)
-        self._announce(zone)
+        """After each swap: the commit hooks, then (once the hooks' Deferreds fire) the zone's downstreams."""
+        waits = [d for d in (hook(zone) for hook in self._commit_hooks) if d is not None]
+        if not waits:
+            self._announce(zone)
+            return
+        defer.gatherResults(waits, consumeErrors=True).addBoth(lambda _: self._announce(zone))
 
     def _announce(self, zone: Zone) -> None:
         """Tell the zone's downstreams of its version."""

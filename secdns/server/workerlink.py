@@ -22,7 +22,12 @@ length, a kind octet and a payload (L{frame}, L{FrameReader}):
   - C{F}: a datagram the worker does not answer itself (L{must_forward}),
     with the index of the C{listen} address it came to and the client's
     address (L{forward_payload});
-  - C{C}: the worker's counters, JSON (every few seconds).
+  - C{C}: the worker's counters, JSON (every few seconds);
+  - C{S}: a zone's version the worker now serves, JSON C{{"zone": name,
+    "serial": serial}}, sent as soon as it is swapped in: the main process
+    holds a new version's NOTIFY until every worker serves it
+    (L{serves}), so that a secondary's SOA query, wherever the kernel
+    sends it, is told the serial the NOTIFY announced.
 
 Worker to main, on the hand-over socket (a Unix stream socket pair, one
 per worker): frames of the same form, each of kind C{T} and sent with one
@@ -41,14 +46,17 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
+from secdns.zones.serial import serial_gt
+
 __all__ = [
     "Sent", "FrameReader", "HandOvers", "frame", "forward_payload", "read_forward", "must_forward", "unanswered",
-    "FORWARD", "COUNTS", "HANDOVER",
+    "serves", "FORWARD", "COUNTS", "HANDOVER", "SERVING",
 ]
 
 FORWARD = b"F"
 COUNTS = b"C"
 HANDOVER = b"T"
+SERVING = b"S"
 
 #: A frame's payload at most: a datagram and its address fit many times over.
 MAX_FRAME = 1 << 20
@@ -82,6 +90,12 @@ class FrameReader:
             offset = end
         self._buffer = buffer[offset:]
         return frames
+
+
+def serves(serving: Mapping[str, int | None], zone: str, serial: int) -> bool:
+    """Whether a worker serving C{serving} (zone to serial) serves C{serial} of C{zone}, or a later one."""
+    held = serving.get(zone)
+    return held is not None and (held == serial or serial_gt(held, serial))
 
 
 def forward_payload(index: int, addr: tuple, datagram: bytes) -> bytes:

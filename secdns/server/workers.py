@@ -46,7 +46,9 @@ from zope.interface import implementer
 
 from secdns.config import Endpoint
 from secdns.server.protocol import RECEIVE_BUFFER, DNSDatagramProtocol, DNSStreamFactory
-from secdns.server.workerlink import COUNTS, FORWARD, FrameReader, HandOvers, Sent, encode, read_forward
+from secdns.server.workerlink import (
+    COUNTS, FORWARD, SERVING, FrameReader, HandOvers, Sent, encode, read_forward, serves,
+)
 
 __all__ = [
     "ReusePortUDP", "ReusePortTCP", "WorkerPool", "WorkerCollector", "CountingDatagramProtocol", "adopt_connection",
@@ -61,6 +63,8 @@ RESTART_MAX = 30.0
 STABLE = 10.0
 #: Seconds a worker gets to exit at shutdown before it is killed.
 STOP_TIMEOUT = 5.0
+#: Seconds a new version's NOTIFY waits at most for every worker to serve it.
+NOTIFY_HOLD = 3.0
 #: Seconds between checks of the zones' expiry (versions are sent as committed).
 SYNC_INTERVAL = 1.0
 #: Connections waiting to be accepted on each listening TCP socket (Twisted's default).
@@ -266,6 +270,7 @@ class _WorkerProcess(protocol.ProcessProtocol):
         self.frames = FrameReader()
         self.sent = Sent()
         self.counts: dict = {}
+        self.serving: dict[str, int | None] = {}  # zone to the serial it serves, as the worker said
         self.started_at = pool.reactor.seconds()
         self.ended = defer.Deferred()
         self.handover: _HandOverReader | None = None
@@ -297,6 +302,12 @@ class _WorkerProcess(protocol.ProcessProtocol):
                 self.pool.forwarded(*read_forward(payload))
             elif kind == COUNTS:
                 self.counts = json.loads(payload)
+                self.serving.update(self.counts.get("serials") or {})
+                self.pool.release()
+            elif kind == SERVING:
+                served = json.loads(payload)
+                self.serving[served["zone"]] = served["serial"]
+                self.pool.release()
 
     def send(self, messages: list[dict]) -> None:
         if messages and self.transport is not None:
@@ -354,6 +365,7 @@ class WorkerPool(service.Service):
         self.restarts = 0
         self._delay = RESTART_DELAY
         self._pending: dict[int, object] = {}
+        self._held: list[tuple[str, int, defer.Deferred, object]] = []  # NOTIFYs waiting (serving)
         self._stopping = False
         self.ready = False  # every zone read at start: the workers may answer
         self._sync_soon = None
@@ -403,6 +415,7 @@ class WorkerPool(service.Service):
         number = process.number
         if self.processes.get(number) is process:
             del self.processes[number]
+        self.release()  # a worker gone holds no NOTIFY (one started again answers once it has read every version)
         self.before[number] = _add(self.before[number], process.counts)
         if self._stopping:
             return
@@ -427,6 +440,10 @@ class WorkerPool(service.Service):
         self._pending = {}
         if self._sync_soon is not None and self._sync_soon.active():
             self._sync_soon.cancel()
+        held, self._held = self._held, []
+        for _, _, deferred, timeout in held:
+            timeout.cancel()
+            deferred.callback(None)
         ending = []
         for process in list(self.processes.values()):
             ending.append(process.ended)
@@ -463,6 +480,42 @@ class WorkerPool(service.Service):
     def sync_one(self, process: _WorkerProcess) -> None:
         settings, zones = self.state()
         process.send(process.sent.messages(settings, zones, self.ready))
+
+    # -- NOTIFY held till the workers serve the version
+
+    def serving(self, zone: str, serial: int) -> defer.Deferred | None:
+        """
+        A Deferred that fires once every running worker serves C{serial}
+        of C{zone} (or a later one), or after L{NOTIFY_HOLD} seconds; the
+        commit path holds the version's NOTIFY on it.  L{None}: no worker
+        answers yet, nothing to wait for.
+        """
+        if not self.ready or not self.processes:
+            return None
+        held = defer.Deferred()
+        timeout = self.reactor.callLater(NOTIFY_HOLD, self._held_too_long, held, zone, serial)
+        self._held.append((zone, serial, held, timeout))
+        self.release()
+        return held
+
+    def release(self) -> None:
+        """Fire the holds every running worker has caught up with."""
+        serving = [process.serving for process in self.processes.values()]
+        for entry in list(self._held):
+            zone, serial, held, timeout = entry
+            if all(serves(s, zone, serial) for s in serving):
+                self._held.remove(entry)
+                timeout.cancel()
+                held.callback(None)
+
+    def _held_too_long(self, held: defer.Deferred, zone: str, serial: int) -> None:
+        self._held = [entry for entry in self._held if entry[2] is not held]
+        late = sorted(n for n, p in self.processes.items() if not serves(p.serving, zone, serial))
+        log.warn(
+            "zone {zone}: serial {serial} not served by worker {late} after {hold:g} s; notifying anyway",
+            zone=zone.rstrip(".") or ".", serial=serial, late=", ".join(map(str, late)), hold=NOTIFY_HOLD,
+        )
+        held.callback(None)
 
     def forwarded(self, index: int, addr, datagram: bytes) -> None:
         if 0 <= index < len(self.udp):

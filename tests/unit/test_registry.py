@@ -176,6 +176,22 @@ def test_commit_hooks_see_each_version_stored_and_served(tmp_path):
     assert seen == [(1, 1, 1), (2, 2, 2)]
 
 
+def test_notify_waits_for_a_commit_hooks_deferred(tmp_path):
+    """A hook's Deferred holds the version's NOTIFY (workers not serving it yet); its firing lets it go."""
+    site = Site(tmp_path)
+    site.write(1)
+    site.registry.add_zone(site.primary([DOWNSTREAM]))
+    sent = len(site.notifier.sent_to)
+    holds = []
+    site.registry.on_commit(lambda zone: holds.append(defer.Deferred()) or holds[-1])
+    site.write(2, "192.0.2.81")
+    site.registry.reload_zone("example.org")
+    assert site.registry.status(ORG).serial == 2 and len(holds) == 1
+    assert len(site.notifier.sent_to) == sent  # held
+    holds[0].callback(None)
+    assert len(site.notifier.sent_to) == sent + 1
+
+
 def test_failed_store_changes_nothing(tmp_path):
     """A store that fails mid-transaction (after journaling) leaves the served version, the snapshot and the journal as they were."""
 

@@ -15,7 +15,7 @@ import pytest
 
 from secdns.server.workerlink import (
     COUNTS, FORWARD, HANDOVER, FrameReader, HandOvers, Sent, encode, forward_payload, frame, must_forward, read_forward,
-    unanswered,
+    serves, unanswered,
 )
 
 
@@ -181,3 +181,13 @@ def test_a_frame_without_its_descriptor_or_of_another_kind_is_an_error():
         HandOvers().feed(frame(HANDOVER, b"x"))
     with pytest.raises(ValueError):
         HandOvers().feed(frame(COUNTS, b"{}"), [5])
+
+
+def test_serves_this_serial_or_a_later_one():
+    """A worker holds a NOTIFY back until it serves the version's serial, or one after it (serial arithmetic)."""
+    assert serves({"a.": 5}, "a.", 5)
+    assert serves({"a.": 6}, "a.", 5)
+    assert serves({"a.": 1}, "a.", 2**32 - 1)  # wrapped round: later
+    assert not serves({"a.": 4}, "a.", 5)
+    assert not serves({"a.": None}, "a.", 5)  # not loaded
+    assert not serves({}, "a.", 5)
