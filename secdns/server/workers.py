@@ -85,15 +85,18 @@ class CountingDatagramProtocol(DNSDatagramProtocol):
         DNSDatagramProtocol.datagramReceived(self, datagram, addr)
 
 
-class ReusePortUDP(service.Service):
+class _ReusePort(service.Service):
     """
-    C{count} UDP sockets bound to one address with SO_REUSEPORT: the first
-    served here by C{protocol}, the others (L{spare}) for the workers.
+    C{count} sockets of one kind bound to one address with SO_REUSEPORT:
+    the first served here by C{served}, the others (L{spare}) for the
+    workers.
     """
 
-    def __init__(self, endpoint: Endpoint, protocol: DNSDatagramProtocol, count: int, reactor) -> None:
+    kind: int  # socket.SOCK_DGRAM or socket.SOCK_STREAM
+
+    def __init__(self, endpoint: Endpoint, served, count: int, reactor) -> None:
         self.endpoint = endpoint
-        self.protocol = protocol
+        self.served = served
         self.count = count
         self.reactor = reactor
         self.spare: list[socket.socket] = []
@@ -106,23 +109,30 @@ class ReusePortUDP(service.Service):
         sockets = []
         try:
             for _ in range(self.count):
-                s = socket.socket(family, socket.SOCK_DGRAM)
+                s = socket.socket(family, self.kind)
                 sockets.append(s)
+                self._options(s)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 s.setblocking(False)
-                try:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-                except OSError:
-                    pass
                 s.bind((host, port))
                 port = s.getsockname()[1]  # port 0: the others join the first's
+            self._bound(sockets)
         except OSError as e:
             for s in sockets:
                 s.close()
             raise CannotListenError(host, port, e) from None
-        self.port = self.reactor.adoptDatagramPort(sockets[0].fileno(), family, self.protocol)
+        self.port = self._adopt(sockets[0].fileno(), family)
         sockets[0].close()  # the port has its own copy
         self.spare = sockets[1:]
+
+    def _options(self, s: socket.socket) -> None:
+        """Options set on each socket before it is bound."""
+
+    def _bound(self, sockets: list[socket.socket]) -> None:
+        """What is done with the sockets once all are bound."""
+
+    def _adopt(self, fd: int, family: int):
+        raise NotImplementedError
 
     def startService(self) -> None:
         service.Service.startService(self)
@@ -134,54 +144,40 @@ class ReusePortUDP(service.Service):
             return port.stopListening()
 
 
-class ReusePortTCP(service.Service):
-    """
-    C{count} listening TCP sockets bound to one address with SO_REUSEPORT:
-    the first served here by C{factory}, the others (L{spare}) for the
-    workers.  A spare one is listening from the start: connections the
-    kernel gives it wait in its backlog until its worker accepts them.
-    """
+class ReusePortUDP(_ReusePort):
+    """UDP sockets with SO_REUSEPORT (L{_ReusePort}), the first served by a L{DNSDatagramProtocol}."""
 
-    def __init__(self, endpoint: Endpoint, factory: protocol.ServerFactory, count: int, reactor) -> None:
-        self.endpoint = endpoint
-        self.factory = factory
-        self.count = count
-        self.reactor = reactor
-        self.spare: list[socket.socket] = []
-        self.port = None
+    kind = socket.SOCK_DGRAM
 
-    def privilegedStartService(self) -> None:
-        service.Service.privilegedStartService(self)
-        host, port = self.endpoint.host, self.endpoint.port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sockets = []
+    def _options(self, s: socket.socket) -> None:
         try:
-            for _ in range(self.count):
-                s = socket.socket(family, socket.SOCK_STREAM)
-                sockets.append(s)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Twisted's own TCP ports
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                s.setblocking(False)
-                s.bind((host, port))
-                port = s.getsockname()[1]  # port 0: the others join the first's
-            for s in sockets:
-                s.listen(TCP_BACKLOG)
-        except OSError as e:
-            for s in sockets:
-                s.close()
-            raise CannotListenError(host, port, e) from None
-        self.port = self.reactor.adoptStreamPort(sockets[0].fileno(), family, self.factory)
-        sockets[0].close()  # the port has its own copy
-        self.spare = sockets[1:]
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError:
+            pass
 
-    def startService(self) -> None:
-        service.Service.startService(self)
+    def _adopt(self, fd: int, family: int):
+        return self.reactor.adoptDatagramPort(fd, family, self.served)
 
-    def stopService(self):
-        service.Service.stopService(self)
-        if self.port is not None:
-            port, self.port = self.port, None
-            return port.stopListening()
+
+class ReusePortTCP(_ReusePort):
+    """
+    Listening TCP sockets with SO_REUSEPORT (L{_ReusePort}), the first
+    served by a L{DNSStreamFactory}.  A spare one is listening from the
+    start: connections the kernel gives it wait in its backlog until its
+    worker accepts them.
+    """
+
+    kind = socket.SOCK_STREAM
+
+    def _options(self, s: socket.socket) -> None:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Twisted's own TCP ports
+
+    def _bound(self, sockets: list[socket.socket]) -> None:
+        for s in sockets:
+            s.listen(TCP_BACKLOG)
+
+    def _adopt(self, fd: int, family: int):
+        return self.reactor.adoptStreamPort(fd, family, self.served)
 
 
 def adopt_connection(reactor, factory: DNSStreamFactory, fd: int, data: bytes) -> None:
