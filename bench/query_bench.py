@@ -409,7 +409,7 @@ server:
     rundir: "{d}"
     listen: {LOOPBACK}@{port}
     udp-workers: {workers}
-    tcp-workers: 1
+    tcp-workers: {workers}
     background-workers: 1
 log:
   - target: stderr
@@ -562,6 +562,8 @@ def dnsperf(
     ]  # fmt: skip
     if runs is not None:
         argv += ["-n", str(runs)]
+    if args.tcp:
+        argv += ["-m", "tcp"]
     if args.edns:
         argv.append("-e")
     if args.do:
@@ -697,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         help="measure with names asked once each (wildcard and NXDOMAIN): answers that no memo has",
     )
     parser.add_argument("--edns", action="store_true", help="send EDNS (dnsperf -e)")
+    parser.add_argument("--tcp", action="store_true", help="ask over TCP (dnsperf -m tcp: one connection per client)")
     parser.add_argument("--do", action="store_true", help="set the DO bit (dnsperf -D, implies EDNS)")
     parser.add_argument(
         "--signed", choices=("nsec", "nsec3"),
@@ -773,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
             f" servers on core {args.server_core}, dnsperf on core {args.client_core};"
             f"{' measured with ' + str(UNIQUE_QUERIES) + ' names asked once each;' if args.unique else ''}"
             f" dnsperf -c {args.clients} -l {args.duration:g}"
-            f"{' -e' if args.edns else ''}{' -D' if args.do else ''};"
+            f"{' -e' if args.edns else ''}{' -D' if args.do else ''}{' -m tcp' if args.tcp else ''};"
             f"{' zone signed, ' + args.signed.upper() + ';' if args.signed else ''} in {work}",
             flush=True,
         )
