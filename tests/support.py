@@ -83,6 +83,7 @@ class Daemon:
         self.argv = argv
         self.log_path = log_path
         self._log = open(log_path, "ab")
+        self._log_start = self._log.tell()  # a process started again appends to the same file
         self.process = subprocess.Popen(
             argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True
         )
@@ -93,6 +94,12 @@ class Daemon:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def own_log(self) -> str:
+        """What this process has logged (not an earlier one's lines in the same file)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_start)
+            return f.read().decode(errors="replace")
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -177,7 +184,7 @@ class Secdns(Daemon):
     def wait_ready(self, timeout: float = 20.0) -> "Secdns":
         """Wait until it answers DNS and has read every zone file (it logs "secdns serving" then)."""
         wait_for_dns(self.port, timeout=timeout, process=self)
-        wait_until(lambda: "secdns serving " in self.log(), timeout=timeout, what="the zone files to be read")
+        wait_until(lambda: "secdns serving " in self.own_log(), timeout=timeout, what="the zone files to be read")
         return self
 
     def reload(self) -> None:
