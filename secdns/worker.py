@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import ctypes
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -57,6 +59,8 @@ __all__ = ["Worker", "StoreReader", "main"]
 
 log = Logger()
 
+#: prctl(2)'s option: the signal this process gets when its parent ends.
+_PR_SET_PDEATHSIG = 1
 #: Seconds between counter reports to the main process.
 REPORT_INTERVAL = 2.0
 
@@ -316,6 +320,23 @@ def _log_to_stderr(event) -> None:
     sys.stderr.flush()
 
 
+def _end_with_the_main_process() -> None:
+    """
+    Linux: be killed when the main process ends (PR_SET_PDEATHSIG), even
+    wedged.  The closing of standard input ends a worker that runs; this
+    ends one that cannot read it, which would otherwise keep its sockets in
+    the SO_REUSEPORT groups of a secdns started again on the same addresses.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # the main process ended meanwhile: no signal will come
+        os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m secdns.worker", description="A worker of secdns, answering UDP and TCP (started by secdns).")
     parser.add_argument("--number", type=int, required=True)
@@ -325,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tcp-sockets", type=int, default=0, help="listening TCP sockets inherited, after the UDP ones")
     parser.add_argument("--handover", type=int, help="descriptor of the Unix socket to hand TCP connections over on")
     args = parser.parse_args(argv)
+    _end_with_the_main_process()
     # The main process decides when workers end: a terminal's Ctrl-C or
     # hangup reaches the whole process group, and SIGHUP is a reload.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -15,7 +15,8 @@ same address and port; response rate limiting counts one set of buckets
 for both processes (a burst from many ports gets the answers one process
 would give, not twice as many); a worker killed with SIGKILL is started
 again and answers (UDP and TCP); stopping secdns (SIGTERM, or SIGKILL of
-the main process) leaves no worker behind.  The main process's serial is
+the main process, even with its workers stopped by SIGSTOP) leaves no
+worker behind.  The main process's serial is
 asked with a TSIG-signed query (L{main_serial}): only it answers those.
 
 Over TCP: plain queries from many connections are answered by both
@@ -442,6 +443,27 @@ def test_a_worker_ends_with_the_main_process_killed(site):
     os.kill(site.secdns.pid, signal.SIGKILL)
     site.secdns.process.wait(5)
     wait_until(lambda: not any(_alive(p) for p in workers), timeout=5, what="the workers to end")
+
+
+def test_a_wedged_worker_ends_with_the_main_process_killed(site):
+    """
+    A worker that cannot run (stopped here with SIGSTOP, as a wedged one
+    would be) never reads its closed standard input; it ends all the same
+    when its main process is killed (PR_SET_PDEATHSIG), so that no stale
+    process stays in the SO_REUSEPORT group of a secdns started again.
+    """
+    site.start()
+    workers = site.worker_pids()
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        os.kill(site.secdns.pid, signal.SIGKILL)
+        site.secdns.process.wait(5)
+        wait_until(lambda: not any(_alive(p) for p in workers), timeout=5, what="the stopped workers to end")
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 # -- TCP
