@@ -51,7 +51,7 @@ from secdns.server.dispatch import QueryHandler
 from secdns.server.notify_in import NotifyHandler
 from secdns.server.protocol import DNSDatagramProtocol, DNSStreamFactory
 from secdns.server.cookies import Cookies
-from secdns.server.rrl import RateLimiter
+from secdns.server.rrl import rate_limiter
 from secdns.server.rrltable import SharedBuckets
 from secdns.server.transfer_out import TransferServer
 from secdns.server.update import UpdateHandler
@@ -136,7 +136,7 @@ class SecdnsService(service.MultiService):
         # The rate limiter's buckets, shared with the workers (secdns.server.rrltable):
         # made before them, whether [rate_limit] is on or not, since a reload may turn it on.
         self.rrl_table = SharedBuckets.create() if config.server.workers > 1 else None
-        self.rrl = _rate_limiter(config.rate_limit, self.rrl_table)
+        self.rrl = rate_limiter(attrs.asdict(config.rate_limit), self.rrl_table)
         self.handler.cookies = _cookies(config.cookies, None)
         self._add_listeners(config)
 
@@ -448,7 +448,7 @@ class SecdnsService(service.MultiService):
         if new.rate_limit != self.config.rate_limit:
             if self.rrl_table is not None:
                 self.rrl_table.clear()  # the counts start again, as with a limiter of one process
-            self.rrl = _rate_limiter(new.rate_limit, self.rrl_table)
+            self.rrl = rate_limiter(attrs.asdict(new.rate_limit), self.rrl_table)
             for datagrams in self.datagram_protocols:
                 datagrams.rrl = self.rrl
         if new.cookies != self.config.cookies:
@@ -465,22 +465,6 @@ class SecdnsService(service.MultiService):
             old.manhole, authorized_keys=new.manhole.authorized_keys) != new.manhole):
             # authorized_keys is read at each login: a new path counts at the next one.
             log.warn("manhole changed; it takes effect at the next restart (authorized_keys is read at each login)")
-
-
-def _rate_limiter(config, table: SharedBuckets | None = None) -> RateLimiter | None:
-    """
-    The response rate limiter C{[rate_limit]} asks for, or none (off); its
-    buckets in C{table}, shared with the workers, when there is one.
-    """
-    if config.responses_per_second == 0:
-        return None
-    limiter = RateLimiter(
-        config.responses_per_second, config.window, config.slip, config.ipv4_prefix, config.ipv6_prefix,
-        config.cookie_policy,
-    )
-    if table is not None:
-        limiter.buckets = table
-    return limiter
 
 
 def _cookies(config, old: Cookies | None) -> Cookies | None:

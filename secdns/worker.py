@@ -45,7 +45,7 @@ from secdns.config import PRIMARY, ZoneConfig
 from secdns.server.cookies import Cookies
 from secdns.server.dispatch import QueryHandler
 from secdns.server.protocol import DNSDatagramProtocol
-from secdns.server.rrl import RateLimiter
+from secdns.server.rrl import RateLimiter, rate_limiter
 from secdns.server.rrltable import SharedBuckets
 from secdns.server.workerstream import WorkerStreamFactory, send_connection
 from secdns.server.workerlink import COUNTS, FORWARD, SERVING, forward_payload, frame, must_forward
@@ -185,12 +185,7 @@ class Worker:
         limit = settings.get("rate_limit")
         if self.rrl is not None:
             self._past_rrl.update(self.rrl.counts)
-        self.rrl = None if limit is None else RateLimiter(
-            limit["responses_per_second"], limit["window"], limit["slip"], limit["ipv4_prefix"],
-            limit["ipv6_prefix"], limit["cookie_policy"],
-        )
-        if self.rrl is not None and self.rrl_table is not None:
-            self.rrl.buckets = self.rrl_table  # the same buckets as every other process
+        self.rrl = rate_limiter(limit, self.rrl_table)  # the same buckets as every other process
         for datagrams in self.protocols:
             datagrams.rrl = self.rrl
         secrets = settings.get("cookies")

@@ -38,14 +38,14 @@ import enum
 import functools
 import struct
 import time
-from typing import Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 import attrs
 
 from secdns.server.cookies import State
 from secdns.server.loglimit import network_of
 
-__all__ = ["RateLimiter", "Verdict", "Buckets", "LocalBuckets", "bucket_key", "truncated"]
+__all__ = ["RateLimiter", "Verdict", "Buckets", "LocalBuckets", "bucket_key", "rate_limiter", "truncated"]
 
 _NXDOMAIN = 3
 _BUCKETS_MAX = 100_000
@@ -183,6 +183,21 @@ def _network_key(address: str, ipv4_prefix: int, ipv6_prefix: int) -> bytes:
 
 #: The class of an error response, by RCODE.
 _ERRORS = tuple(b"e" + bytes((rcode,)) for rcode in range(16))
+
+
+def rate_limiter(settings: Mapping[str, Any] | None, buckets: Buckets | None = None) -> RateLimiter | None:
+    """
+    The limiter C{[rate_limit]} asks for, from its keys as a mapping
+    (L{secdns.config.RateLimitConfig}: the main process's config, or the
+    settings a worker is sent), or L{None}: off.  C{buckets}: shared with
+    the other processes (L{secdns.server.rrltable}); this process's own if
+    not given.
+    """
+    if not settings or not settings["responses_per_second"]:
+        return None
+    if buckets is None:
+        return RateLimiter(**settings)
+    return RateLimiter(**settings, buckets=buckets)
 
 
 def _response_class(response: bytes) -> bytes:

@@ -574,41 +574,34 @@ class WorkerCollector:
 
     def collect(self) -> Iterator:
         workers = GaugeMetricFamily(
-            "secdns_workers", "Processes answering UDP queries now: the main process and its running workers."
+            "secdns_workers", "Processes answering UDP and TCP queries now: the main process and its running workers."
         )
         workers.add_metric([], 1 + len(self.pool.processes))
         yield workers
         restarts = CounterMetricFamily("secdns_worker_restarts", "Worker processes started again after they ended.")
         restarts.add_metric([], self.pool.restarts)
         yield restarts
-        queries = CounterMetricFamily(
-            "secdns_worker_udp_queries",
-            "UDP datagrams received, by process (0: the main process; 1 to workers-1: the workers).",
-            labels=["worker"],
-        )
-        queries.add_metric(["0"], self.main_queries())
-        for number, counts in sorted(self.pool.totals().items()):
-            queries.add_metric([str(number)], counts.get("queries", 0))
-        yield queries
+        streams = self.main_streams()
+        totals = sorted(self.pool.totals().items())
+        for key, own, name, text in (
+            ("queries", self.main_queries, "secdns_worker_udp_queries",
+             "UDP datagrams received, by process (0: the main process; 1 to workers-1: the workers)."),
+            ("tcp_queries", lambda: 0 if streams is None else streams.queries, "secdns_worker_tcp_queries",
+             "TCP requests read, by process (0: the main process, with those on connections the workers handed over)."),
+            ("tcp_connections", lambda: 0 if streams is None else streams.accepted, "secdns_worker_tcp_connections",
+             "TCP connections served, by process (0: the main process, with those the workers handed over)."),
+        ):
+            family = CounterMetricFamily(name, text, labels=["worker"])
+            family.add_metric(["0"], own())
+            for number, counts in totals:
+                family.add_metric([str(number)], counts.get(key, 0))
+            yield family
         forwarded = CounterMetricFamily(
             "secdns_worker_forwarded",
             "Datagrams the workers passed to the main process to answer (NOTIFY, UPDATE, TSIG, transfers).",
         )
         forwarded.add_metric([], self.pool.summed("forwarded"))
         yield forwarded
-        streams = self.main_streams()
-        totals = sorted(self.pool.totals().items())
-        for key, own, name, text in (
-            ("tcp_queries", "queries", "secdns_worker_tcp_queries",
-             "TCP requests read, by process (0: the main process, with those on connections the workers handed over)."),
-            ("tcp_connections", "accepted", "secdns_worker_tcp_connections",
-             "TCP connections served, by process (0: the main process, with those the workers handed over)."),
-        ):
-            family = CounterMetricFamily(name, text, labels=["worker"])
-            family.add_metric(["0"], 0 if streams is None else getattr(streams, own))
-            for number, counts in totals:
-                family.add_metric([str(number)], counts.get(key, 0))
-            yield family
         handed = CounterMetricFamily(
             "secdns_worker_tcp_handed_over",
             "TCP connections the workers handed to the main process whole, at a request it answers "
